@@ -1,0 +1,1 @@
+"""Tsunagu engine: the configuration pack, the routing decision, and the CLI."""

@@ -1,0 +1,129 @@
+"""``decide(pack, case) -> Decision``: data in, data out.
+
+The rule engine answers one question, which rules fire; turning fired rules into
+programs, agencies and meetings, and explaining them, is plain Python here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .conditions import AnyMember, Condition, evaluate, referenced_facts
+from .durable_backend import CompiledRules, compile_rules, fired_rules
+from .facts import Facts, prepare
+from .model import AgencyRef, Pack
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    rule: str
+    label: str
+    reason: str
+    facts: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Decision:
+    config_version: str
+    priority: str
+    programs: tuple[str, ...]
+    agencies: tuple[str, ...]
+    meetings: tuple[str, ...]
+    resources: tuple[str, ...]
+    trace: tuple[TraceEntry, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_json(self, pack: Pack) -> dict:
+        """The CLI's and the store's form, with Japanese names from the roster."""
+        def named(kind: str, ids: tuple[str, ...]) -> list[dict]:
+            return [{"id": i, "name": pack.label(kind, i)} for i in ids]
+        return {
+            "config_version": self.config_version,
+            "priority": self.priority,
+            "programs": named("programs", self.programs),
+            "agencies": named("agencies", self.agencies),
+            "meetings": named("meetings", self.meetings),
+            "resources": named("resources", self.resources),
+            "trace": [{"rule": t.rule, "label": t.label, "reason": t.reason, "facts": dict(t.facts)} for t in self.trace],
+            "warnings": list(self.warnings),
+        }
+
+
+_COMPILED: dict[str, CompiledRules] = {}
+
+
+def compiled_for(pack: Pack) -> CompiledRules:
+    """The pack's ruleset; compiled once per pack version."""
+    found = _COMPILED.get(pack.version)
+    if found is None:
+        found = _COMPILED[pack.version] = compile_rules(pack.rules)
+    return found
+
+
+def _ordered(ids: set[str], order: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(i for i in order if i in ids)
+
+
+def _matched_facts(cond: Condition, prepared: Facts, pack: Pack) -> dict:
+    out = {f: prepared.facts[f] for f in referenced_facts(cond) if f in prepared.facts}
+    for c in _walk(cond):
+        if isinstance(c, AnyMember):
+            who = [pack.label("relations", m.get("relation", "")) for m in prepared.members if evaluate(c.where, m)]
+            if who:
+                out["該当する世帯員"] = who
+    return out
+
+
+def _walk(cond: Condition):
+    yield cond
+    for child in getattr(cond, "items", ()) or ():
+        yield from _walk(child)
+    for attr in ("item", "where"):
+        if getattr(cond, attr, None) is not None:
+            yield from _walk(getattr(cond, attr))
+
+
+def _agencies(ref: AgencyRef, facts: Mapping[str, Any], pack: Pack, warnings: list[str]) -> list[str]:
+    if ref.id:
+        return [ref.id]
+    area = facts.get(ref.covering)
+    kind_label = next((a.label for a in pack.agencies if a.get("kind") == ref.kind), ref.kind)
+    if area is None:
+        warnings.append(f"圏域（{ref.covering}）が未入力のため「{kind_label}」の担当機関を決められません。圏域を入力して再判定してください。")
+        return []
+    found = [a.id for a in pack.agencies if a.get("kind") == ref.kind and area in (a.get("areas") or ())]
+    if not found:
+        warnings.append(f"{pack.label('areas', area)}を担当する「{kind_label}」が名簿にありません。名簿を確かめてください。")
+    return found
+
+
+def decide_prepared(pack: Pack, prepared: Facts) -> Decision:
+    fired = fired_rules(compiled_for(pack), prepared.facts, prepared.members)
+    programs: set[str] = set()
+    agencies: set[str] = set()
+    meetings: set[str] = set()
+    resources: set[str] = set()
+    warnings = list(prepared.warnings)
+    ranks = {p.id: p.get("rank", 0) for p in pack.choices("priorities")}
+    priority = min(ranks, key=ranks.get)
+    trace = []
+    for rule in pack.rules:
+        if rule.id not in fired:
+            continue
+        act = rule.then
+        programs.update(act.programs)
+        meetings.update(act.meetings)
+        resources.update(act.resources)
+        for ref in act.agencies:
+            agencies.update(_agencies(ref, prepared.facts, pack, warnings))
+        if act.priority and ranks[act.priority] > ranks[priority]:
+            priority = act.priority
+        trace.append(TraceEntry(rule.id, rule.label, act.reason, _matched_facts(rule.when, prepared, pack)))
+    return Decision(pack.version, priority, _ordered(programs, pack.ids("programs")),
+                    _ordered(agencies, pack.ids("agencies")), _ordered(meetings, pack.ids("meetings")),
+                    _ordered(resources, pack.ids("resources")), tuple(trace), tuple(dict.fromkeys(warnings)))
+
+
+def decide(pack: Pack, case: Mapping) -> Decision:
+    """Route one consultation under ``pack``. Raises ``CaseError`` for a value of the wrong type."""
+    return decide_prepared(pack, prepare(pack, case))

@@ -1,0 +1,17 @@
+"""lifecycle.yaml: case statuses and the transitions allowed between them."""
+from __future__ import annotations
+
+from .schema import ID, ID_LIST, LABEL, items
+from .vocab import choices
+from .yamlio import YamlDoc
+
+SCHEMA = {
+    "initial": {**ID, "required": True},
+    "statuses": items({"id": {**ID, "required": True}, "label": LABEL, "next": {**ID_LIST, "required": True},
+                       "final": {"type": "boolean"}}, minlength=2),
+    "on_outcome": {"type": "dict", "keysrules": ID, "valuesrules": ID},
+}
+
+
+def build(doc: YamlDoc):
+    return doc.data["initial"], choices(doc.data["statuses"]), dict(doc.data.get("on_outcome") or {})

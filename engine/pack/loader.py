@@ -1,0 +1,152 @@
+"""``load_pack``: read every file, validate each, then references, then rules.
+
+Nothing is returned until the whole pack is valid, so a broken edit can never become
+the live configuration half-applied.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from types import MappingProxyType
+
+from ..conditions import FactInfo, Parser
+from ..errors import ConfigError, ConfigIssue, did_you_mean
+from ..model import Pack, frozen
+from . import forms, lifecycle, meetings, programs, resources, roster, rules, vocab
+from .reach import why_never
+from .refs import check_references, check_rule_refs
+from .schema import check
+from .yamlio import YamlDoc, read_yaml
+
+DEFAULT_PACK = Path(__file__).resolve().parents[2] / "config" / "hannan"
+PACK_SCHEMA = {"id": {"type": "string", "required": True}, "name": {"type": "string", "required": True}}
+FILES = {
+    "pack.yaml": PACK_SCHEMA,
+    "vocabularies.yaml": vocab.SCHEMA,
+    "roster.yaml": roster.SCHEMA,
+    "programs.yaml": programs.SCHEMA,
+    "resources.yaml": resources.SCHEMA,
+    "meetings.yaml": meetings.SCHEMA,
+    "lifecycle.yaml": lifecycle.SCHEMA,
+    "rules.yaml": rules.SCHEMA,
+}
+REQUIRED_FORMS = ("intake", "plan", "meeting_record")
+
+
+def _read_all(root: Path) -> tuple[dict[str, YamlDoc], list[ConfigIssue]]:
+    docs: dict[str, YamlDoc] = {}
+    issues: list[ConfigIssue] = []
+    if not root.is_dir():
+        raise ConfigError([ConfigIssue(str(root), "", "設定パックのフォルダがありません", None, "--config でフォルダを指定してください")])
+    for path in sorted(root.glob("*.yaml")):
+        if path.name not in FILES:
+            issues.append(ConfigIssue(path.name, "", "設定パックが知らないファイルです", None,
+                                      did_you_mean(path.name, FILES) or "ファイル名を確かめてください"))
+    for name, schema in FILES.items():
+        doc, errs = read_yaml(root / name, root)
+        issues += errs
+        if doc is not None and not errs:
+            issues += check(doc, schema, allow_unknown=(name == "pack.yaml"))
+            docs[name] = doc
+    for form_id in REQUIRED_FORMS:
+        if not (root / "forms" / f"{form_id}.yaml").exists():
+            issues.append(ConfigIssue(f"forms/{form_id}.yaml", "", "フォームのファイルがありません", None, "このフォームを置いてください"))
+    for path in sorted((root / "forms").glob("*.yaml")):
+        doc, errs = read_yaml(path, root)
+        issues += errs
+        if doc is not None and not errs:
+            issues += check(doc, forms.SCHEMA)
+            docs[f"forms/{path.stem}"] = doc
+    return docs, issues
+
+
+def _fact_catalog(form) -> dict[str, FactInfo]:
+    """Case-level facts of a form: its fields, and a group's fields as ``group.field``."""
+    out = {}
+    for f in form.fields:
+        if f.type == "group":
+            for c in f.fields:
+                out[f"{f.id}.{c.id}"] = FactInfo(f"{f.id}.{c.id}", f"{f.label}の{c.label}", c.type, c.choices, c.min, c.max)
+        elif f.type != "repeat":
+            out[f.id] = FactInfo(f.id, f.label, f.type, f.choices, f.min, f.max)
+    return out
+
+
+def _build_form(doc: YamlDoc, lists, issues: list[ConfigIssue]):
+    for key, message, hint in forms.structure_issues(doc.data["fields"], "fields"):
+        issues.append(ConfigIssue(doc.file, key, message, doc.line(key), hint))
+    plain = forms.form(doc.data, tuple(forms.build_field(f, None, tuple(forms.build_field(c) for c in f.get("fields") or ()))
+                                       for f in doc.data["fields"]))
+    catalog = _fact_catalog(plain)
+    parser = Parser(doc, catalog, {}, lambda name: tuple(c.id for c in lists.get(name, ())))
+
+    def build(raw: dict, path: str, inner: dict | None) -> forms.FormField:
+        if raw.get("choices") and raw["choices"] not in lists:
+            key = f"{path}.choices"
+            issues.append(ConfigIssue(doc.file, key, f"選択肢の一覧「{raw['choices']}」はありません", doc.line(key), did_you_mean(raw["choices"], lists)))
+        show = parser.parse(raw["show_if"], f"{path}.show_if", in_member=False) if raw.get("show_if") else None
+        kids = tuple(build(c, f"{path}.fields[{j}]", None) for j, c in enumerate(raw.get("fields") or ()))
+        return forms.build_field(raw, show, kids)
+
+    built = forms.form(doc.data, tuple(build(f, f"fields[{i}]", None) for i, f in enumerate(doc.data["fields"])))
+    issues.extend(parser.issues)
+    return built
+
+
+def load_pack(root: Path | str = DEFAULT_PACK) -> Pack:
+    """Load and validate the pack at ``root``; raise ``ConfigError`` listing every problem."""
+    root = Path(root)
+    docs, issues = _read_all(root)
+    if issues:
+        raise ConfigError(issues)
+    v = vocab.build(docs["vocabularies.yaml"])
+    lists = {**v, **roster.build(docs["roster.yaml"]), "programs": programs.build(docs["programs.yaml"]),
+             "resources": resources.build(docs["resources.yaml"]), "meetings": meetings.build(docs["meetings.yaml"])}
+    initial, statuses, on_outcome = lifecycle.build(docs["lifecycle.yaml"])
+    lists["statuses"] = statuses
+    issues += check_references(docs, lists, lambda: lists)
+    built_forms = {name.split("/", 1)[1]: _build_form(doc, lists, issues) for name, doc in docs.items() if name.startswith("forms/")}
+    intake = built_forms["intake"]
+    rdoc = docs["rules.yaml"]
+    facts = _fact_catalog(intake)
+    raw_issues: list[tuple[str, str, str]] = []
+    mfacts = rules.member_catalog(intake, rdoc.data["members"], raw_issues, rdoc)
+    parser = Parser(rdoc, facts, mfacts, lambda name: tuple(c.id for c in lists.get(name, ())))
+    sizes = {name: len(items) for name, items in lists.items()}
+    derived = rules.build_derived(rdoc, facts, mfacts, parser, sizes, raw_issues)
+    built_rules = rules.build_rules(rdoc, parser, raw_issues)
+    issues += [ConfigIssue(rdoc.file, k, m, rdoc.line(k), h) for k, m, h in raw_issues] + parser.issues
+    issues += check_rule_refs(rdoc, rdoc.data["rules"], lists, {k: f.choices for k, f in facts.items() if f.type == "select"})
+    choice_ids = lambda name: tuple(c.id for c in lists.get(name, ()))  # noqa: E731
+    index = {r["id"]: i for i, r in enumerate(rdoc.data["rules"])}
+    for rule in built_rules:
+        why = why_never(rule.when, facts, choice_ids, mfacts)
+        if why:
+            key = f"rules[{index[rule.id]}].when"
+            issues.append(ConfigIssue(rdoc.file, key, f"ルール「{rule.id}」は決して成り立ちません: {why}", rdoc.line(key),
+                                      "条件の値や範囲を確かめてください"))
+    if issues:
+        raise ConfigError(issues)
+    sources = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+               for p in sorted(root.rglob("*.yaml")) if "scenarios" not in p.relative_to(root).parts}
+    info = docs["pack.yaml"].data
+    return Pack(
+        id=str(info["id"]), name=str(info["name"]), version=pack_version(sources), root=str(root),
+        info=frozen(info), vocab=MappingProxyType(dict(lists)), agencies=lists["agencies"],
+        programs=lists["programs"], meetings=lists["meetings"], resources=lists["resources"],
+        statuses=statuses, initial_status=initial, on_outcome=MappingProxyType(on_outcome),
+        forms=MappingProxyType(built_forms), members=rules.members_of(rdoc), derived=derived,
+        rules=built_rules, sources=MappingProxyType(sources),
+        facts=MappingProxyType(facts), member_facts=MappingProxyType(mfacts))
+
+
+def pack_version(sources: dict[str, str]) -> str:
+    """Content hash of the pack's files (scenarios excluded: they test, not decide).
+
+    >>> pack_version({"a.yaml": "x: 1"}) == pack_version({"a.yaml": "x: 1"})
+    True
+    """
+    h = hashlib.sha256()
+    for name in sorted(sources):
+        h.update(name.encode() + b"\0" + sources[name].encode() + b"\0")
+    return h.hexdigest()[:12]

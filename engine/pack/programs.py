@@ -1,0 +1,19 @@
+"""programs.yaml: the five 事業."""
+from __future__ import annotations
+
+from .schema import ID, LABEL, items
+from .vocab import choices
+from .yamlio import YamlDoc
+
+SCHEMA = {
+    "programs": items({
+        "id": {**ID, "required": True}, "label": LABEL,
+        "number": {"type": "integer", "min": 1, "required": True},
+        "division": {**ID, "required": True},
+        "purpose": {"type": "string", "required": True},
+    }, minlength=1),
+}
+
+
+def build(doc: YamlDoc):
+    return choices(doc.data["programs"])

@@ -1,0 +1,24 @@
+"""resources.yaml: community resources that rules suggest (never case owners)."""
+from __future__ import annotations
+
+from .schema import ID, ID_LIST, LABEL, items
+from .vocab import choices
+from .yamlio import YamlDoc
+
+SCHEMA = {
+    "resources": items({
+        "id": {**ID, "required": True}, "label": LABEL,
+        "program": {**ID, "required": True},
+        "description": {"type": "string"},
+        "placeholder": {"type": "boolean"},
+        "parent": ID,
+        "count": {"type": "integer", "min": 1},
+        "needs": {**ID_LIST, "required": True, "minlength": 1},
+        "areas": {**ID_LIST, "required": True},
+        "owner": {**ID, "required": True},
+    }),
+}
+
+
+def build(doc: YamlDoc):
+    return choices(doc.data["resources"])
