@@ -49,28 +49,55 @@ class Decision:
         }
 
 
-_COMPILED: dict[str, CompiledRules] = {}
+@dataclass(frozen=True)
+class _Plan:
+    """Everything ``decide`` needs of a pack, worked out once per pack version."""
+
+    compiled: CompiledRules
+    ranks: Mapping[str, int]
+    lowest: str
+    order: Mapping[str, tuple[str, ...]]
+    by_kind: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]]   # kind → ((agency id, areas), ...)
+    kind_label: Mapping[str, str]
+    explain: Mapping[str, tuple[tuple[str, ...], tuple[AnyMember, ...]]]
+
+
+_PLANS: dict[str, _Plan] = {}
+
+
+def _plan(pack: Pack) -> _Plan:
+    found = _PLANS.get(pack.version)
+    if found is None:
+        ranks = {p.id: p.get("rank", 0) for p in pack.choices("priorities")}
+        by_kind: dict[str, list] = {}
+        for a in pack.agencies:
+            by_kind.setdefault(a.get("kind"), []).append((a.id, tuple(a.get("areas") or ())))
+        found = _PLANS[pack.version] = _Plan(
+            compiled=compile_rules(pack.rules), ranks=ranks, lowest=min(ranks, key=ranks.get),
+            order={k: pack.ids(k) for k in ("programs", "agencies", "meetings", "resources")},
+            by_kind={k: tuple(v) for k, v in by_kind.items()},
+            kind_label={a.get("kind"): a.label for a in reversed(pack.agencies)},
+            explain={r.id: (referenced_facts(r.when), tuple(c for c in _walk(r.when) if isinstance(c, AnyMember)))
+                     for r in pack.rules})
+    return found
 
 
 def compiled_for(pack: Pack) -> CompiledRules:
     """The pack's ruleset; compiled once per pack version."""
-    found = _COMPILED.get(pack.version)
-    if found is None:
-        found = _COMPILED[pack.version] = compile_rules(pack.rules)
-    return found
+    return _plan(pack).compiled
 
 
 def _ordered(ids: set[str], order: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(i for i in order if i in ids)
 
 
-def _matched_facts(cond: Condition, prepared: Facts, pack: Pack) -> dict:
-    out = {f: prepared.facts[f] for f in referenced_facts(cond) if f in prepared.facts}
-    for c in _walk(cond):
-        if isinstance(c, AnyMember):
-            who = [pack.label("relations", m.get("relation", "")) for m in prepared.members if evaluate(c.where, m)]
-            if who:
-                out["該当する世帯員"] = who
+def _matched_facts(plan: _Plan, rule_id: str, prepared: Facts, pack: Pack) -> dict:
+    facts, quantifiers = plan.explain[rule_id]
+    out = {f: prepared.facts[f] for f in facts if f in prepared.facts}
+    for c in quantifiers:
+        who = [pack.label("relations", m.get("relation", "")) for m in prepared.members if evaluate(c.where, m)]
+        if who:
+            out["該当する世帯員"] = who
     return out
 
 
@@ -83,29 +110,29 @@ def _walk(cond: Condition):
             yield from _walk(getattr(cond, attr))
 
 
-def _agencies(ref: AgencyRef, facts: Mapping[str, Any], pack: Pack, warnings: list[str]) -> list[str]:
+def _agencies(ref: AgencyRef, facts: Mapping[str, Any], plan: _Plan, pack: Pack, warnings: list[str]) -> list[str]:
     if ref.id:
         return [ref.id]
     area = facts.get(ref.covering)
-    kind_label = next((a.label for a in pack.agencies if a.get("kind") == ref.kind), ref.kind)
+    kind_label = plan.kind_label.get(ref.kind, ref.kind)
     if area is None:
         warnings.append(f"圏域（{ref.covering}）が未入力のため「{kind_label}」の担当機関を決められません。圏域を入力して再判定してください。")
         return []
-    found = [a.id for a in pack.agencies if a.get("kind") == ref.kind and area in (a.get("areas") or ())]
+    found = [agency for agency, areas in plan.by_kind.get(ref.kind, ()) if area in areas]
     if not found:
         warnings.append(f"{pack.label('areas', area)}を担当する「{kind_label}」が名簿にありません。名簿を確かめてください。")
     return found
 
 
 def decide_prepared(pack: Pack, prepared: Facts) -> Decision:
-    fired = fired_rules(compiled_for(pack), prepared.facts, prepared.members)
+    plan = _plan(pack)
+    fired = fired_rules(plan.compiled, prepared.facts, prepared.members)
     programs: set[str] = set()
     agencies: set[str] = set()
     meetings: set[str] = set()
     resources: set[str] = set()
     warnings = list(prepared.warnings)
-    ranks = {p.id: p.get("rank", 0) for p in pack.choices("priorities")}
-    priority = min(ranks, key=ranks.get)
+    ranks, priority = plan.ranks, plan.lowest
     trace = []
     for rule in pack.rules:
         if rule.id not in fired:
@@ -115,13 +142,14 @@ def decide_prepared(pack: Pack, prepared: Facts) -> Decision:
         meetings.update(act.meetings)
         resources.update(act.resources)
         for ref in act.agencies:
-            agencies.update(_agencies(ref, prepared.facts, pack, warnings))
+            agencies.update(_agencies(ref, prepared.facts, plan, pack, warnings))
         if act.priority and ranks[act.priority] > ranks[priority]:
             priority = act.priority
-        trace.append(TraceEntry(rule.id, rule.label, act.reason, _matched_facts(rule.when, prepared, pack)))
-    return Decision(pack.version, priority, _ordered(programs, pack.ids("programs")),
-                    _ordered(agencies, pack.ids("agencies")), _ordered(meetings, pack.ids("meetings")),
-                    _ordered(resources, pack.ids("resources")), tuple(trace), tuple(dict.fromkeys(warnings)))
+        trace.append(TraceEntry(rule.id, rule.label, act.reason, _matched_facts(plan, rule.id, prepared, pack)))
+    order = plan.order
+    return Decision(pack.version, priority, _ordered(programs, order["programs"]), _ordered(agencies, order["agencies"]),
+                    _ordered(meetings, order["meetings"]), _ordered(resources, order["resources"]),
+                    tuple(trace), tuple(dict.fromkeys(warnings)))
 
 
 def decide(pack: Pack, case: Mapping) -> Decision:

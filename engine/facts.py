@@ -34,6 +34,21 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+_LOOKUPS: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def _choice_lookup(pack: Pack, name: str) -> dict[str, str]:
+    """id → id and label → id for a choice list; staff may type the label (続柄「長男」)."""
+    key = (pack.version, name)
+    found = _LOOKUPS.get(key)
+    if found is None:
+        options = pack.choices(name)
+        found = {unicodedata.normalize("NFKC", c.label): c.id for c in options}
+        found.update({c.id: c.id for c in options})
+        _LOOKUPS[key] = found
+    return found
+
+
 class Coercer:
     def __init__(self, pack: Pack):
         self.pack = pack
@@ -44,16 +59,16 @@ class Coercer:
         self.issues.append(CaseIssue(key, message, hint))
 
     def choice(self, f: FormField, value: Any, key: str) -> str | None:
-        options = self.pack.choices(f.choices or "")
+        lookup = _choice_lookup(self.pack, f.choices or "")
+        found = lookup.get(value) if isinstance(value, str) else None
+        if found is not None:
+            return found
         text = unicodedata.normalize("NFKC", str(value)).strip() if not isinstance(value, bool) else str(value).lower()
-        for c in options:
-            if text == c.id:
-                return c.id
-        for c in options:  # staff may type the Japanese label (e.g. 続柄「長男」)
-            if text == unicodedata.normalize("NFKC", c.label):
-                return c.id
+        found = lookup.get(text)
+        if found is not None:
+            return found
         self._bad(key, f"「{f.label}」に「{value}」という選択肢はありません",
-                  did_you_mean(text, [c.id for c in options]) or "選択肢から選んでください")
+                  did_you_mean(text, self.pack.ids(f.choices or "")) or "選択肢から選んでください")
         return None
 
     def scalar(self, f: FormField, value: Any, key: str) -> Any:

@@ -1,0 +1,156 @@
+"""The ``tsunagu`` command line: validate, route, test, demo-data, serve."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from .errors import CaseError, ConfigError, TsunaguError
+from .pack import DEFAULT_PACK, load_pack
+
+EXIT_OK, EXIT_FAIL, EXIT_INVALID = 0, 1, 2
+DEFAULT_DATA = os.environ.get("TSUNAGU_DATA", "./data")
+
+
+def _pack(args):
+    return load_pack(Path(args.config))
+
+
+def _read_case(path: str) -> dict:
+    """A case file (YAML or JSON; ``-`` is standard input) as a mapping."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise TsunaguError(f"{path}: ケースのファイルを読めません（{err}）。パスと文字コード（UTF-8）を確かめてください") from err
+    try:
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark else getattr(err, "lineno", "?")
+        raise TsunaguError(f"{path} {line}行目: ケースのファイルの書き方に誤りがあります（{getattr(err, 'problem', None) or err}）") from err
+    if not isinstance(data, dict):
+        raise TsunaguError(f"{path}: ケースは「項目: 値」の形で書いてください")
+    return data
+
+
+def cmd_validate(args) -> int:
+    pack = _pack(args)
+    print(f"設定パック「{pack.name}」は有効です（版 {pack.version}、ルール {len(pack.rules)} 件、"
+          f"機関 {len(pack.agencies)} 件、会議 {len(pack.meetings)} 件）。")
+    return EXIT_OK
+
+
+def explain(decision_json: dict) -> str:
+    """The decision as readable Japanese."""
+    lines = []
+    if decision_json["priority"] == "urgent":
+        lines.append("【緊急】この相談は緊急として扱ってください。")
+    for title, key in (("事業", "programs"), ("つなぐ機関", "agencies"), ("会議", "meetings"), ("提案する地域資源", "resources")):
+        names = "、".join(x["name"] for x in decision_json[key]) or "なし"
+        lines.append(f"{title}: {names}")
+    lines.append("")
+    lines.append("なぜこの振り分けか:")
+    for i, t in enumerate(decision_json["trace"], 1):
+        lines.append(f" {i}. {t['label']} — {t['reason']}")
+    for w in decision_json.get("warnings", []):
+        lines.append(f"注意: {w}")
+    lines.append(f"（設定の版: {decision_json['config_version']}）")
+    return "\n".join(lines)
+
+
+def cmd_route(args) -> int:
+    from .decide import decide
+    pack = _pack(args)
+    result = decide(pack, _read_case(args.case)).to_json(pack)
+    print(explain(result) if args.explain else json.dumps(result, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_test(args) -> int:
+    from .scenarios import render_failure, run_all
+    pack = _pack(args)
+    results = run_all(pack, Path(args.config) / "scenarios")
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        print(render_failure(r, pack), end="\n\n")
+    print(f"シナリオ {len(results)} 件: 成功 {len(results) - len(failed)} 件、失敗 {len(failed)} 件")
+    return EXIT_FAIL if failed or not results else EXIT_OK
+
+
+def cmd_demo_data(args) -> int:
+    from storage import open_repository
+    from .cases import new_record
+    from .demo import demo_cases
+    pack = _pack(args)
+    repo = open_repository(args.data)
+    try:
+        records = [new_record(pack, case, actor="demo")[0] for case in demo_cases(pack, args.cases, seed=args.seed)]
+        for r in records:
+            r["demo"] = True
+        repo.save_cases_bulk(records)
+        print(f"デモケースを {len(records)} 件作りました（{args.data}）。すべて架空の人物です。")
+    finally:
+        repo.close()
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    app = Path(__file__).resolve().parents[1] / "ui" / "app.py"
+    env = {**os.environ, "TSUNAGU_DATA": str(args.data), "TSUNAGU_CONFIG": str(args.config)}
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    if args.address:
+        command += ["--server.address", args.address]
+    print(f"つなぐ を http://localhost:{args.port} で起動します（データ: {args.data}、設定: {args.config}）")
+    return subprocess.call(command, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tsunagu", description="つなぐ: 重層的支援体制整備事業の相談受付と振り分け")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--config", default=os.environ.get("TSUNAGU_CONFIG", str(DEFAULT_PACK)),
+                       help="設定パックのフォルダ（既定: 同梱の阪南市パック）")
+        p.set_defaults(func=func)
+        return p
+
+    add("validate", cmd_validate, "設定パックを検証する")
+    p = add("route", cmd_route, "ケース（YAML / JSON）を振り分けて JSON で表示する")
+    p.add_argument("case", help="ケースのファイル（- で標準入力）")
+    p.add_argument("--explain", action="store_true", help="日本語の説明で表示する")
+    add("test", cmd_test, "設定パックのシナリオをすべて実行する")
+    p = add("demo-data", cmd_demo_data, "架空のデモケースを作って保存する")
+    p.add_argument("--data", default=DEFAULT_DATA)
+    p.add_argument("--cases", type=int, default=200)
+    p.add_argument("--seed", type=int, default=2026)
+    p = add("serve", cmd_serve, "画面（Streamlit）を起動する")
+    p.add_argument("--data", default=DEFAULT_DATA)
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8501)))
+    p.add_argument("--address", default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        print(err.render(), file=sys.stderr)
+        return EXIT_INVALID
+    except CaseError as err:
+        print("ケースに誤りがあります:\n" + "\n".join("- " + i.render() for i in err.issues), file=sys.stderr)
+        return EXIT_INVALID
+    except TsunaguError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())
