@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .errors import ConfigIssue, did_you_mean
-from .pack.yamlio import YamlDoc, join
+from .yamlio import YamlDoc, join
 
 ALIASES = {"==": "=", "≠": "!=", "≤": "<=", "≥": ">=", "＝": "="}
 ORDER_OPS = ("<", "<=", ">", ">=")

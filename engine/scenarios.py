@@ -15,7 +15,7 @@ from .decide import Decision, decide
 from .errors import CaseError, ConfigError, ConfigIssue, did_you_mean
 from .model import Pack, frozen, thawed
 from .pack.schema import ID, ID_LIST, check
-from .pack.yamlio import YamlDoc, read_yaml
+from .yamlio import YamlDoc, read_yaml
 
 # expect key → (the pack list its ids come from, Japanese name of the key)
 LIST_KEYS = {

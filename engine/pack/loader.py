@@ -16,7 +16,7 @@ from . import forms, lifecycle, meetings, programs, resources, roster, rules, vo
 from .reach import why_never
 from .refs import check_references, check_rule_refs
 from .schema import check
-from .yamlio import YamlDoc, read_yaml
+from ..yamlio import YamlDoc, read_yaml
 
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "config" / "hannan"
 PACK_SCHEMA = {"id": {"type": "string", "required": True}, "name": {"type": "string", "required": True}}

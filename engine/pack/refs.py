@@ -6,7 +6,7 @@ from typing import Callable, Iterable, Mapping
 from ..errors import ConfigIssue, did_you_mean
 from ..model import Choice
 from .meetings import cadence_issues
-from .yamlio import YamlDoc
+from ..yamlio import YamlDoc
 
 Lists = Mapping[str, tuple[Choice, ...]]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .schema import ID, ID_LIST, LABEL, items
 from .vocab import choices
-from .yamlio import YamlDoc
+from ..yamlio import YamlDoc
 
 SCHEMA = {
     "resources": items({

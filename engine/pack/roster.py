@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .schema import ID, ID_LIST, LABEL, items
 from .vocab import choices
-from .yamlio import YamlDoc
+from ..yamlio import YamlDoc
 
 _BASE = {"id": {**ID, "required": True}, "label": LABEL, "placeholder": {"type": "boolean"}}
 SCHEMA = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..conditions import FactInfo, Parser
 from ..model import Action, AgencyRef, Derived, Form, Members, Rule
 from .schema import ID, ID_LIST, LABEL
-from .yamlio import YamlDoc, join
+from ..yamlio import YamlDoc, join
 
 DERIVED_FNS = ["member_values", "member_fields", "count", "max_member", "min_member",
                "any_member", "count_members", "condition"]

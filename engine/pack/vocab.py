@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..model import Choice, frozen
 from .schema import ID, LABEL, items
-from .yamlio import YamlDoc
+from ..yamlio import YamlDoc
 
 _CHOICE = {"id": {**ID, "required": True}, "label": LABEL}
 SCHEMA = {

@@ -1,0 +1,69 @@
+"""The ``tsunagu`` command as staff and scripts use it."""
+from __future__ import annotations
+
+import json
+import shutil
+
+from engine.cli import main
+from engine.pack import DEFAULT_PACK
+
+CASE_8050 = """received_on: "2026-11-20"
+channel: self
+resident: true
+area: area2
+consent: "yes"
+person: {age: 82, concerns: [care_need]}
+household: [{relation: 長男, age: 52, concerns: [withdrawal]}]
+summary: "…"
+"""
+
+
+def test_validate_passes_on_the_hannan_pack(capsys):
+    assert main(["validate"]) == 0
+    assert "有効です" in capsys.readouterr().out
+
+
+def test_validate_fails_with_japanese_errors(tmp_path, capsys):
+    root = tmp_path / "pack"
+    shutil.copytree(DEFAULT_PACK, root)
+    text = (root / "rules.yaml").read_text(encoding="utf-8").replace("agencies: [kikan_soudan]", "agencies: [kikan_sodan]")
+    (root / "rules.yaml").write_text(text, encoding="utf-8")
+    assert main(["validate", "--config", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "rules.yaml" in err and "行目" in err and "もしかして: kikan_soudan" in err
+
+
+def test_route_prints_the_contract_json(tmp_path, capsys):
+    path = tmp_path / "case.yaml"
+    path.write_text(CASE_8050, encoding="utf-8")
+    assert main(["route", str(path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"config_version", "priority", "programs", "agencies", "meetings", "trace"}
+    assert {"id": "multi_agency", "name": "多機関協働事業"} in out["programs"]
+    assert {"id": "juso_kaigi", "name": "重層的支援会議"} in out["meetings"]
+    assert {"id": "csw_area2", "name": "CSW（第2圏域担当）"} in out["agencies"]
+    assert all(set(t) >= {"rule", "reason", "facts"} for t in out["trace"])
+
+
+def test_route_accepts_json_and_explains_in_japanese(tmp_path, capsys):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({"resident": True, "area": "area1", "consent": "no", "channel": "neighbour",
+                                "person": {"age": 70, "concerns": ["isolation"]}}, ensure_ascii=False), encoding="utf-8")
+    assert main(["route", str(path), "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "なぜこの振り分けか" in out and "CSW（第1圏域担当）" in out
+
+
+def test_route_rejects_a_bad_case_with_exit_2(tmp_path, capsys):
+    path = tmp_path / "case.yaml"
+    path.write_text("resident: true\nperson: {age: abc, concerns: [care_ned]}\n", encoding="utf-8")
+    assert main(["route", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "もしかして: care_need" in err and "年齢" in err
+
+
+def test_route_reports_broken_yaml_with_its_line(tmp_path, capsys):
+    path = tmp_path / "case.yaml"
+    path.write_text("resident: true\nperson: {age: 3\n", encoding="utf-8")
+    assert main(["route", str(path)]) == 2
+    assert "行目" in capsys.readouterr().err
