@@ -1,0 +1,84 @@
+"""``make bench``: the speed targets, measured in one run on this machine.
+
+Writes bench/results.json and prints a table. Ratios between numbers of the same run
+(engine vs the plain-Python oracle, TinyDB vs sqlite3) are what to compare across
+machines; absolute numbers depend on the machine.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from engine.cases import new_record, take_intake  # noqa: E402
+from engine.decide import decide  # noqa: E402
+from engine.demo import demo_cases  # noqa: E402
+from engine.pack import DEFAULT_PACK, load_pack  # noqa: E402
+from storage import open_repository  # noqa: E402
+
+ENGINE_CASES = 10_000
+SIZES = (1_000, 5_000, 20_000)
+SAVES = 100
+
+
+def rate(func, items) -> float:
+    start = time.perf_counter()
+    for item in items:
+        func(item)
+    return len(items) / (time.perf_counter() - start)
+
+
+def engine_rates(pack) -> dict:
+    import oracle
+    cases = list(demo_cases(pack, ENGINE_CASES, seed=7))
+    decide(pack, cases[0])                         # compile the ruleset outside the timing
+    ref = oracle.load_reference(DEFAULT_PACK)
+    engine = max(rate(lambda c: decide(pack, c), cases) for _ in range(2))
+    reference = max(rate(lambda c: oracle.reference_decide(ref, c), cases) for _ in range(2))
+    return {"engine_cases_per_s": round(engine), "reference_cases_per_s": round(reference),
+            "engine_vs_reference": round(engine / reference, 2)}
+
+
+def save_p50(pack, backend: str, preloaded: list[dict], fresh: list[dict]) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = open_repository(tmp, backend)
+        try:
+            repo.save_cases_bulk([dict(r) for r in preloaded])
+            times = []
+            for case in fresh:
+                start = time.perf_counter()
+                take_intake(repo, pack, case, actor="bench")
+                times.append((time.perf_counter() - start) * 1000)
+            return round(statistics.median(times), 2)
+        finally:
+            repo.close()
+
+
+def main() -> int:
+    pack = load_pack()
+    results: dict = {"machine": f"{platform.machine()} {platform.python_version()}", **engine_rates(pack)}
+    records = [new_record(pack, c, "bench")[0] for c in demo_cases(pack, max(SIZES), seed=11)]
+    fresh = list(demo_cases(pack, SAVES, seed=13))
+    for size in SIZES:
+        results[f"save_p50_ms_{size}"] = save_p50(pack, "tinydb", records[:size], fresh)
+        results[f"sqlite_save_p50_ms_{size}"] = save_p50(pack, "sqlite", records[:size], fresh)
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    targets = {"engine_cases_per_s": (">=", 10_000), f"save_p50_ms_{max(SIZES)}": ("<=", 50)}
+    print(f"{'measure':32} {'value':>12}  target")
+    for key, value in results.items():
+        op, goal = targets.get(key, ("", ""))
+        ok = "" if not op else ("OK" if (value >= goal if op == ">=" else value <= goal) else "MISSED")
+        print(f"{key:32} {value!s:>12}  {op}{goal} {ok}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

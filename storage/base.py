@@ -1,0 +1,103 @@
+"""The repository interface every storage backend implements.
+
+Records go in and come out as plain JSON dicts, always copies: a caller that
+edits a returned dict changes nothing in the store until it saves again.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+#: Default for ``set_meta(expected=...)``: "no compare, just set".
+UNSET: Any = object()
+
+
+class Repository(ABC):
+    """Cases, their event history, config versions and a small key-value table."""
+
+    # -- cases ---------------------------------------------------------------
+    @abstractmethod
+    def save_case(self, case: dict, expected_revision: int | None = None) -> dict:
+        """Store ``case`` and return the stored copy.
+
+        A missing or empty ``"id"`` gets a new one (``C<yyyymmdd>-<6 hex>``).
+        The store sets ``"revision"`` (previous + 1, first save 1) and
+        ``"updated_at"``. With ``expected_revision`` (the revision the caller
+        opened; 0 for "new"), a save over someone else's newer save raises
+        ConflictError and stores nothing.
+        """
+
+    @abstractmethod
+    def get_case(self, case_id: str) -> dict | None:
+        """The stored case, or None."""
+
+    @abstractmethod
+    def list_cases(self) -> list[dict]:
+        """All cases, ordered by id."""
+
+    @abstractmethod
+    def count_cases(self) -> int:
+        """How many cases are stored."""
+
+    @abstractmethod
+    def delete_case(self, case_id: str) -> bool:
+        """Delete the case and its events; True when the case existed."""
+
+    @abstractmethod
+    def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
+        """Store many cases with few writes (demo data); no revision checks. Returns stored copies."""
+
+    # -- events --------------------------------------------------------------
+    @abstractmethod
+    def add_event(self, case_id: str, event: dict) -> dict:
+        """Append an event (a dict with ``"type"``) to a stored case's history.
+
+        The store adds ``"case_id"``, ``"seq"`` (1, 2, … per case) and ``"at"``
+        unless given. Returns the stored event.
+        """
+
+    @abstractmethod
+    def events(self, case_id: str) -> list[dict]:
+        """The case's events ordered by ``seq``."""
+
+    # -- config versions -----------------------------------------------------
+    @abstractmethod
+    def save_version(self, version: dict) -> dict:
+        """Store a config version keyed by ``version["id"]`` (a content hash).
+
+        Saving an id that is already stored changes nothing and returns the
+        stored one. The store adds ``"saved_seq"`` (1, 2, … in saving order).
+        """
+
+    @abstractmethod
+    def get_version(self, version_id: str) -> dict | None:
+        """The stored version, or None."""
+
+    @abstractmethod
+    def list_versions(self) -> list[dict]:
+        """All versions in the order they were first saved."""
+
+    # -- meta ----------------------------------------------------------------
+    @abstractmethod
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """The value stored under ``key``, or ``default``."""
+
+    @abstractmethod
+    def set_meta(self, key: str, value: Any, expected: Any = UNSET) -> None:
+        """Store ``value`` under ``key``.
+
+        With ``expected``, this is compare-and-set: when the current value
+        (None if unset) differs from ``expected``, raise ConflictError and
+        change nothing.
+        """
+
+    # -- lifecycle -----------------------------------------------------------
+    @abstractmethod
+    def close(self) -> None:
+        """Release files and locks; the repository is unusable afterwards."""
+
+    def __enter__(self) -> "Repository":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,283 @@
+"""The default backend: TinyDB files under a data directory, sharded so writes stay small.
+
+Layout (``format.json`` records the shard count, so a later open with another
+count cannot scatter lookups)::
+
+    data/.lock                  file lock for writers (see locking.py)
+    data/format.json            TinyDB table "format": {"name": "tsunagu-tinydb", "version": 1, "shards": 64}
+    data/cases/00.json …        TinyDB table "cases", case picked by crc32(id) % shards
+    data/events/00.json …       TinyDB table "events", same shard number as the case
+    data/versions.json          TinyDB table "versions"
+    data/meta.json              TinyDB table "meta"
+
+A save rewrites one shard (about 1/64 of the cases), not the whole history.
+"""
+from __future__ import annotations
+
+import zlib
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from tinydb import Query
+from tinydb.table import Table
+
+from engine.errors import StorageError
+from storage import records
+from storage.atomic_json import AtomicJSONStorage, remove_leftover_temps
+from storage.base import UNSET, Repository
+from storage.locking import RepoLock
+
+FORMAT = "tsunagu-tinydb"
+DEFAULT_SHARDS = 64
+_Q = Query()
+
+
+class TinyDBRepository(Repository):
+    """Repository on sharded TinyDB files; safe across threads and processes."""
+
+    def __init__(self, data_dir: str | Path, shards: int | None = None):
+        self.data_dir = Path(data_dir)
+        for sub in ("", "cases", "events"):
+            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        self._lock = RepoLock(self.data_dir / ".lock")
+        try:
+            with self._lock.writing():
+                for sub in ("", "cases", "events"):
+                    remove_leftover_temps(self.data_dir / sub)
+                self.shards = self._layout(shards)
+        except BaseException:
+            self._lock.close()
+            raise
+        self._cases = [AtomicJSONStorage(self.data_dir / "cases" / f"{i:02d}.json") for i in range(self.shards)]
+        self._events = [AtomicJSONStorage(self.data_dir / "events" / f"{i:02d}.json") for i in range(self.shards)]
+        self._versions = AtomicJSONStorage(self.data_dir / "versions.json")
+        self._meta = AtomicJSONStorage(self.data_dir / "meta.json")
+
+    # -- cases ---------------------------------------------------------------
+    def save_case(self, case: dict, expected_revision: int | None = None) -> dict:
+        records.require_dict(case, "ケース")
+        with self._lock.writing():
+            case_id = records.case_id_of(case) or records.new_case_id(self._has_case)
+            storage = self._case_shard(case_id)
+            table = _table(storage, "cases")
+            current = table.get(_Q.id == case_id)
+            record = records.next_case(case, case_id, current, expected_revision)
+            with _dropping_cache_on_error(storage):
+                if current is None:
+                    table.insert(record)
+                else:
+                    table.update(_replace_with(record), doc_ids=[current.doc_id])
+            return records.fast_copy(record)
+
+    def get_case(self, case_id: str) -> dict | None:
+        with self._lock.reading():
+            found = _table(self._case_shard(case_id), "cases").get(_Q.id == case_id)
+            return records.fast_copy(dict(found)) if found is not None else None
+
+    def list_cases(self) -> list[dict]:
+        with self._lock.reading():
+            # Straight from the parsed shards: Table.all() would build a Document
+            # per record only for us to copy it again.
+            out = [records.fast_copy(doc) for storage in self._cases for doc in _raw_docs(storage, "cases")]
+        out.sort(key=lambda case: case["id"])
+        return out
+
+    def count_cases(self) -> int:
+        with self._lock.reading():
+            return sum(len(_raw_docs(storage, "cases")) for storage in self._cases)
+
+    def delete_case(self, case_id: str) -> bool:
+        with self._lock.writing():
+            # Events first: if the process dies in between, the case is still
+            # listed and deleting it again finishes the job; the other order
+            # could leave a history nobody can see or delete.
+            events = self._events[self._shard_of(case_id)]
+            doomed = [doc.doc_id for doc in _table(events, "events").search(_Q.case_id == case_id)]
+            if doomed:
+                with _dropping_cache_on_error(events):
+                    _table(events, "events").remove(doc_ids=doomed)
+            storage = self._case_shard(case_id)
+            found = _table(storage, "cases").get(_Q.id == case_id)
+            if found is None:
+                return False
+            with _dropping_cache_on_error(storage):
+                _table(storage, "cases").remove(doc_ids=[found.doc_id])
+            return True
+
+    def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
+        with self._lock.writing():
+            by_shard: dict[int, list[tuple[str, dict]]] = {}
+            new_ids: set[str] = set()
+            for case in cases:
+                records.require_dict(case, "ケース")
+                case_id = records.case_id_of(case)
+                if not case_id:
+                    case_id = records.new_case_id(lambda c: c in new_ids or self._has_case(c))
+                    new_ids.add(case_id)
+                by_shard.setdefault(self._shard_of(case_id), []).append((case_id, case))
+            # Build every shard's new contents before writing any, so a case
+            # that cannot be stored fails the whole call without a partial load.
+            plans = [_plan_cases(self._cases[shard], items) for shard, items in by_shard.items()]
+            stored = []
+            for storage, tables, done in plans:
+                storage.write(tables)
+                stored.extend(done)
+            return stored
+
+    # -- events --------------------------------------------------------------
+    def add_event(self, case_id: str, event: dict) -> dict:
+        with self._lock.writing():
+            if not self._has_case(case_id):
+                raise records.missing_case(case_id)
+            storage = self._events[self._shard_of(case_id)]
+            table = _table(storage, "events")
+            seq = max((doc["seq"] for doc in table.search(_Q.case_id == case_id)), default=0) + 1
+            record = records.next_event(case_id, event, seq)
+            with _dropping_cache_on_error(storage):
+                table.insert(record)
+            return records.fast_copy(record)
+
+    def events(self, case_id: str) -> list[dict]:
+        with self._lock.reading():
+            found = _table(self._events[self._shard_of(case_id)], "events").search(_Q.case_id == case_id)
+            return [records.fast_copy(dict(doc)) for doc in sorted(found, key=lambda doc: doc["seq"])]
+
+    # -- config versions -----------------------------------------------------
+    def save_version(self, version: dict) -> dict:
+        version_id = records.version_id_of(version)
+        with self._lock.writing():
+            table = _table(self._versions, "versions")
+            existing = table.get(_Q.id == version_id)
+            if existing is not None:
+                return records.fast_copy(dict(existing))
+            record = records.json_copy(version)
+            record["saved_seq"] = max((doc["saved_seq"] for doc in table), default=0) + 1
+            record.setdefault("saved_at", records.now_iso())
+            with _dropping_cache_on_error(self._versions):
+                table.insert(record)
+            return records.fast_copy(record)
+
+    def get_version(self, version_id: str) -> dict | None:
+        with self._lock.reading():
+            found = _table(self._versions, "versions").get(_Q.id == version_id)
+            return records.fast_copy(dict(found)) if found is not None else None
+
+    def list_versions(self) -> list[dict]:
+        with self._lock.reading():
+            docs = _raw_docs(self._versions, "versions")
+            return [records.fast_copy(doc) for doc in sorted(docs, key=lambda doc: doc["saved_seq"])]
+
+    # -- meta ----------------------------------------------------------------
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        with self._lock.reading():
+            found = _table(self._meta, "meta").get(_Q.key == key)
+            return records.fast_copy(found["value"]) if found is not None else default
+
+    def set_meta(self, key: str, value: Any, expected: Any = UNSET) -> None:
+        value = records.json_copy(value, key)
+        with self._lock.writing():
+            table = _table(self._meta, "meta")
+            found = table.get(_Q.key == key)
+            if expected is not UNSET:
+                records.check_meta(key, expected, found["value"] if found is not None else None)
+            with _dropping_cache_on_error(self._meta):
+                if found is None:
+                    table.insert({"key": key, "value": value})
+                else:
+                    table.update({"value": value}, doc_ids=[found.doc_id])
+
+    # -- lifecycle -----------------------------------------------------------
+    def close(self) -> None:
+        if self._lock.closed:
+            return
+        with self._lock.reading():
+            for storage in (*self._cases, *self._events, self._versions, self._meta):
+                storage.close()
+            self._lock.close()
+
+    # -- helpers -------------------------------------------------------------
+    def _shard_of(self, case_id: str) -> int:
+        if not isinstance(case_id, str):
+            raise StorageError(f"ケースの id は文字列で渡してください（渡された値: {case_id!r}）。")
+        # crc32, not hash(): it must give the same shard in every process and run.
+        return zlib.crc32(case_id.encode("utf-8")) % self.shards
+
+    def _case_shard(self, case_id: str) -> AtomicJSONStorage:
+        return self._cases[self._shard_of(case_id)]
+
+    def _has_case(self, case_id: str) -> bool:
+        return _table(self._case_shard(case_id), "cases").contains(_Q.id == case_id)
+
+    def _layout(self, shards: int | None) -> int:
+        """Shard count from format.json, written on first open."""
+        path = self.data_dir / "format.json"
+        storage = AtomicJSONStorage(path)
+        try:
+            stored = storage.read()
+            if stored is None:
+                count = shards or DEFAULT_SHARDS
+                storage.write({"format": {"1": {"name": FORMAT, "version": 1, "shards": count}}})
+                return count
+            layout = stored.get("format", {}).get("1", {})
+            if layout.get("name") != FORMAT or not isinstance(layout.get("shards"), int):
+                raise StorageError(f"{path} はつなぐのデータではありません。データの保存先（--data）を確認してください。")
+            if shards is not None and shards != layout["shards"]:
+                raise StorageError(
+                    f"{self.data_dir} は分割数 {layout['shards']} で作られています（指定: {shards}）。"
+                    "分割数を指定せずに開いてください。")
+            return layout["shards"]
+        finally:
+            storage.close()
+
+
+def _table(storage: AtomicJSONStorage, name: str) -> Table:
+    # A fresh Table per call: Table remembers the next doc id and query results,
+    # which go stale when another process writes the same file.
+    return Table(storage, name, cache_size=0)
+
+
+def _raw_docs(storage: AtomicJSONStorage, name: str) -> list[dict]:
+    """The parsed documents themselves (the cache): read them, never hand them out."""
+    return list(((storage.read() or {}).get(name) or {}).values())
+
+
+def _replace_with(record: dict):
+    """A Table.update callback that makes the document exactly ``record`` (update() alone only merges)."""
+    def replace(doc: dict) -> None:
+        doc.clear()
+        doc.update(record)
+    return replace
+
+
+def _plan_cases(storage: AtomicJSONStorage, items: list[tuple[str, dict]]):
+    """New contents of one shard with ``items`` upserted, for a single write.
+
+    Table has no one-write "upsert many", so this does what Table does inside
+    (read, apply, write), on new dicts so the cache stays untouched until the write.
+    """
+    tables = dict(storage.read() or {})
+    docs = dict(tables.get("cases") or {})
+    where = {doc["id"]: doc_id for doc_id, doc in docs.items()}
+    next_id = max((int(doc_id) for doc_id in docs), default=0) + 1
+    stored = []
+    for case_id, case in items:
+        doc_id = where.get(case_id)
+        record = records.next_case(case, case_id, docs.get(doc_id) if doc_id else None, None)
+        if doc_id is None:
+            doc_id, next_id = str(next_id), next_id + 1
+            where[case_id] = doc_id
+        docs[doc_id] = record
+        stored.append(records.fast_copy(record))
+    tables["cases"] = docs
+    return storage, tables, stored
+
+
+@contextmanager
+def _dropping_cache_on_error(storage: AtomicJSONStorage) -> Iterator[None]:
+    """If a Table update fails, the cached dict it was editing is not trusted again."""
+    try:
+        yield
+    except BaseException:
+        storage.drop_cache()
+        raise

@@ -1,0 +1,1 @@
+"""Tsunagu's Streamlit front end: thin pages over ``engine`` and ``storage``."""

@@ -1,0 +1,16 @@
+"""つなぐ — entry point: ``streamlit run ui/app.py`` (``tsunagu serve`` does this)."""
+import streamlit as st
+
+st.set_page_config(page_title="つなぐ 相談受付・振り分け", page_icon="🤝", layout="wide")
+
+PAGES = {
+    "相談": [
+        st.Page("pages/intake.py", title="相談受付", icon="📝", url_path="intake", default=True),
+        st.Page("pages/cases.py", title="ケース一覧", icon="📋", url_path="cases"),
+        st.Page("pages/case.py", title="ケース詳細", icon="📄", url_path="case"),
+    ],
+}
+
+navigation = st.navigation(PAGES)
+st.sidebar.caption("つなぐ — 誰も一人ぼっちにしない、誰も排除しないまち")
+navigation.run()

@@ -1,0 +1,47 @@
+"""How a routing decision looks: where the case goes, and why, in plain Japanese."""
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.model import Pack
+
+
+def show_decision(pack: Pack, decision: dict) -> None:
+    if decision.get("priority") == "urgent":
+        st.error("### 【緊急】この相談は緊急です\n当日中に対応を決めてください。", icon="🚨")
+    cols = st.columns(3)
+    for col, (title, key) in zip(cols, (("事業", "programs"), ("つなぐ機関", "agencies"), ("会議", "meetings"))):
+        with col:
+            st.markdown(f"#### {title}")
+            items = decision.get(key) or []
+            if not items:
+                st.caption("なし")
+            for item in items:
+                st.markdown(f"- **{pack.label(key, item['id']) if '不明' not in item.get('name', '') else item['name']}**")
+    if decision.get("resources"):
+        st.markdown("#### 提案する地域資源（参加支援・地域づくり）")
+        st.markdown("、".join(r["name"] for r in decision["resources"]))
+    for warning in decision.get("warnings", []):
+        st.warning(warning)
+    with st.expander("なぜこの振り分けか", expanded=True):
+        for i, t in enumerate(decision.get("trace", []), 1):
+            st.markdown(f"**{i}. {t['label']}**  \n{t['reason']}")
+            facts = "、".join(f"{_fact_label(pack, k)}: {_fmt(pack, v)}" for k, v in t.get("facts", {}).items())
+            if facts:
+                st.caption(f"使った事実 — {facts}")
+    st.caption(f"設定の版: {decision.get('config_version', '')}")
+
+
+def _fact_label(pack: Pack, fact: str) -> str:
+    info = pack.facts.get(fact)
+    return info.label if info else fact
+
+
+def _fmt(pack: Pack, value) -> str:
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    if isinstance(value, list):
+        labels = {c.id: c.label for name in ("concerns", "fields") for c in pack.choices(name)}
+        return "・".join(labels.get(v, str(v)) for v in value)
+    labels = {c.id: c.label for name in ("consent", "channels", "areas") for c in pack.choices(name)}
+    return labels.get(value, str(value)) if isinstance(value, str) else str(value)

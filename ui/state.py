@@ -1,0 +1,48 @@
+"""Objects shared by every page and session, created once (``st.cache_resource``)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from engine.errors import ConfigError, StorageError
+from engine.model import Pack
+from engine.pack import DEFAULT_PACK, load_pack
+from storage import Repository, open_repository
+
+
+def config_dir() -> str:
+    return os.environ.get("TSUNAGU_CONFIG", str(DEFAULT_PACK))
+
+
+def data_dir() -> str:
+    return os.environ.get("TSUNAGU_DATA", "./data")
+
+
+@st.cache_resource(show_spinner=False)
+def _pack(path: str) -> Pack:
+    return load_pack(Path(path))
+
+
+@st.cache_resource(show_spinner=False)
+def _repo(path: str) -> Repository:
+    return open_repository(path)
+
+
+def pack() -> Pack:
+    """The live pack, or a page that says what is wrong with it (and stops)."""
+    try:
+        return _pack(config_dir())
+    except ConfigError as err:
+        st.error("設定パックにエラーがあるため、画面を表示できません。設定を直してから再読み込みしてください。")
+        st.code(err.render(), language=None)
+        st.stop()
+
+
+def repo() -> Repository:
+    try:
+        return _repo(data_dir())
+    except StorageError as err:
+        st.error(f"データを開けません: {err}")
+        st.stop()
