@@ -243,3 +243,28 @@ def missing_required(form_fields: tuple[FormField, ...], case: Mapping, path: st
         elif f.required and _empty(value):
             out.append(CaseIssue(key, f"「{f.label}」は必須です", "入力してください"))
     return out
+
+
+def visible(pack: Pack, form_fields: tuple[FormField, ...], raw: Mapping) -> dict[str, bool]:
+    """Which top-level fields a form shows for the values typed so far.
+
+    Values that do not coerce yet (a half-typed age) simply count as unanswered here;
+    the form reports them when it is submitted.
+    """
+    coercer = Coercer(pack)
+    values: dict = {}
+    for f in form_fields:
+        value = raw.get(f.id)
+        if _empty(value) or f.type == "repeat":
+            continue
+        if f.type == "group":
+            for c in f.fields:
+                if not _empty((value or {}).get(c.id)):
+                    v = coercer.scalar(c, value[c.id], c.id)
+                    if v is not None:
+                        values[f"{f.id}.{c.id}"] = v
+        else:
+            v = coercer.scalar(f, value, f.id)
+            if v is not None:
+                values[f.id] = v
+    return {f.id: f.show_if is None or evaluate(f.show_if, values) for f in form_fields}
