@@ -268,3 +268,16 @@ def visible(pack: Pack, form_fields: tuple[FormField, ...], raw: Mapping) -> dic
             if v is not None:
                 values[f.id] = v
     return {f.id: f.show_if is None or evaluate(f.show_if, values) for f in form_fields}
+
+
+def coerce_form(pack: Pack, form_fields: tuple[FormField, ...], raw: Mapping, require: bool = True) -> dict:
+    """Values of any form (支援プラン, 会議記録) cleaned to their declared types.
+
+    Raises ``CaseError`` naming every bad or (with ``require``) missing value.
+    """
+    coercer = Coercer(pack)
+    clean = coercer.fields(form_fields, raw, "")
+    problems = coercer.issues + (missing_required(form_fields, clean) if require else [])
+    if problems:
+        raise CaseError(problems)
+    return clean
