@@ -9,8 +9,14 @@ PAGES = {
         st.Page("pages/cases.py", title="ケース一覧", icon="📋", url_path="cases"),
         st.Page("pages/case.py", title="ケース詳細", icon="📄", url_path="case"),
     ],
+    "会議": [
+    ],
+    "状況": [
+    ],
+    "名簿・資源": [
+    ],
 }
 
-navigation = st.navigation(PAGES)
+navigation = st.navigation({section: pages for section, pages in PAGES.items() if pages})
 st.sidebar.caption("つなぐ — 誰も一人ぼっちにしない、誰も排除しないまち")
 navigation.run()
