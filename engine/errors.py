@@ -97,12 +97,14 @@ def did_you_mean(unknown: str, valid: Iterable[str]) -> str:
     """Hint text naming the closest valid ids, or the valid ids when few.
 
     >>> did_you_mean("care_ned", ["care_need", "dementia"])
-    'もしかして: care_need'
+    'もしかして: care_need（使えるID: care_need、dementia）'
+    >>> did_you_mean("sd13", [f"sd{i:02d}" for i in range(1, 13)])
+    'もしかして: sd12、sd11、sd10'
     """
     valid = sorted({str(v) for v in valid})
     close = difflib.get_close_matches(str(unknown), valid, n=3, cutoff=0.5)
+    listing = "使えるID: " + "、".join(valid) if valid and len(valid) <= 8 else ""
     if close:
-        return Suggestion(tuple(close)).text()
-    if valid and len(valid) <= 8:
-        return "使えるID: " + "、".join(valid)
-    return ""
+        text = Suggestion(tuple(close)).text()
+        return f"{text}（{listing}）" if listing and len(valid) > len(close) else text
+    return listing

@@ -60,6 +60,8 @@ class Coercer:
 
     def choice(self, f: FormField, value: Any, key: str) -> str | None:
         lookup = _choice_lookup(self.pack, f.choices or "")
+        if isinstance(value, bool):  # YAML reads an unquoted yes / no as true / false
+            value = "yes" if value else "no"
         found = lookup.get(value) if isinstance(value, str) else None
         if found is not None:
             return found

@@ -67,6 +67,28 @@ def _walk(node: yaml.Node, path: str, lines: dict[str, int], issues: list[Config
             _walk(item, join(path, i), lines, issues, file)
 
 
+def _explain(err: yaml.MarkedYAMLError) -> tuple[str, str, bool]:
+    """PyYAML's English problem as Japanese; and whether the opening mark is the better line.
+
+    For an unclosed ``{`` or ``[`` PyYAML notices only on a later line; the line that
+    opened the bracket (its context mark) is where the mistake is.
+    """
+    problem, context = err.problem or "", err.context or ""
+    if "flow mapping" in context or "flow sequence" in context or problem.startswith("expected ',' or"):
+        return "かっこ { } や [ ] が閉じていません", "この行のかっこを閉じてください（例: {fact: consent, op: \"=\", value: \"yes\"}）", True
+    if "found character '\\t'" in problem:
+        return "タブ文字は使えません", "字下げは半角スペースで書いてください", False
+    if "mapping values are not allowed" in problem:
+        return "ここに「キー: 値」は書けません", "コロンの後に半角スペースがあるか、値に「:」を含むなら引用符で囲んでください", False
+    if "could not find expected ':'" in problem or "simple key" in context:
+        return "「キー: 値」のコロンが見つかりません", "キーの後に「: 」を書いてください", False
+    if "expected <block end>" in problem or "did not find expected" in problem:
+        return "字下げがそろっていません", "同じ階層の行は同じ数の半角スペースで字下げしてください", False
+    if "found unexpected end of stream" in problem or "found unknown escape" in problem or "quoted scalar" in context:
+        return "引用符（\" や '）が閉じていません", "値を囲む引用符を閉じてください", True
+    return f"YAML として読めません（{problem or context}）", "字下げ（半角スペース）、コロンの後の空白、かっこや引用符の閉じ忘れを確かめてください", False
+
+
 def parse_yaml(text: str, file: str) -> tuple[YamlDoc | None, list[ConfigIssue]]:
     """Parse ``text``; on a syntax error return no document and one issue with its line."""
     try:
@@ -77,11 +99,10 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDoc | None, list[ConfigIssue]]
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
+        what, hint, use_context = _explain(err)
+        mark = (err.context_mark if use_context else None) or err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else None
-        what = err.problem or "YAML として読めません"
-        return None, [ConfigIssue(file, "", f"YAML の書き方に誤りがあります: {what}", line,
-                                  "字下げ（スペース）、コロンの後の空白、かっこの閉じ忘れを確かめてください")]
+        return None, [ConfigIssue(file, "", f"YAML の書き方に誤りがあります: {what}", line, hint)]
     except yaml.YAMLError as err:
         return None, [ConfigIssue(file, "", f"YAML として読めません: {err}", None, "ファイルの内容を確かめてください")]
     issues: list[ConfigIssue] = []

@@ -29,7 +29,7 @@ class RefChecker:
             return
         valid = [i for n in names for i in self.ids(n)]
         if value not in valid:
-            self.add(doc, key, f"{what or names[0]} に「{value}」はありません", did_you_mean(value, valid))
+            self.add(doc, key, f"{what or names[0]}に「{value}」はありません", did_you_mean(value, valid))
 
     def refs(self, doc: YamlDoc, key: str, values: Iterable[str] | None, *names: str, what: str = "") -> None:
         for i, v in enumerate(values or ()):
