@@ -40,7 +40,7 @@ def engine_rates(pack) -> dict:
     import oracle
     cases = list(demo_cases(pack, ENGINE_CASES, seed=7))
     decide(pack, cases[0])                         # compile the ruleset outside the timing
-    ref = oracle.load_reference(DEFAULT_PACK)
+    ref = oracle.load_pack_data(DEFAULT_PACK)
     engine = max(rate(lambda c: decide(pack, c), cases) for _ in range(2))
     reference = max(rate(lambda c: oracle.reference_decide(ref, c), cases) for _ in range(2))
     return {"engine_cases_per_s": round(engine), "reference_cases_per_s": round(reference),

@@ -10,8 +10,10 @@ PAGES = {
         st.Page("pages/case.py", title="ケース詳細", icon="📄", url_path="case"),
     ],
     "会議": [
+        st.Page("pages/meetings.py", title="会議", icon="📅", url_path="meetings"),
     ],
     "状況": [
+        st.Page("pages/dashboard.py", title="ダッシュボード", icon="📊", url_path="dashboard"),
     ],
     "名簿・資源": [
     ],

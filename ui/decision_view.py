@@ -16,8 +16,11 @@ def show_decision(pack: Pack, decision: dict) -> None:
             items = decision.get(key) or []
             if not items:
                 st.caption("なし")
+            known = set(pack.ids(key))
             for item in items:
-                st.markdown(f"- **{pack.label(key, item['id']) if '不明' not in item.get('name', '') else item['name']}**")
+                # An old decision may name an agency the roster no longer has: show what was decided.
+                name = pack.label(key, item["id"]) if item["id"] in known else f"{item.get('name', item['id'])}（現在の名簿にありません）"
+                st.markdown(f"- **{name}**")
     if decision.get("resources"):
         st.markdown("#### 提案する地域資源（参加支援・地域づくり）")
         st.markdown("、".join(r["name"] for r in decision["resources"]))

@@ -139,3 +139,39 @@ def jsonable(raw: Any) -> Any:
     if isinstance(raw, dt.date):
         return raw.isoformat()
     return raw
+
+
+def prefill(fields: tuple[FormField, ...], prefix: str, values: Mapping) -> None:
+    """Put stored values into session state once, before the widgets are drawn."""
+    marker = f"{prefix}.__filled"
+    if st.session_state.get(marker):
+        return
+    st.session_state[marker] = True
+
+    def put(key: str, f: FormField, value: Any) -> None:
+        if value is None:
+            return
+        if f.type == "date" and isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                return
+        elif f.type == "boolean":
+            value = YES if value else NO
+        st.session_state[key] = value
+
+    for f in fields:
+        value = values.get(f.id)
+        if f.type == "group":
+            for c in f.fields:
+                put(f"{prefix}.{f.id}.{c.id}", c, (value or {}).get(c.id))
+        elif f.type == "repeat":
+            rows = []
+            for item in value or []:
+                row = uuid.uuid4().hex[:8]
+                rows.append(row)
+                for c in f.fields:
+                    put(f"{prefix}.{f.id}.{row}.{c.id}", c, item.get(c.id))
+            st.session_state[f"{prefix}.{f.id}.__rows"] = rows
+        else:
+            put(f"{prefix}.{f.id}", f, value)

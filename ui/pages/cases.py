@@ -1,26 +1,101 @@
-"""ケース一覧: every case, newest first."""
+"""ケース一覧: find a case by status, program, agency, area, meeting, priority, date or name."""
 import streamlit as st
 
-from engine.wareki import wareki
+from engine.caselist import SORTS, CaseQuery, row_view, run_query
+from engine.cases import new_record
+from engine.demo import demo_cases
+from engine.errors import StorageError
 from ui import state
 
 pack, repo = state.pack(), state.repo()
+PER_PAGE = 50
+DEMO_COUNT = 200
 st.title("ケース一覧")
+
+
+def make_demo() -> None:
+    records = []
+    for raw in demo_cases(pack, DEMO_COUNT):
+        record, _ = new_record(pack, raw, actor=st.session_state.get("user", "demo"))
+        record["demo"] = True
+        records.append(record)
+    repo.save_cases_bulk(records)
+
+
 cases = repo.list_cases()
 if not cases:
-    st.info("まだケースがありません。「相談受付」から相談を受け付けてください。")
+    st.info("まだケースがありません。「相談受付」から相談を受け付けると、ここに並びます。\n\n"
+            "操作を試すだけなら、架空のデモデータを作れます（実在の人ではありません。記録には demo の印が付きます）。")
+    if st.button(f"デモデータを作る（架空の{DEMO_COUNT}件）", type="primary"):
+        try:
+            with st.spinner("デモデータを作っています…"):
+                make_demo()
+        except StorageError as err:
+            st.error(f"デモデータを保存できませんでした: {err}")
+            st.stop()
+        st.rerun()
     st.stop()
-cases.sort(key=lambda c: (c.get("intake", {}).get("received_on", ""), c["id"]), reverse=True)
-rows = [{
-    "ID": c["id"],
-    "受付日": wareki(c.get("intake", {}).get("received_on")),
-    "状態": pack.label("statuses", c.get("status", "")),
-    "優先度": pack.label("priorities", c.get("decision", {}).get("priority", "normal")),
-    "事業": "、".join(p["name"] for p in c.get("decision", {}).get("programs", [])),
-    "会議": "、".join(m["name"] for m in c.get("decision", {}).get("meetings", [])),
-} for c in cases]
-st.dataframe(rows, hide_index=True, use_container_width=True)
-choice = st.selectbox("ケースを開く", [c["id"] for c in cases], index=None, placeholder="ケースIDを選択")
-if choice:
-    st.session_state["case_id"] = choice
+
+
+def first_page() -> None:
+    # A new filter gives a new result; page 7 of the old one means nothing in it.
+    st.session_state["cases.page"] = 1
+
+
+def move(delta: int) -> None:
+    st.session_state["cases.page"] = max(1, st.session_state.get("cases.page", 1) + delta)
+
+
+def open_case() -> None:
+    chosen = st.session_state.get("cases.open")
+    if chosen:
+        st.session_state["case_id"] = chosen
+        st.session_state["cases.open"] = None        # back on this page, the box is empty again
+        st.session_state["cases.go"] = True
+
+
+if st.session_state.pop("cases.go", False):
     st.switch_page("pages/case.py")
+
+
+def choose(label: str, kind: str, key: str) -> list[str]:
+    return st.sidebar.multiselect(label, pack.ids(kind), format_func=lambda i: pack.label(kind, i),
+                                  key=f"cases.{key}", on_change=first_page, placeholder="すべて")
+
+
+st.sidebar.markdown("### 絞り込み")
+text = st.sidebar.text_input("氏名・ふりがな", key="cases.text", on_change=first_page,
+                             help="ひらがな・カタカナのどちらでも探せます。空白は無視します。")
+statuses = choose("状態", "statuses", "statuses")
+programs = choose("事業", "programs", "programs")
+agencies = choose("機関", "agencies", "agencies")
+areas = choose("圏域", "areas", "areas")
+meetings = choose("会議", "meetings", "meetings")
+priorities = choose("優先度", "priorities", "priorities")
+date_from = st.sidebar.date_input("受付日（から）", value=None, key="cases.date_from", on_change=first_page)
+date_to = st.sidebar.date_input("受付日（まで）", value=None, key="cases.date_to", on_change=first_page)
+sort = st.sidebar.selectbox("並べ替え", list(SORTS), format_func=SORTS.get, key="cases.sort", on_change=first_page)
+
+st.session_state.setdefault("cases.page", 1)
+query = CaseQuery(statuses=statuses, programs=programs, agencies=agencies, areas=areas, meetings=meetings,
+                  priorities=priorities, date_from=date_from, date_to=date_to, text=text, sort=sort,
+                  page=max(1, int(st.session_state["cases.page"])), per_page=PER_PAGE)
+result = run_query(cases, query, pack)
+st.session_state["cases.page"] = result.page          # a page beyond the end shows the last one
+
+if not result.total:
+    st.info(f"条件に合うケースはありません（全 {len(cases)} 件）。左の「絞り込み」の条件を減らしてください。")
+    st.stop()
+
+st.caption(f"{result.total} 件中 {result.first}–{result.last} 件")
+rows = [row_view(pack, case) for case in result.rows]
+st.dataframe(rows, hide_index=True)
+
+prev_col, page_col, next_col = st.columns([1, 2, 1], vertical_alignment="bottom")
+prev_col.button("前へ", on_click=move, args=(-1,), disabled=result.page <= 1, key="cases.prev")
+page_col.number_input(f"ページ（全 {result.pages} ページ）", min_value=1, max_value=result.pages, step=1, key="cases.page")
+next_col.button("次へ", on_click=move, args=(1,), disabled=result.page >= result.pages, key="cases.next")
+
+names = {row["ID"]: row["氏名"] for row in rows}
+st.selectbox("ケースを開く", list(names), index=None, placeholder="ケースIDを選択", key="cases.open",
+             format_func=lambda i: f"{i}　{names[i]}".rstrip(), on_change=open_case)

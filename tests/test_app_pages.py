@@ -1,0 +1,147 @@
+"""AppTest flows for 相談受付 and ケース詳細, including their error paths."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.cases import take_intake
+from engine.pack import load_pack
+from storage import open_repository
+
+APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
+CASE_8050 = {"received_on": "2026-11-20", "channel": "self", "resident": True, "area": "area2", "consent": "yes",
+             "person": {"name": "架空 花子", "age": 82, "concerns": ["care_need"]},
+             "household": [{"relation": "長男", "age": 52, "concerns": ["withdrawal"]}]}
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    monkeypatch.setenv("TSUNAGU_DATA", str(tmp_path))
+    return tmp_path
+
+
+def app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=10)
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def fill_8050(at: AppTest) -> None:
+    at.radio(key="intake.resident").set_value("はい").run()
+    at.selectbox(key="intake.channel").set_value("self")
+    at.selectbox(key="intake.area").set_value("area2")
+    at.selectbox(key="intake.consent").set_value("yes")
+    at.number_input(key="intake.person.age").set_value(82)
+    at.multiselect(key="intake.person.concerns").set_value(["care_need"])
+    button(at, "＋ 世帯員を追加").click().run()
+    row = next(s.key for s in at.selectbox if ".household." in s.key)
+    at.selectbox(key=row).set_value("eldest_son")
+    at.number_input(key=row.replace("relation", "age")).set_value(52)
+    at.multiselect(key=row.replace("relation", "concerns")).set_value(["withdrawal"])
+    at.run()
+
+
+def test_intake_routes_saves_and_explains(data):
+    at = app().run()
+    fill_8050(at)
+    button(at, "受け付けて振り分ける").click().run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "多機関協働事業" in text and "重層的支援会議" in text and "2分野以上" in text
+    with open_repository(data) as repo:
+        cases = repo.list_cases()
+    assert len(cases) == 1 and cases[0]["intake"]["household"][0]["relation"] == "eldest_son"
+    assert at.success[0].value.startswith(f"ケース {cases[0]['id']}")
+
+
+def test_area_appears_only_for_residents(data):
+    at = app().run()
+    assert "intake.area" not in [s.key for s in at.selectbox]
+    at.radio(key="intake.resident").set_value("はい").run()
+    assert "intake.area" in [s.key for s in at.selectbox]
+
+
+def test_missing_required_fields_are_named_and_nothing_is_lost(data):
+    at = app().run()
+    at.radio(key="intake.resident").set_value("はい").run()
+    at.number_input(key="intake.person.age").set_value(40).run()
+    button(at, "受け付けて振り分ける").click().run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "「相談経路」は必須です" in errors and "「相談内容」は必須です" in errors
+    assert at.number_input(key="intake.person.age").value == 40
+    with open_repository(data) as repo:
+        assert repo.count_cases() == 0
+
+
+def test_urgent_case_is_unmistakable(data):
+    at = app().run()
+    at.radio(key="intake.resident").set_value("はい").run()
+    at.selectbox(key="intake.channel").set_value("neighbour")
+    at.selectbox(key="intake.area").set_value("area3")
+    at.selectbox(key="intake.consent").set_value("no")
+    at.number_input(key="intake.person.age").set_value(80)
+    at.multiselect(key="intake.person.concerns").set_value(["abuse"]).run()
+    button(at, "受け付けて振り分ける").click().run()
+    assert any("緊急" in e.value for e in at.error)
+
+
+def open_case(case_id: str) -> AppTest:
+    at = app()
+    at.session_state["case_id"] = case_id
+    return at.switch_page("pages/case.py").run()
+
+
+def test_case_page_changes_status_and_refuses_a_stale_save(data):
+    pack = load_pack()
+    with open_repository(data) as repo:
+        case, _ = take_intake(repo, pack, CASE_8050)
+    at = open_case(case["id"])
+    assert not at.exception
+    next(s for s in at.selectbox if s.label == "次の状態").set_value("assessment").run()
+    # Another staff member saves the same case meanwhile.
+    with open_repository(data) as repo:
+        other = repo.get_case(case["id"])
+        repo.save_case(other, expected_revision=other["revision"])
+    button(at, "状態を変更する").click().run()
+    assert any("他の職員が先に保存しました" in e.value for e in at.error)
+    at = open_case(case["id"])
+    next(s for s in at.selectbox if s.label == "次の状態").set_value("assessment").run()
+    button(at, "状態を変更する").click().run()
+    assert at.success[0].value == "状態を「アセスメント」に変更しました。"
+
+
+def test_plan_form_errors_show_next_to_fields(data):
+    pack = load_pack()
+    with open_repository(data) as repo:
+        case, _ = take_intake(repo, pack, CASE_8050)
+    at = open_case(case["id"])
+    button(at, "支援プランを保存する").click().run()
+    errors = " ".join(e.value for e in at.error)
+    assert "「支援の目標」は必須です" in errors
+    with open_repository(data) as repo:
+        assert "plan" not in repo.get_case(case["id"])
+
+
+def test_old_case_with_deleted_agency_and_removed_field_still_shows(data):
+    pack = load_pack()
+    with open_repository(data) as repo:
+        case, _ = take_intake(repo, pack, CASE_8050)
+        case["intake"]["old_field"] = "旧フォームの値"
+        case["decision"]["agencies"].append({"id": "closed_agency", "name": "閉所した機関"})
+        repo.save_case(case)
+    at = open_case(case["id"])
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "旧フォームの値" in text and "閉所した機関" in text
+
+
+def test_unknown_case_and_empty_store(data):
+    at = open_case("C19990101-000000")
+    assert not at.exception and "見つかりません" in at.error[0].value
+    at = app().switch_page("pages/cases.py").run()
+    assert not at.exception and at.info
