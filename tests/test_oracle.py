@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import seed, HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from engine.decide import decide
@@ -121,7 +121,10 @@ def fired_in_sample(raw: dict, n: int) -> tuple[Counter, Counter, int]:
     fired, idle, seen = Counter(), Counter(), []
     all_ids = [r["id"] for r in raw["rules"]["rules"]]
 
-    @settings(max_examples=n, phases=[Phase.generate], **SETTINGS)
+    # An explicit seed, not derandomize: the derandomized seed changed with which tests
+    # ran before in the same process, and with it the sample this check looks at.
+    @seed(20261126)
+    @settings(max_examples=n, phases=[Phase.generate], **{**SETTINGS, "derandomize": False})
     @given(case=cases())
     def run(case):
         seen.append(1)
