@@ -8,6 +8,8 @@ Saturday or Sunday (草の根ネットワーク meets on Saturdays) may also lan
 weekday. Weekends themselves never move a meeting: only holidays and the closure do.
 
 The dates come from the config's placeholder weekdays until the city sets real ones.
+``per_year`` is only checked by the loader: the months follow from ``kind`` and
+``start_month`` (bimonthly: the months of the same parity as ``start_month``).
 """
 from __future__ import annotations
 
