@@ -82,9 +82,9 @@ def redecide(repo: Any, pack: Pack, case_id: str, actor: str, expected_revision:
     prepared = prepare(pack, intake if intake is not None else case.get("intake", {}))
     decision = decide_prepared(pack, prepared).to_json(pack)
     before = case.get("decision")
-    # Outcomes so far belong to the old routing; they stay in the timeline, and the
-    # case waits again for whatever meetings the new decision names.
-    case.update(intake=prepared.case, decision=decision, config_version=pack.version, meetings_done=[])
+    # Meetings already held for this case stay done: a re-decision that still names
+    # them does not put the case back on their agenda.
+    case.update(intake=prepared.case, decision=decision, config_version=pack.version)
     return _save(repo, case, expected_revision, {"type": "redecided", "by": actor, "before": before, "after": decision,
                                                  "config_version": pack.version})
 
@@ -130,7 +130,12 @@ def waiting_for(pack: Pack, case: Mapping, meeting_id: str) -> bool:
 
 
 def agenda(pack: Pack, cases: list[Mapping], meeting_id: str) -> list[Mapping]:
-    """Cases waiting for ``meeting_id``, urgent first, then oldest first."""
+    """Cases waiting for ``meeting_id``: highest priority first, then oldest first.
+
+    Every routed case is listed, with or without a drafted plan: the page marks which
+    ones have a plan, so the secretariat sees what still needs drafting.
+    """
+    ranks = {p.id: p.get("rank", 0) for p in pack.choices("priorities")}
     waiting = [c for c in cases if waiting_for(pack, c, meeting_id)]
-    return sorted(waiting, key=lambda c: (c.get("decision", {}).get("priority") != "urgent",
+    return sorted(waiting, key=lambda c: (-ranks.get(c.get("decision", {}).get("priority"), 0),
                                           c.get("intake", {}).get("received_on", ""), c["id"]))
