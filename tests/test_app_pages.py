@@ -145,3 +145,24 @@ def test_unknown_case_and_empty_store(data):
     assert not at.exception and "見つかりません" in at.error[0].value
     at = app().switch_page("pages/cases.py").run()
     assert not at.exception and at.info
+
+
+def test_roster_shows_every_agency_from_the_yaml(data):
+    at = app().switch_page("pages/roster.py").run()
+    assert not at.exception
+    shown = " ".join(str(df.value.to_dict()) for df in at.dataframe)
+    for agency in load_pack().agencies:
+        if agency.get("program"):
+            assert agency.label in shown
+    assert "CSW（第4圏域担当）" in shown and "校区12" in shown
+
+
+def test_resources_filter_by_need_and_area(data):
+    at = app().switch_page("pages/resources.py").run()
+    assert not at.exception
+    everything = len(load_pack().resources)
+    assert at.markdown[0].value == f"{everything} 件" or f"{everything} 件" in [m.value for m in at.markdown]
+    at.multiselect[0].set_value(["childcare"]).run()
+    counts = [m.value for m in at.markdown if m.value.endswith(" 件")]
+    assert counts == ["3 件"]
+    assert any("出張ひろば" in m.value for m in at.markdown)

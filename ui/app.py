@@ -16,6 +16,8 @@ PAGES = {
         st.Page("pages/dashboard.py", title="ダッシュボード", icon="📊", url_path="dashboard"),
     ],
     "名簿・資源": [
+        st.Page("pages/roster.py", title="名簿", icon="🏢", url_path="roster"),
+        st.Page("pages/resources.py", title="地域資源", icon="🌱", url_path="resources"),
     ],
 }
 
