@@ -11,7 +11,8 @@ import math
 import unicodedata
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .errors import TsunaguError
 from .model import Pack
@@ -123,39 +124,49 @@ def _fold(text: str) -> str:
     return "".join(out)
 
 
-def _dict(value: Any) -> Mapping:
+def is_mapping(value: Any) -> bool:
     # ``type() is dict`` first: the isinstance check against the Mapping ABC is slow,
     # and this runs several times per case on every rerun of the list.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def as_mapping(value: Any) -> Mapping:
+    """``value`` if it is a mapping, else an empty one (an old record may lack a part)."""
     return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
 
 
-def _str(value: Any) -> str | None:
+def as_str(value: Any) -> str | None:
     """``value`` if it is a string, else None (a hand-edited record may hold anything)."""
-    return value if isinstance(value, str) else None
+    return value if type(value) is str or isinstance(value, str) else None
 
 
-def _ids(items: Any) -> list[str]:
+def ids_of(items: Any) -> list[str]:
     """Ids of a decision list (``[{id, name}]``); tolerates bare ids and junk."""
-    if not isinstance(items, (list, tuple)):
+    if type(items) is not list and not isinstance(items, tuple):
         return []
-    ids = (_str(i.get("id")) if isinstance(i, Mapping) else _str(i) for i in items)
-    return [i for i in ids if i is not None]
+    out = []
+    for item in items:
+        if is_mapping(item):
+            item = item.get("id")
+        if type(item) is str or isinstance(item, str):
+            out.append(item)
+    return out
 
 
 def received_on(case: Mapping) -> str:
     """The case's ISO 受付日, or "" when the record has none."""
-    day = _dict(case.get("intake")).get("received_on")
+    day = as_mapping(case.get("intake")).get("received_on")
     return day[:10] if isinstance(day, str) else ""
 
 
 def priority_of(case: Mapping) -> str | None:
     """The decision's priority id, or None (no decision, or an odd value)."""
-    return _str(_dict(case.get("decision")).get("priority"))
+    return as_str(as_mapping(case.get("decision")).get("priority"))
 
 
 def status_of(case: Mapping) -> str | None:
     """The case's status id, or None."""
-    return _str(case.get("status"))
+    return as_str(case.get("status"))
 
 
 def _matcher(query: CaseQuery) -> Callable[[Mapping], bool]:
@@ -166,21 +177,21 @@ def _matcher(query: CaseQuery) -> Callable[[Mapping], bool]:
         tests.append(lambda c: status_of(c) in statuses)
     if query.areas:
         areas = set(query.areas)
-        tests.append(lambda c: _str(_dict(c.get("intake")).get("area")) in areas)
+        tests.append(lambda c: as_str(as_mapping(c.get("intake")).get("area")) in areas)
     if query.priorities:
         priorities = set(query.priorities)
         tests.append(lambda c: priority_of(c) in priorities)
     for key in ("programs", "agencies", "meetings"):
         wanted = set(getattr(query, key))
         if wanted:
-            tests.append(lambda c, key=key, wanted=wanted: not wanted.isdisjoint(_ids(_dict(c.get("decision")).get(key))))
+            tests.append(lambda c, key=key, wanted=wanted: not wanted.isdisjoint(ids_of(as_mapping(c.get("decision")).get(key))))
     if query.date_from or query.date_to:
         low, high = query.date_from or "", query.date_to or "9999-12-31"
         tests.append(lambda c: received_on(c) != "" and low <= received_on(c) <= high)
     needle = fold(query.text)
     if needle:
         def found(c: Mapping) -> bool:
-            person = _dict(_dict(c.get("intake")).get("person"))
+            person = as_mapping(as_mapping(c.get("intake")).get("person"))
             return needle in fold(person.get("name")) or needle in fold(person.get("kana"))
         tests.append(found)
     return lambda c: all(t(c) for t in tests)
@@ -221,7 +232,7 @@ def run_query(cases: list[dict], query: CaseQuery = CaseQuery(), pack: Pack | No
     (['C1'], 1, 1)
     """
     match = _matcher(query)
-    found = [c for c in cases if (type(c) is dict or isinstance(c, Mapping)) and match(c)]
+    found = [c for c in cases if is_mapping(c) and match(c)]
     found = _sorted(found, query, pack)
     total = len(found)
     pages = max(1, math.ceil(total / query.per_page))
@@ -235,9 +246,9 @@ def row_view(pack: Pack, case: Mapping) -> dict:
 
     Unknown ids show as "…（不明なID）" (``Pack.label``); missing values as "".
     """
-    intake, decision = _dict(case.get("intake")), _dict(case.get("decision"))
-    person = _dict(intake.get("person"))
-    area = _str(intake.get("area"))
+    intake, decision = as_mapping(case.get("intake")), as_mapping(case.get("decision"))
+    person = as_mapping(intake.get("person"))
+    area = as_str(intake.get("area"))
     priority = priority_of(case)
     if area:
         area_text = pack.label("areas", area)
@@ -249,7 +260,7 @@ def row_view(pack: Pack, case: Mapping) -> dict:
     return {
         "ID": str(case.get("id", "")),
         "受付日": wareki(received_on(case) or None),
-        "氏名": _str(person.get("name")) or "",
+        "氏名": as_str(person.get("name")) or "",
         "圏域": area_text,
         "状態": pack.label("statuses", status_of(case)) if status_of(case) else "",
         "優先度": priority_text,
@@ -259,4 +270,4 @@ def row_view(pack: Pack, case: Mapping) -> dict:
 
 
 def _labels(pack: Pack, kind: str, items: Any) -> str:
-    return "、".join(pack.label(kind, i) for i in _ids(items))
+    return "、".join(pack.label(kind, i) for i in ids_of(items))

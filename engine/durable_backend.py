@@ -62,13 +62,18 @@ class CompiledRules:
     name: str
     handle: int
     counters: tuple[tuple[str, CountMembers], ...]   # synthetic fact → the count it stands for
+    facts: frozenset[str]          # case facts the rules read: only these are sent to the engine
+    member_facts: frozenset[str]   # member fields the rules read (empty: no member list is sent)
 
 
 class _Compiler:
     def __init__(self) -> None:
         self.counters: dict[CountMembers, str] = {}
+        self.facts: set[str] = set()
+        self.member_facts: set[str] = set()
 
     def key(self, fact: str, item: bool) -> str:
+        (self.member_facts if item else self.facts).add(fact)
         return f"$i.{fact}" if item else fact_key(fact)
 
     def atom(self, a: Atom, neg: bool, item: bool) -> dict:
@@ -137,14 +142,19 @@ def compile_rules(rules: Iterable[Rule]) -> CompiledRules:
                                   "tsunagu validate で設定を確かめてください") from err
             _HANDLES[name] = handle
     counters = tuple((n, c) for c, n in compiler.counters.items())
-    return CompiledRules(name, handle, counters)
+    return CompiledRules(name, handle, counters, frozenset(compiler.facts), frozenset(compiler.member_facts))
 
 
 def _json_fact(compiled: CompiledRules, facts: Mapping[str, Any], members: tuple[Mapping, ...], fact_id: str) -> str:
-    body = {fact_key(k): v for k, v in facts.items()}
+    # Only what the rules read goes in: the engine parses and stores every byte it gets,
+    # and the summary or a name is never a condition.
+    body = {fact_key(k): v for k, v in facts.items() if k in compiled.facts}
     for name, count in compiled.counters:
         body[name] = sum(evaluate(count.where, m) for m in members)
-    body.update({"sid": _SESSION, "id": fact_id, _CASE: 1, _MEMBERS: [dict(m) for m in members]})
+    body.update({"sid": _SESSION, "id": fact_id, _CASE: 1})
+    if compiled.member_facts:
+        keep = compiled.member_facts
+        body[_MEMBERS] = [{k: v for k, v in m.items() if k in keep} for m in members]
     return json.dumps(body, ensure_ascii=False)
 
 

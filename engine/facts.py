@@ -35,6 +35,23 @@ def _empty(value: Any) -> bool:
 
 
 _LOOKUPS: dict[tuple[str, str], dict[str, str]] = {}
+_IDS: dict[int, frozenset[str]] = {}
+_FIELDS_OF: dict[str, tuple[dict, tuple[str, ...]]] = {}
+
+
+def _ids(fields: tuple[FormField, ...]) -> frozenset[str]:
+    """Field ids of a form's (immutable) field tuple, worked out once."""
+    found = _IDS.get(id(fields))
+    if found is None:
+        found = _IDS[id(fields)] = frozenset(f.id for f in fields)
+    return found
+
+
+def _concern_fields(pack: Pack) -> tuple[dict, tuple[str, ...]]:
+    found = _FIELDS_OF.get(pack.version)
+    if found is None:
+        found = _FIELDS_OF[pack.version] = ({c.id: c.get("field") for c in pack.choices("concerns")}, pack.ids("fields"))
+    return found
 
 
 def _choice_lookup(pack: Pack, name: str) -> dict[str, str]:
@@ -128,17 +145,17 @@ class Coercer:
         if not isinstance(data, Mapping):
             self._bad(path or "ケース", "「項目: 値」の形で入力してください")
             return {}
-        known = {f.id for f in fields}
+        known = _ids(fields)
         for extra in data:
             if extra not in known and not str(extra).startswith("_"):
                 self.warnings.append(f"フォームにない項目「{path + '.' if path else ''}{extra}」は判定に使いません"
                                      + (f"（{did_you_mean(str(extra), known)}）" if did_you_mean(str(extra), known) else ""))
         out: dict = {}
         for f in fields:
-            key = f"{path}.{f.id}" if path else f.id
             value = data.get(f.id)
-            if _empty(value):
+            if value is None or value == "" or value == [] or value == {}:
                 continue
+            key = f"{path}.{f.id}" if path else f.id
             if f.type == "group":
                 sub = self.fields(f.fields, value, key)
                 if sub:
@@ -172,15 +189,18 @@ def flat_facts(pack: Pack, case: Mapping) -> dict:
     return out
 
 
-def _hide(pack: Pack, case: dict) -> dict:
-    """Drop fields whose ``show_if`` is false, until nothing changes (one may hide another)."""
+def _hide(pack: Pack, case: dict) -> tuple[dict, dict]:
+    """Drop fields whose ``show_if`` is false, until nothing changes (one may hide another).
+
+    Returns the case and its flat facts.
+    """
     for _ in range(len(pack.intake.fields) + 1):
         facts = flat_facts(pack, case)
         hidden = {f.id for f in pack.intake.fields if f.show_if is not None and f.id in case and not evaluate(f.show_if, facts)}
         if not hidden:
-            return case
+            break
         case = {k: v for k, v in case.items() if k not in hidden}
-    return case
+    return case, facts
 
 
 def members_of(pack: Pack, case: Mapping) -> tuple[dict, ...]:
@@ -191,8 +211,7 @@ def members_of(pack: Pack, case: Mapping) -> tuple[dict, ...]:
 
 def derive(pack: Pack, facts: dict, members: tuple[dict, ...]) -> dict:
     """Add the derived facts declared in rules.yaml, in declaration order."""
-    field_of = {c.id: c.get("field") for c in pack.choices("concerns")}
-    field_order = pack.ids("fields")
+    field_of, field_order = _concern_fields(pack)
     for d in pack.derived:
         if d.fn == "member_values":
             values = []
@@ -225,9 +244,9 @@ def prepare(pack: Pack, raw_case: Mapping) -> Facts:
     case = coercer.fields(pack.intake.fields, raw_case, "")
     if coercer.issues:
         raise CaseError(coercer.issues)
-    case = _hide(pack, case)
+    case, facts = _hide(pack, case)
     members = members_of(pack, case)
-    facts = derive(pack, flat_facts(pack, case), members)
+    facts = derive(pack, facts, members)
     return Facts(case, facts, members, tuple(coercer.warnings))
 
 
