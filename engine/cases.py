@@ -32,11 +32,16 @@ def new_record(pack: Pack, raw_case: Mapping[str, Any], actor: str = "system") -
     return record, decision
 
 
+def intake_events(stored: Mapping[str, Any], actor: str) -> list[tuple[str, dict]]:
+    """The first two events of every case: received, and decided (with the decision)."""
+    return [(stored["id"], {"type": "received", "by": actor, "status": stored["status"]}),
+            (stored["id"], {"type": "decided", "by": actor, "config_version": stored["config_version"],
+                            "decision": stored["decision"]})]
+
+
 def take_intake(repo: Any, pack: Pack, raw_case: Mapping[str, Any], actor: str = "system") -> tuple[dict, Decision]:
     """Decide and save a new case with its first events; returns the stored record."""
     record, decision = new_record(pack, raw_case, actor)
     stored = repo.save_case(record)
-    repo.add_event(stored["id"], {"type": "received", "by": actor, "status": stored["status"]})
-    repo.add_event(stored["id"], {"type": "decided", "by": actor, "config_version": pack.version,
-                                  "decision": stored["decision"]})
+    repo.add_events_bulk(intake_events(stored, actor))
     return stored, decision

@@ -84,18 +84,11 @@ def cmd_test(args) -> int:
 
 def cmd_demo_data(args) -> int:
     from storage import open_repository
-    from .cases import new_record
-    from .demo import demo_cases
+    from .demo import save_demo
     pack = _pack(args)
-    repo = open_repository(args.data)
-    try:
-        records = [new_record(pack, case, actor="demo")[0] for case in demo_cases(pack, args.cases, seed=args.seed)]
-        for r in records:
-            r["demo"] = True
-        repo.save_cases_bulk(records)
-        print(f"デモケースを {len(records)} 件作りました（{args.data}）。すべて架空の人物です。")
-    finally:
-        repo.close()
+    with open_repository(args.data) as repo:
+        count = save_demo(repo, pack, args.cases, seed=args.seed)
+    print(f"デモケースを {count} 件作りました（{args.data}）。すべて架空の人物です。")
     return EXIT_OK
 
 

@@ -57,3 +57,16 @@ def demo_cases(pack: Pack, n: int, seed: int = 2026, end: dt.date | None = None)
     end = end or dt.date.today()
     for _ in range(n):
         yield demo_case(pack, rng, end - dt.timedelta(days=rng.randint(0, 364)))
+
+
+def save_demo(repo, pack: Pack, n: int, seed: int = 2026, actor: str = "demo") -> int:
+    """Route ``n`` fictional cases and store them with their intake events; returns n."""
+    from .cases import intake_events, new_record
+    records = []
+    for case in demo_cases(pack, n, seed=seed):
+        record = new_record(pack, case, actor=actor)[0]
+        record["demo"] = True
+        records.append(record)
+    stored = repo.save_cases_bulk(records)
+    repo.add_events_bulk([e for r in stored for e in intake_events(r, actor)])
+    return len(stored)

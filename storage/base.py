@@ -57,6 +57,14 @@ class Repository(ABC):
         """
 
     @abstractmethod
+    def add_events_bulk(self, events: list[tuple[str, dict]]) -> int:
+        """Append many ``(case_id, event)`` pairs with few writes (demo data, imports).
+
+        Every case must exist; seqs continue each case's history in list order.
+        Returns how many events were stored.
+        """
+
+    @abstractmethod
     def events(self, case_id: str) -> list[dict]:
         """The case's events ordered by ``seq``."""
 

@@ -109,6 +109,22 @@ class SQLiteRepository(Repository):
             db.execute("INSERT INTO events (case_id, seq, body) VALUES (?, ?, ?)", (case_id, seq, _dumps(record)))
             return record
 
+    def add_events_bulk(self, events: list[tuple[str, dict]]) -> int:
+        with self._transaction() as db:
+            seqs: dict[str, int] = {}
+            rows = []
+            for case_id, event in events:
+                if case_id not in seqs:
+                    if self._case(db, case_id) is None:
+                        raise records.missing_case(case_id)
+                    seqs[case_id] = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE case_id = ?",
+                                               (case_id,)).fetchone()[0]
+                seqs[case_id] += 1
+                record = records.next_event(case_id, event, seqs[case_id])
+                rows.append((case_id, seqs[case_id], _dumps(record)))
+            db.executemany("INSERT INTO events (case_id, seq, body) VALUES (?, ?, ?)", rows)
+            return len(rows)
+
     def events(self, case_id: str) -> list[dict]:
         with self._reading() as db:
             rows = db.execute("SELECT body FROM events WHERE case_id = ? ORDER BY seq", (case_id,)).fetchall()

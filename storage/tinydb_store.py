@@ -138,6 +138,27 @@ class TinyDBRepository(Repository):
                 table.insert(record)
             return records.fast_copy(record)
 
+    def add_events_bulk(self, events: list[tuple[str, dict]]) -> int:
+        with self._lock.writing():
+            by_shard: dict[int, list[tuple[str, dict]]] = {}
+            for case_id, event in events:
+                if not self._has_case(case_id):
+                    raise records.missing_case(case_id)
+                by_shard.setdefault(self._shard_of(case_id), []).append((case_id, event))
+            for shard, items in by_shard.items():
+                storage = self._events[shard]
+                table = _table(storage, "events")
+                seqs: dict[str, int] = {}
+                for doc in table.all():
+                    seqs[doc["case_id"]] = max(seqs.get(doc["case_id"], 0), doc["seq"])
+                rows = []
+                for case_id, event in items:
+                    seqs[case_id] = seqs.get(case_id, 0) + 1
+                    rows.append(records.next_event(case_id, event, seqs[case_id]))
+                with _dropping_cache_on_error(storage):
+                    table.insert_multiple(rows)
+            return len(events)
+
     def events(self, case_id: str) -> list[dict]:
         with self._lock.reading():
             found = _table(self._events[self._shard_of(case_id)], "events").search(_Q.case_id == case_id)

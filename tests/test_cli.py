@@ -67,3 +67,30 @@ def test_route_reports_broken_yaml_with_its_line(tmp_path, capsys):
     path.write_text("resident: true\nperson: {age: 3\n", encoding="utf-8")
     assert main(["route", str(path)]) == 2
     assert "行目" in capsys.readouterr().err
+
+
+def test_demo_data_stores_routed_fictional_cases_with_timelines(tmp_path, capsys):
+    from storage import open_repository
+    assert main(["demo-data", "--data", str(tmp_path), "--cases", "30"]) == 0
+    assert "30 件" in capsys.readouterr().out
+    with open_repository(tmp_path) as repo:
+        cases = repo.list_cases()
+        assert len(cases) == 30 and all(c["demo"] and c["decision"]["programs"] for c in cases)
+        assert [e["type"] for e in repo.events(cases[0]["id"])] == ["received", "decided"]
+        areas = {c["intake"].get("area") for c in cases}
+    assert {"area1", "area2", "area3", "area4"} <= areas
+
+
+def test_test_command_runs_the_scenarios(capsys):
+    assert main(["test"]) == 0
+    assert "失敗 0 件" in capsys.readouterr().out
+
+
+def test_test_command_shows_expected_versus_got(tmp_path, capsys):
+    root = tmp_path / "pack"
+    shutil.copytree(DEFAULT_PACK, root)
+    path = root / "scenarios" / "01_single_elderly_care.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("agencies: [houkatsu_a]", "agencies: [houkatsu_b]"), encoding="utf-8")
+    assert main(["test", "--config", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "失敗 1 件" in out and "地域包括支援センターB" in out

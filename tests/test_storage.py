@@ -173,6 +173,18 @@ def test_unstorable_values_are_refused_naming_the_key(repo):
 
 
 # -- events, versions, meta ---------------------------------------------------------
+def test_bulk_events_continue_each_case_history(repo):
+    a = repo.save_case({"name": "A"})["id"]
+    b = repo.save_case({"name": "B"})["id"]
+    repo.add_event(a, {"type": "受付"})
+    assert repo.add_events_bulk([(a, {"type": "振り分け"}), (b, {"type": "受付"}), (a, {"type": "会議"})]) == 3
+    assert [(e["seq"], e["type"]) for e in repo.events(a)] == [(1, "受付"), (2, "振り分け"), (3, "会議")]
+    assert [(e["seq"], e["type"]) for e in repo.events(b)] == [(1, "受付")]
+    with pytest.raises(StorageError, match="先にケースを保存"):
+        repo.add_events_bulk([(a, {"type": "x"}), ("NOSUCH", {"type": "受付"})])
+    assert len(repo.events(a)) == 3
+
+
 def test_events_get_per_case_sequence_numbers(repo):
     a = repo.save_case({"name": "A"})["id"]
     b = repo.save_case({"name": "B"})["id"]
