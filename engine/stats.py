@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from dataclasses import dataclass, field
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .caselist import as_mapping, as_str, ids_of, is_mapping, priority_of, received_on, status_of
@@ -220,7 +220,7 @@ def labelled(pack: Pack, dimension: str, counted: Mapping[str, int]) -> list[tup
     Months are in calendar order. Every pack entry is listed, with 0 when no case has it,
     so a chart shows what is missing too.
     """
-    kind = DIMENSIONS[dimension][1] if dimension in DIMENSIONS else "meetings" if dimension == "meeting" else None
+    kind = "meetings" if dimension == "meeting" else DIMENSIONS[dimension][1]
     if kind is None:
         rows = [(key, n) for key, n in sorted(counted.items()) if key != NONE]
     else:
@@ -250,7 +250,7 @@ def case_row(pack: Pack, case: Mapping) -> dict:
     priority = priority_of(case)
     day = received_on(case)
     return {
-        "ID": str(case.get("id", "")),
+        "ID": as_str(case.get("id")) or "",
         "受付日": day,
         "受付日（和暦）": wareki(day).split(" (")[0] if day else "",
         "相談経路": pack.label("channels", channel) if channel else "",

@@ -6,7 +6,9 @@ edits a returned dict changes nothing in the store until it saves again.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
 
 #: Default for ``set_meta(expected=...)``: "no compare, just set".
 UNSET: Any = object()
@@ -34,6 +36,15 @@ class Repository(ABC):
     @abstractmethod
     def list_cases(self) -> list[dict]:
         """All cases, ordered by id."""
+
+    def read_cases(self, view: "Callable[[list[dict]], T]") -> "T":
+        """Run ``view`` over every case without copying them, and return its result.
+
+        For lists, searches and counts over many cases: copying 20,000 records costs
+        more than the query. ``view`` must treat the records as read-only and return
+        new objects (rows, counts), never the records themselves.
+        """
+        return view(self.list_cases())
 
     @abstractmethod
     def count_cases(self) -> int:

@@ -83,6 +83,10 @@ class TinyDBRepository(Repository):
         out.sort(key=lambda case: case["id"])
         return out
 
+    def read_cases(self, view):
+        with self._lock.reading():
+            return view([doc for storage in self._cases for doc in _raw_docs(storage, "cases")])
+
     def count_cases(self) -> int:
         with self._lock.reading():
             return sum(len(_raw_docs(storage, "cases")) for storage in self._cases)

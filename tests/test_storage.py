@@ -389,3 +389,10 @@ def test_tinydb_shard_count_is_fixed_at_creation(data_dir):
         assert repo.shards == 8
     with pytest.raises(StorageError, match="分割数 8"):
         TinyDBRepository(data_dir, shards=64)
+
+
+def test_read_cases_runs_a_view_over_every_case(repo):
+    for name in ("A", "B", "C"):
+        repo.save_case({"name": name})
+    assert repo.read_cases(lambda cases: sorted(c["name"] for c in cases)) == ["A", "B", "C"]
+    assert repo.read_cases(len) == 3

@@ -1,35 +1,26 @@
 """ケース一覧: find a case by status, program, agency, area, meeting, priority, date or name."""
+import datetime as dt
+
 import streamlit as st
 
 from engine.caselist import SORTS, CaseQuery, row_view, run_query
-from engine.cases import new_record
-from engine.demo import demo_cases
+from engine.demo import save_demo
 from engine.errors import StorageError
 from ui import state
 
 pack, repo = state.pack(), state.repo()
 PER_PAGE = 50
 DEMO_COUNT = 200
+EARLIEST = dt.date(2000, 1, 1)        # date_input otherwise offers only the last ten years
 st.title("ケース一覧")
-
-
-def make_demo() -> None:
-    records = []
-    for raw in demo_cases(pack, DEMO_COUNT):
-        record, _ = new_record(pack, raw, actor=st.session_state.get("user", "demo"))
-        record["demo"] = True
-        records.append(record)
-    repo.save_cases_bulk(records)
-
-
-cases = repo.list_cases()
-if not cases:
+total = repo.count_cases()
+if not total:
     st.info("まだケースがありません。「相談受付」から相談を受け付けると、ここに並びます。\n\n"
             "操作を試すだけなら、架空のデモデータを作れます（実在の人ではありません。記録には demo の印が付きます）。")
     if st.button(f"デモデータを作る（架空の{DEMO_COUNT}件）", type="primary"):
         try:
             with st.spinner("デモデータを作っています…"):
-                make_demo()
+                save_demo(repo, pack, DEMO_COUNT)           # marked demo: true, with their intake events
         except StorageError as err:
             st.error(f"デモデータを保存できませんでした: {err}")
             st.stop()
@@ -72,23 +63,29 @@ agencies = choose("機関", "agencies", "agencies")
 areas = choose("圏域", "areas", "areas")
 meetings = choose("会議", "meetings", "meetings")
 priorities = choose("優先度", "priorities", "priorities")
-date_from = st.sidebar.date_input("受付日（から）", value=None, key="cases.date_from", on_change=first_page)
-date_to = st.sidebar.date_input("受付日（まで）", value=None, key="cases.date_to", on_change=first_page)
+date_from = st.sidebar.date_input("受付日（から）", value=None, min_value=EARLIEST, key="cases.date_from", on_change=first_page)
+date_to = st.sidebar.date_input("受付日（まで）", value=None, min_value=EARLIEST, key="cases.date_to", on_change=first_page)
 sort = st.sidebar.selectbox("並べ替え", list(SORTS), format_func=SORTS.get, key="cases.sort", on_change=first_page)
 
 st.session_state.setdefault("cases.page", 1)
 query = CaseQuery(statuses=statuses, programs=programs, agencies=agencies, areas=areas, meetings=meetings,
                   priorities=priorities, date_from=date_from, date_to=date_to, text=text, sort=sort,
                   page=max(1, int(st.session_state["cases.page"])), per_page=PER_PAGE)
-result = run_query(cases, query, pack)
+
+def page_of(cases: list[dict]):
+    # A read-only view: only the rows of this page are built, nothing is copied.
+    found = run_query(cases, query, pack)
+    return found, [row_view(pack, case) for case in found.rows]
+
+
+result, rows = repo.read_cases(page_of)
 st.session_state["cases.page"] = result.page          # a page beyond the end shows the last one
 
 if not result.total:
-    st.info(f"条件に合うケースはありません（全 {len(cases)} 件）。左の「絞り込み」の条件を減らしてください。")
+    st.info(f"条件に合うケースはありません（全 {total} 件）。左の「絞り込み」の条件を減らしてください。")
     st.stop()
 
 st.caption(f"{result.total} 件中 {result.first}–{result.last} 件")
-rows = [row_view(pack, case) for case in result.rows]
 st.dataframe(rows, hide_index=True)
 
 prev_col, page_col, next_col = st.columns([1, 2, 1], vertical_alignment="bottom")

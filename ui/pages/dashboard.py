@@ -1,4 +1,6 @@
 """ダッシュボード: the figures the city reports for the 重層的支援体制整備事業, and counts."""
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
@@ -7,28 +9,30 @@ from ui import state
 
 pack, repo = state.pack(), state.repo()
 st.title("ダッシュボード")
-cases = repo.list_cases()
-if not cases:
+total = repo.count_cases()
+if not total:
     st.info("まだケースがないため、集計するものがありません。「相談受付」で相談を受け付けると、ここに件数が出ます。\n\n"
             "画面を試すだけなら「ケース一覧」で架空のデモデータを作れます。")
     st.stop()
 
 ALL, CUSTOM = "all", "custom"
-years = stats.fiscal_years(cases)
+EARLIEST = dt.date(2000, 1, 1)        # date_input otherwise offers only the last ten years
+years = repo.read_cases(stats.fiscal_years)
 period = st.selectbox("期間", [ALL, *years, CUSTOM], key="dashboard.period",
                       format_func=lambda p: {ALL: "すべての期間", CUSTOM: "期間を指定"}.get(p) or stats.fiscal_label(p))
 date_from = date_to = None
 if period == CUSTOM:
     left, right = st.columns(2)
-    start = left.date_input("受付日（から）", value=None, key="dashboard.from")
-    end = right.date_input("受付日（まで）", value=None, key="dashboard.to")
+    start = left.date_input("受付日（から）", value=None, min_value=EARLIEST, key="dashboard.from")
+    end = right.date_input("受付日（まで）", value=None, min_value=EARLIEST, key="dashboard.to")
     date_from, date_to = (start.isoformat() if start else None), (end.isoformat() if end else None)
 elif period != ALL:
     date_from, date_to = stats.fiscal_period(period)
 st.caption("相談は受付日、会議は開催日、プランは作成日で期間に入れます。")
 
-report = stats.report(cases, date_from, date_to)
-counted = stats.counts(cases, date_from, date_to)
+# Read-only views over the stored cases: copying 20,000 records would cost more than counting.
+report, counted = repo.read_cases(lambda cases: (stats.report(cases, date_from, date_to),
+                                                 stats.counts(cases, date_from, date_to)))
 figures = report.figures()
 for i in range(0, len(figures), 4):
     for col, (label, value) in zip(st.columns(4), figures[i:i + 4]):
@@ -60,8 +64,8 @@ suffix = {ALL: "all", CUSTOM: f"{date_from or ''}_{date_to or ''}"}.get(period, 
 
 def case_csv() -> bytes:
     # Built only when clicked: 20,000 rows take a moment, and most visits never download.
-    chosen = stats.in_period_cases(cases, date_from, date_to)
-    return stats.to_csv([stats.case_row(pack, c) for c in chosen], stats.CASE_COLUMNS)
+    rows = repo.read_cases(lambda cases: [stats.case_row(pack, c) for c in stats.in_period_cases(cases, date_from, date_to)])
+    return stats.to_csv(rows, stats.CASE_COLUMNS)
 
 
 left, right = st.columns(2)

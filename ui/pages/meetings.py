@@ -1,4 +1,5 @@
 """会議: the meeting calendar (iCal), a meeting's agenda, and the 会議記録 written back to cases."""
+import copy
 import datetime as dt
 
 import streamlit as st
@@ -79,11 +80,11 @@ if notice:
     kind, text = notice
     (st.success if kind == "success" else st.error)(text)
 st.subheader(f"議題　{m.label}")
-cases = repo.list_cases()
-if not cases:
+if not repo.count_cases():
     st.info("まだケースがありません。「相談受付」で相談を受け付けると、会議で協議するケースがここに並びます。")
     st.stop()
-items = agenda(pack, cases, meeting_id)
+# Read-only view over every case; the few on the agenda are copied out.
+items = repo.read_cases(lambda cases: copy.deepcopy(agenda(pack, cases, meeting_id)))
 if not items:
     st.info(f"{m.label}で協議を待っているケースはありません。")
     st.stop()

@@ -1,0 +1,69 @@
+"""How long the case list takes at 20,000 cases: ``python bench/caselist.py``.
+
+The target is a first page in at most 1,000 ms, timed as the ケース一覧 page does it on
+every rerun: ``repo.count_cases()`` and ``repo.read_cases(...)`` running the query and
+building the page's rows. Each figure is the median of 5 runs on a freshly opened TinyDB
+store; the cold first read (parsing every shard) is reported apart.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine import stats  # noqa: E402
+from engine.caselist import CaseQuery, row_view, run_query  # noqa: E402
+from engine.demo import save_demo  # noqa: E402
+from engine.pack import load_pack  # noqa: E402
+from storage import open_repository  # noqa: E402
+
+SIZE = 20_000
+RUNS = 5
+
+
+def _ms(func) -> float:
+    start = time.perf_counter()
+    func()
+    return (time.perf_counter() - start) * 1000
+
+
+def _median_ms(func) -> float:
+    return round(statistics.median(_ms(func) for _ in range(RUNS)), 1)
+
+
+def measure(pack, size: int = SIZE) -> dict:
+    """Case-list timings; ``case_list_ms_<size>`` is the slowest of the three queries."""
+    queries = {
+        "default": CaseQuery(),
+        "filter": CaseQuery(areas=(pack.ids("areas")[0],)),
+        "search": CaseQuery(text="はなこ"),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        with open_repository(tmp) as repo:
+            save_demo(repo, pack, size, seed=17, actor="bench")
+        with open_repository(tmp) as repo:
+            def page(query: CaseQuery):
+                def run() -> None:
+                    repo.count_cases()
+                    repo.read_cases(lambda cases: [row_view(pack, c) for c in run_query(cases, query, pack).rows])
+                return run
+            out = {f"case_list_cold_ms_{size}": round(_ms(page(queries["default"])), 1)}
+            timed = {name: _median_ms(page(query)) for name, query in queries.items()}
+            out[f"list_cases_copy_all_ms_{size}"] = _median_ms(repo.list_cases)
+            out[f"dashboard_ms_{size}"] = _median_ms(
+                lambda: repo.read_cases(lambda cases: (stats.report(cases), stats.counts(cases))))
+            count = repo.count_cases()
+    if count != size:
+        raise SystemExit(f"{count} cases stored, expected {size}")
+    return {f"case_list_ms_{size}": max(timed.values()),
+            **{f"case_list_{name}_ms_{size}": value for name, value in timed.items()}, **out}
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(load_pack()), ensure_ascii=False, indent=2))
