@@ -74,7 +74,7 @@ def cmd_route(args) -> int:
 def cmd_test(args) -> int:
     from .scenarios import render_failure, run_all
     pack = _pack(args)
-    results = run_all(pack, Path(args.config) / "scenarios")
+    results = run_all(pack)
     failed = [r for r in results if not r.passed]
     for r in failed:
         print(render_failure(r, pack), end="\n\n")

@@ -15,7 +15,7 @@ from .decide import Decision, decide
 from .errors import CaseError, ConfigError, ConfigIssue, did_you_mean
 from .model import Pack, frozen, thawed
 from .pack.schema import ID, ID_LIST, check
-from .yamlio import YamlDoc, read_yaml
+from .yamlio import YamlDoc, parse_yaml
 
 # expect key → (the pack list its ids come from, Japanese name of the key)
 LIST_KEYS = {
@@ -119,11 +119,23 @@ def load_scenarios(directory: Path | str, pack: Pack | None = None) -> list[Scen
     if pack is None:
         from .pack import load_pack  # only here: a caller with a pack never reloads it
         pack = load_pack(directory.parent)
+    texts = {}
+    for path in sorted(directory.glob("*.yaml")):
+        name = f"scenarios/{path.name}"  # the role of the folder, whatever it is called
+        try:
+            texts[name] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError([ConfigIssue(name, "", "UTF-8 で読めません", None, "UTF-8 で保存し直してください")]) from None
+    return scenarios_from_sources(texts, pack)
+
+
+def scenarios_from_sources(sources: Mapping[str, str], pack: Pack) -> list[Scenario]:
+    """The scenarios among ``sources`` (names under ``scenarios/``), validated against ``pack``."""
     issues: list[ConfigIssue] = []
     out: list[Scenario] = []
     seen: dict[str, str] = {}
-    for path in sorted(directory.glob("*.yaml")):
-        doc, errs = read_yaml(path, directory.parent)
+    for name in sorted(n for n in sources if n.startswith("scenarios/") and n.endswith(".yaml")):
+        doc, errs = parse_yaml(sources[name], name)
         if doc is not None and not errs:
             errs = check(doc, SCHEMA)
         if doc is not None and not errs:
@@ -167,9 +179,9 @@ def run_scenario(pack: Pack, scenario: Scenario) -> ScenarioResult:
 
 
 def run_all(pack: Pack, directory: Path | str | None = None) -> list[ScenarioResult]:
-    """Run every scenario of ``directory`` (default: the pack's own ``scenarios`` folder)."""
-    directory = Path(pack.root) / "scenarios" if directory is None else directory
-    return [run_scenario(pack, s) for s in load_scenarios(directory, pack)]
+    """Run every scenario of ``directory``, or by default the pack's own (its ``scenarios/`` files)."""
+    found = scenarios_from_sources(pack.sources, pack) if directory is None else load_scenarios(directory, pack)
+    return [run_scenario(pack, s) for s in found]
 
 
 def render_failure(result: ScenarioResult, pack: Pack) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from types import MappingProxyType
+from typing import Mapping
 
 from ..conditions import FactInfo, Parser
 from ..errors import ConfigError, ConfigIssue, did_you_mean
@@ -16,7 +17,7 @@ from . import forms, lifecycle, meetings, programs, resources, roster, rules, vo
 from .reach import why_never
 from .refs import check_references, check_rule_refs
 from .schema import check
-from ..yamlio import YamlDoc, read_yaml
+from ..yamlio import YamlDoc, parse_yaml
 
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "config" / "hannan"
 PACK_SCHEMA = {"id": {"type": "string", "required": True}, "name": {"type": "string", "required": True}}
@@ -33,30 +34,45 @@ FILES = {
 REQUIRED_FORMS = ("intake", "plan", "meeting_record")
 
 
-def _read_all(root: Path) -> tuple[dict[str, YamlDoc], list[ConfigIssue]]:
-    docs: dict[str, YamlDoc] = {}
-    issues: list[ConfigIssue] = []
+def read_sources(root: Path) -> dict[str, str]:
+    """Every YAML file of a pack folder as ``relative name → text`` (scenarios included)."""
     if not root.is_dir():
         raise ConfigError([ConfigIssue(str(root), "", "設定パックのフォルダがありません", None, "--config でフォルダを指定してください")])
-    for path in sorted(root.glob("*.yaml")):
-        if path.name not in FILES:
-            issues.append(ConfigIssue(path.name, "", "設定パックが知らないファイルです", None,
-                                      did_you_mean(path.name, FILES) or "ファイル名を確かめてください"))
+    out = {}
+    for path in sorted(root.rglob("*.yaml")):
+        name = path.relative_to(root).as_posix()
+        try:
+            out[name] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError([ConfigIssue(name, "", "UTF-8 で読めません", None, "ファイルを UTF-8 で保存し直してください")]) from None
+    return out
+
+
+def _parse_all(sources: Mapping[str, str]) -> tuple[dict[str, YamlDoc], list[ConfigIssue]]:
+    docs: dict[str, YamlDoc] = {}
+    issues: list[ConfigIssue] = []
+    for name in sorted(sources):
+        if "/" not in name and name not in FILES:
+            issues.append(ConfigIssue(name, "", "設定パックが知らないファイルです", None,
+                                      did_you_mean(name, FILES) or "ファイル名を確かめてください"))
     for name, schema in FILES.items():
-        doc, errs = read_yaml(root / name, root)
+        if name not in sources:
+            issues.append(ConfigIssue(name, "", "ファイルがありません", None, "設定パックにこのファイルを置いてください"))
+            continue
+        doc, errs = parse_yaml(sources[name], name)
         issues += errs
         if doc is not None and not errs:
             issues += check(doc, schema, allow_unknown=(name == "pack.yaml"))
             docs[name] = doc
     for form_id in REQUIRED_FORMS:
-        if not (root / "forms" / f"{form_id}.yaml").exists():
+        if f"forms/{form_id}.yaml" not in sources:
             issues.append(ConfigIssue(f"forms/{form_id}.yaml", "", "フォームのファイルがありません", None, "このフォームを置いてください"))
-    for path in sorted((root / "forms").glob("*.yaml")):
-        doc, errs = read_yaml(path, root)
+    for name in sorted(n for n in sources if n.startswith("forms/") and n.count("/") == 1):
+        doc, errs = parse_yaml(sources[name], name)
         issues += errs
         if doc is not None and not errs:
             issues += check(doc, forms.SCHEMA)
-            docs[f"forms/{path.stem}"] = doc
+            docs[name.removesuffix(".yaml")] = doc
     return docs, issues
 
 
@@ -95,8 +111,13 @@ def _build_form(doc: YamlDoc, lists, issues: list[ConfigIssue]):
 
 def load_pack(root: Path | str = DEFAULT_PACK) -> Pack:
     """Load and validate the pack at ``root``; raise ``ConfigError`` listing every problem."""
-    root = Path(root)
-    docs, issues = _read_all(root)
+    return load_sources(read_sources(Path(root)), str(root))
+
+
+def load_sources(sources: Mapping[str, str], root: str = "") -> Pack:
+    """Load and validate a pack given as ``file name → YAML text`` (a folder, a stored
+    version or a draft); raise ``ConfigError`` listing every problem."""
+    docs, issues = _parse_all(sources)
     if issues:
         raise ConfigError(issues)
     v = vocab.build(docs["vocabularies.yaml"])
@@ -127,16 +148,15 @@ def load_pack(root: Path | str = DEFAULT_PACK) -> Pack:
                                       "条件の値や範囲を確かめてください"))
     if issues:
         raise ConfigError(issues)
-    sources = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
-               for p in sorted(root.rglob("*.yaml")) if "scenarios" not in p.relative_to(root).parts}
     info = docs["pack.yaml"].data
+    behaviour = {name: text for name, text in sources.items() if not name.startswith("scenarios/")}
     return Pack(
-        id=str(info["id"]), name=str(info["name"]), version=pack_version(sources), root=str(root),
+        id=str(info["id"]), name=str(info["name"]), version=pack_version(behaviour), root=root,
         info=frozen(info), vocab=MappingProxyType(dict(lists)), agencies=lists["agencies"],
         programs=lists["programs"], meetings=lists["meetings"], resources=lists["resources"],
         statuses=statuses, initial_status=initial, on_outcome=MappingProxyType(on_outcome),
         forms=MappingProxyType(built_forms), members=rules.members_of(rdoc), derived=derived,
-        rules=built_rules, sources=MappingProxyType(sources),
+        rules=built_rules, sources=MappingProxyType(dict(sources)),
         facts=MappingProxyType(facts), member_facts=MappingProxyType(mfacts))
 
 
