@@ -92,6 +92,57 @@ def cmd_demo_data(args) -> int:
     return EXIT_OK
 
 
+def _open_live(args):
+    from storage import open_repository
+    from .versions import live_pack
+    repo = open_repository(args.data)
+    return repo, live_pack(repo, args.config)
+
+
+def cmd_impact(args) -> int:
+    from .impact import preview
+    from .pack import load_pack as load_draft
+    draft = load_draft(Path(args.draft))
+    repo, live = _open_live(args)
+    with repo:
+        result = repo.read_cases(lambda cases: preview(cases, live, draft))
+    out = {"evaluated": result.evaluated, "changed": list(result.changed)}
+    if result.errors:
+        out["errors"] = list(result.errors)
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_versions(args) -> int:
+    from .versions import history
+    repo, _ = _open_live(args)
+    with repo:
+        for v in history(repo):
+            mark = "＊公開中" if v.live else ""
+            extra = f"（{v.rolled_back_to} に戻す）" if v.rolled_back_to else ""
+            print(f"{v.id}\t{v.created_at}\t{v.author}\t{v.kind}{extra}\t{v.reason}\t{mark}")
+    return EXIT_OK
+
+
+def cmd_publish(args) -> int:
+    from .pack import read_sources
+    from .versions import ensure_live, publish
+    repo, _ = _open_live(args)
+    with repo:
+        info = publish(repo, read_sources(Path(args.draft)), args.author, args.reason, ensure_live(repo, args.config))
+    print(f"版 {info.id} を公開しました（{info.author}「{info.reason}」）。")
+    return EXIT_OK
+
+
+def cmd_rollback(args) -> int:
+    from .versions import rollback
+    repo, _ = _open_live(args)
+    with repo:
+        info = rollback(repo, args.version, args.author, args.reason)
+    print(f"版 {args.version} の内容を、新しい版 {info.id} として公開しました（{info.author}「{info.reason}」）。")
+    return EXIT_OK
+
+
 def cmd_serve(args) -> int:
     app = Path(__file__).resolve().parents[1] / "ui" / "app.py"
     env = {**os.environ, "TSUNAGU_DATA": str(args.data), "TSUNAGU_CONFIG": str(args.config)}
@@ -123,6 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=DEFAULT_DATA)
     p.add_argument("--cases", type=int, default=200)
     p.add_argument("--seed", type=int, default=2026)
+    p = add("impact", cmd_impact, "下書きの設定で保存済みのケースを振り分け直し、変わるケースを JSON で表示する")
+    p.add_argument("draft", help="下書きの設定パックのフォルダ")
+    p.add_argument("--data", default=DEFAULT_DATA)
+    p = add("versions", cmd_versions, "設定の版の一覧（公開の履歴）")
+    p.add_argument("--data", default=DEFAULT_DATA)
+    p = add("publish", cmd_publish, "設定パックを検証し、シナリオを実行して、公開する")
+    p.add_argument("draft", help="公開する設定パックのフォルダ")
+    p.add_argument("--author", required=True, help="公開する人")
+    p.add_argument("--reason", required=True, help="公開の理由")
+    p.add_argument("--data", default=DEFAULT_DATA)
+    p = add("rollback", cmd_rollback, "以前の版の内容を新しい版として公開し直す")
+    p.add_argument("version", help="戻す版のID（tsunagu versions で確認）")
+    p.add_argument("--author", required=True)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--data", default=DEFAULT_DATA)
     p = add("serve", cmd_serve, "画面（Streamlit）を起動する")
     p.add_argument("--data", default=DEFAULT_DATA)
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8501)))

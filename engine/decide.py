@@ -124,7 +124,8 @@ def _agencies(ref: AgencyRef, facts: Mapping[str, Any], plan: _Plan, pack: Pack,
     return found
 
 
-def decide_prepared(pack: Pack, prepared: Facts) -> Decision:
+def decide_prepared(pack: Pack, prepared: Facts, explain: bool = True) -> Decision:
+    """Decide from prepared facts; ``explain=False`` skips the trace's facts (bulk previews)."""
     plan = _plan(pack)
     fired = fired_rules(plan.compiled, prepared.facts, prepared.members)
     programs: set[str] = set()
@@ -145,7 +146,8 @@ def decide_prepared(pack: Pack, prepared: Facts) -> Decision:
             agencies.update(_agencies(ref, prepared.facts, plan, pack, warnings))
         if act.priority and ranks[act.priority] > ranks[priority]:
             priority = act.priority
-        trace.append(TraceEntry(rule.id, rule.label, act.reason, _matched_facts(plan, rule.id, prepared, pack)))
+        trace.append(TraceEntry(rule.id, rule.label, act.reason,
+                                _matched_facts(plan, rule.id, prepared, pack) if explain else {}))
     order = plan.order
     return Decision(pack.version, priority, _ordered(programs, order["programs"]), _ordered(agencies, order["agencies"]),
                     _ordered(meetings, order["meetings"]), _ordered(resources, order["resources"]),

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import streamlit as st
 
 from engine.errors import ConfigError, StorageError
 from engine.model import Pack
-from engine.pack import DEFAULT_PACK, load_pack
+from engine.pack import DEFAULT_PACK
+from engine.versions import live_pack
 from storage import Repository, open_repository
 
 
@@ -21,19 +21,18 @@ def data_dir() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _pack(path: str) -> Pack:
-    return load_pack(Path(path))
-
-
-@st.cache_resource(show_spinner=False)
 def _repo(path: str) -> Repository:
     return open_repository(path)
 
 
 def pack() -> Pack:
-    """The live pack, or a page that says what is wrong with it (and stops)."""
+    """The live (published) pack, or a page that says what is wrong with it (and stops).
+
+    A new store starts from the bundled pack (TSUNAGU_CONFIG); after that, what is live
+    is whatever was last published from 設定.
+    """
     try:
-        return _pack(config_dir())
+        return live_pack(repo(), config_dir())
     except ConfigError as err:
         st.error("設定パックにエラーがあるため、画面を表示できません。設定を直してから再読み込みしてください。")
         st.code(err.render(), language=None)
