@@ -6,10 +6,12 @@ notes in rules.yaml survive edits made in the browser.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any, Callable, Mapping
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from .errors import TsunaguError
 
@@ -40,15 +42,24 @@ def edit_yaml(text: str, mutate: Callable[[Any], None]) -> str:
     return out.getvalue()
 
 
-def flowed(value: Any) -> Any:
-    """Plain data as ruamel nodes, small mappings written inline ({fact: …, op: …})."""
+_MISREAD = re.compile(r"^(y|yes|n|no|true|false|on|off|null|~|[-+]?[0-9][0-9_.:e+-]*)$", re.IGNORECASE)
+
+
+def flowed(value: Any, inline_maps: bool = True) -> Any:
+    """Plain data as ruamel nodes, small mappings written inline ({fact: …, op: …}).
+
+    Strings YAML would read as something else ("yes", "no", "01") are quoted.
+    """
+    if isinstance(value, str) and _MISREAD.match(value):
+        return DoubleQuotedScalarString(value)
     if isinstance(value, Mapping):
-        node = CommentedMap((k, flowed(v)) for k, v in value.items())
-        if all(not isinstance(v, (Mapping, list, tuple)) or _short_list(v) for v in value.values()) and len(value) <= 4:
+        node = CommentedMap((k, flowed(v, inline_maps)) for k, v in value.items())
+        if inline_maps and len(value) <= 4 and all(
+                not isinstance(v, (Mapping, list, tuple)) or _short_list(v) for v in value.values()):
             node.fa.set_flow_style()
         return node
     if isinstance(value, (list, tuple)):
-        node = CommentedSeq(flowed(v) for v in value)
+        node = CommentedSeq(flowed(v, inline_maps) for v in value)
         if _short_list(value):
             node.fa.set_flow_style()
         return node

@@ -162,3 +162,29 @@ def test_publish_then_rollback_restores_every_decision(tmp_path_factory, edits):
         rollback(repo, base, "試験", "元に戻す")
         live = live_pack(repo, DEFAULT_PACK)
         assert [decide(live, c).to_json(live) for c in cases] == before
+
+
+def test_accepting_new_results_makes_failing_scenarios_pass():
+    from engine.scenario_edit import accept_results
+    from engine.scenarios import run_all
+    sources = read_sources(DEFAULT_PACK)
+    sources["rules.yaml"] = sources["rules.yaml"].replace(*LOWER)
+    results = run_all(load_sources(sources))
+    failing = [r.scenario.file for r in results if not r.passed]
+    assert failing
+    accepted = accept_results(sources, results)
+    assert all(r.passed for r in run_all(load_sources(accepted)))
+    assert "解説" in accepted[failing[0]] and accepted[failing[0]].startswith(sources[failing[0]].split("\n")[0])
+
+
+def test_a_case_saved_as_a_scenario_is_a_passing_scenario():
+    from engine.scenario_edit import scenario_file_name, scenario_text
+    from engine.scenarios import run_all
+    pack = load_pack()
+    sources = read_sources(DEFAULT_PACK)
+    case = {"received_on": "2026-11-20", "channel": "minsei", "resident": True, "area": "area3", "consent": "no",
+            "person": {"age": 77, "concerns": ["dementia", "no_income"]}}
+    name = scenario_file_name(sources, "from the intake")
+    sources[name] = scenario_text("受付から保存した事例", "民生委員からの連絡。", case, decide(pack, case))
+    results = {r.scenario.file: r for r in run_all(load_sources(sources))}
+    assert results[name].passed and "shien_kaigi" in results[name].decision.meetings

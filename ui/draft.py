@@ -1,0 +1,70 @@
+"""The configuration draft as the 設定 pages share it.
+
+Every editor reads the draft (or starts one from the live version), applies one change
+to a file's text, and saves with the draft it started from, so two editors working at
+once get a conflict message instead of losing each other's changes.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import streamlit as st
+
+from engine.errors import ConfigError, ConflictError
+from engine.model import Pack
+from engine.pack import load_sources
+from engine.versions import ensure_live, get_draft, pack_of, save_draft
+from ui import state
+
+
+def current() -> tuple[dict, str, dict | None]:
+    """(sources, base version id, the stored draft or None if editing starts from live)."""
+    repo = state.repo()
+    live_id = ensure_live(repo, state.config_dir())
+    draft = get_draft(repo)
+    if draft:
+        return dict(draft["sources"]), draft["base"], draft
+    return dict(repo.get_version(live_id)["sources"]), live_id, None
+
+
+def draft_pack(sources: Mapping[str, str]) -> tuple[Pack | None, ConfigError | None]:
+    """The draft loaded, or the reason it does not load (shown inline, never raised)."""
+    try:
+        return load_sources(sources, "下書き"), None
+    except ConfigError as err:
+        return None, err
+
+
+def change(edit: Callable[[dict], dict], message: str) -> bool:
+    """Apply ``edit`` (sources → new sources) to the draft and save it; report the outcome."""
+    sources, base, stored = current()
+    new = edit(dict(sources))
+    if new == sources:
+        st.info("変更はありませんでした。")
+        return False
+    author = st.session_state.get("user", "staff")
+    try:
+        save_draft(state.repo(), new, base, author, expected=stored)
+    except ConflictError as err:
+        st.error(str(err))
+        return False
+    st.session_state["draft.__notice"] = message
+    return True
+
+
+def banner() -> None:
+    """Tell the editor where they stand: draft or live, and any notice of the last change."""
+    notice = st.session_state.pop("draft.__notice", None)
+    if notice:
+        st.success(notice)
+    sources, base, stored = current()
+    if stored:
+        st.info(f"下書きを編集中です（元の版 {base}、最終更新 {stored.get('author', '')} {stored.get('updated_at', '')[:16]}）。"
+                "公開するまで、受付や振り分けは公開中の設定のままです。「公開」で確かめてから公開してください。")
+    else:
+        st.caption(f"公開中の版 {base} を表示しています。変更すると下書きが作られます。")
+
+
+def live() -> Pack:
+    repo = state.repo()
+    return pack_of(repo, ensure_live(repo, state.config_dir()))
