@@ -15,6 +15,8 @@ PAGES = {
     "状況": [
         st.Page("pages/dashboard.py", title="ダッシュボード", icon="📊", url_path="dashboard"),
     ],
+    "設定": [
+    ],
     "名簿・資源": [
         st.Page("pages/roster.py", title="名簿", icon="🏢", url_path="roster"),
         st.Page("pages/resources.py", title="地域資源", icon="🌱", url_path="resources"),
