@@ -146,11 +146,10 @@ def cmd_rollback(args) -> int:
 def cmd_serve(args) -> int:
     app = Path(__file__).resolve().parents[1] / "ui" / "app.py"
     env = {**os.environ, "TSUNAGU_DATA": str(args.data), "TSUNAGU_CONFIG": str(args.config)}
+    # Loopback by default: the data is 要配慮個人情報; a pilot puts nginx with HTTPS in front.
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    if args.address:
-        command += ["--server.address", args.address]
-    print(f"つなぐ を http://localhost:{args.port} で起動します（データ: {args.data}、設定: {args.config}）")
+               "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    print(f"つなぐ を http://{args.address}:{args.port} で起動します（データ: {args.data}、設定: {args.config}）")
     return subprocess.call(command, env=env)
 
 
@@ -192,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "画面（Streamlit）を起動する")
     p.add_argument("--data", default=DEFAULT_DATA)
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8501)))
-    p.add_argument("--address", default=None)
+    p.add_argument("--address", default=os.environ.get("TSUNAGU_ADDRESS", "127.0.0.1"),
+                   help="待ち受けるアドレス（既定 127.0.0.1。他の端末から使うときは前段の nginx 経由で）")
     return parser
 
 
