@@ -83,10 +83,10 @@ def preview(cases: Iterable[Mapping[str, Any]], live: Pack, draft: Pack,
             after = summary(decide_prepared(draft, new, explain=False))
         except CaseError as err:
             errors.append({"case_id": case.get("id"), "message": "; ".join(x.render() for x in err.issues)})
-            continue
-        if before != after:
-            changed.append({"case_id": case.get("id"), "before": before, "after": after})
-            counts.update(change_labels(draft, before, after))
+        else:
+            if before != after:
+                changed.append({"case_id": case.get("id"), "before": before, "after": after})
+                counts.update(change_labels(draft, before, after))
         if progress and (i % 500 == 0 or i == len(cases)):
             progress(i, len(cases))
     return Impact(len(cases), tuple(changed), dict(counts.most_common()), tuple(errors))

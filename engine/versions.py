@@ -179,12 +179,12 @@ def rule_changes(old: Pack, new: Pack) -> list[tuple[str, str, str]]:
     return out
 
 
-def yaml_diff(old: Mapping[str, str], new: Mapping[str, str]) -> str:
+def yaml_diff(old: Mapping[str, str], new: Mapping[str, str], old_label: str = "公開中", new_label: str = "新") -> str:
     """Unified diff of every changed file."""
     parts = []
     for name in sorted(set(old) | set(new)):
         a, b = old.get(name, ""), new.get(name, "")
         if a != b:
             parts.extend(difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
-                                              fromfile=f"公開中/{name}", tofile=f"新/{name}"))
+                                              fromfile=f"{old_label}/{name}", tofile=f"{new_label}/{name}"))
     return "".join(parts)

@@ -154,8 +154,12 @@ def version_id_of(version: dict) -> str:
 def check_meta(key: str, expected: Any, current: Any) -> None:
     """Compare-and-set guard for ``set_meta``: a missing key compares as None."""
     if expected != current:
+        def brief(value: Any) -> str:
+            # A value may be a whole configuration draft: name it, don't print it.
+            text = repr(value)
+            return text if len(text) <= 60 else f"{type(value).__name__}（{len(text)}文字）"
         raise ConflictError(
-            f"設定値「{key}」は他の職員が先に変更しました（あなたが見た値: {expected!r}、現在の値: {current!r}）。"
+            f"設定値「{key}」は他の職員が先に変更しました（あなたが見た値: {brief(expected)}、現在の値: {brief(current)}）。"
             "画面を開き直して確認してから、もう一度操作してください。")
 
 
