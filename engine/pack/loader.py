@@ -13,7 +13,7 @@ from typing import Mapping
 from ..conditions import FactInfo, Parser
 from ..errors import ConfigError, ConfigIssue, did_you_mean
 from ..model import Pack, frozen
-from . import forms, lifecycle, meetings, programs, resources, roster, rules, vocab
+from . import forms, lifecycle, meetings, programs, resources, roles, roster, rules, vocab
 from .reach import why_never
 from .refs import check_references, check_rule_refs
 from .schema import check
@@ -30,6 +30,7 @@ FILES = {
     "meetings.yaml": meetings.SCHEMA,
     "lifecycle.yaml": lifecycle.SCHEMA,
     "rules.yaml": rules.SCHEMA,
+    "roles.yaml": roles.SCHEMA,
 }
 REQUIRED_FORMS = ("intake", "plan", "meeting_record")
 
@@ -122,7 +123,8 @@ def load_sources(sources: Mapping[str, str], root: str = "") -> Pack:
         raise ConfigError(issues)
     v = vocab.build(docs["vocabularies.yaml"])
     lists = {**v, **roster.build(docs["roster.yaml"]), "programs": programs.build(docs["programs.yaml"]),
-             "resources": resources.build(docs["resources.yaml"]), "meetings": meetings.build(docs["meetings.yaml"])}
+             "resources": resources.build(docs["resources.yaml"]), "meetings": meetings.build(docs["meetings.yaml"]),
+             "roles": roles.build(docs["roles.yaml"])}
     initial, statuses, on_outcome = lifecycle.build(docs["lifecycle.yaml"])
     lists["statuses"] = statuses
     issues += check_references(docs, lists, lambda: lists)

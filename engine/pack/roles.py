@@ -1,0 +1,21 @@
+"""roles.yaml: who may see which cases and do what (accounts live in the data folder)."""
+from __future__ import annotations
+
+from .schema import ID, LABEL, items
+from .vocab import choices
+from ..yamlio import YamlDoc
+
+PERMISSIONS = ["publish_config", "manage_users", "view_audit", "export"]
+SCHEMA = {
+    "roles": items({
+        "id": {**ID, "required": True}, "label": LABEL,
+        "cases": {"type": "string", "required": True, "allowed": ["all", "own_agency", "none"]},
+        "confidential_meetings": {"type": "boolean", "required": True},
+        "permissions": {"type": "list", "schema": {"type": "string", "allowed": PERMISSIONS}},
+        "training_only": {"type": "boolean"},
+    }, minlength=1),
+}
+
+
+def build(doc: YamlDoc):
+    return choices(doc.data["roles"])

@@ -1,0 +1,175 @@
+"""Staff accounts, kept in the data folder (never in the configuration pack or git).
+
+Passwords are hashed with Argon2id (argon2-cffi): unlike bcrypt it has no 72-byte limit,
+which a Japanese passphrase passes at 24 characters. Repeated failures lock the account
+for a while; a disabled account cannot log in at all.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from engine.errors import StorageError, TsunaguError
+
+from .atomic_json import fsync_dir
+
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+MIN_PASSWORD = 10
+_HASHER = PasswordHasher()
+_ID = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
+
+
+class AuthError(TsunaguError):
+    """Login refused; the message never says whether the id or the password was wrong."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    roles: tuple[str, ...]
+    agency: str | None = None
+    disabled: bool = False
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UserStore:
+    """``<data>/users.json``, replaced atomically under a file lock."""
+
+    def __init__(self, data_dir: str | Path):
+        self.dir = Path(data_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / "users.json"
+        self._lock = threading.Lock()
+
+    # -- reading -----------------------------------------------------------------------
+    def _load(self) -> dict[str, dict]:
+        if not self.path.exists():
+            return {}
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise StorageError(f"{self.path} が読めません（{err}）。バックアップから戻してください。") from err
+
+    def _save(self, users: dict[str, dict]) -> None:
+        tmp = self.dir / ".users.json.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(users, out, ensure_ascii=False, indent=1)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, self.path)
+        fsync_dir(self.dir)
+
+    def _change(self, mutate) -> Any:
+        with self._lock, open(self.dir / ".users.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            users = self._load()
+            result = mutate(users)
+            self._save(users)
+            return result
+
+    def users(self) -> list[User]:
+        return [self._user(u) for u in self._load().values()]
+
+    def get(self, user_id: str) -> User | None:
+        raw = self._load().get(user_id)
+        return self._user(raw) if raw else None
+
+    def count(self) -> int:
+        return len(self._load())
+
+    @staticmethod
+    def _user(raw: dict) -> User:
+        return User(raw["id"], raw.get("name", raw["id"]), tuple(raw.get("roles", ())), raw.get("agency"),
+                    bool(raw.get("disabled")))
+
+    # -- changes -----------------------------------------------------------------------
+    @staticmethod
+    def check_password(password: str) -> None:
+        if len(password or "") < MIN_PASSWORD:
+            raise AuthError(f"パスワードは {MIN_PASSWORD} 文字以上にしてください（日本語の文も使えます）。")
+
+    def add(self, user_id: str, name: str, roles: list[str], password: str, agency: str | None = None) -> User:
+        if not _ID.match(user_id or ""):
+            raise AuthError("ログインIDは半角英小文字で始まる 2〜32 文字（英数字と . _ -）にしてください。")
+        if not roles:
+            raise AuthError("役割を1つ以上選んでください。")
+        self.check_password(password)
+
+        def mutate(users: dict) -> User:
+            if user_id in users:
+                raise AuthError(f"ログインID「{user_id}」はすでにあります。")
+            users[user_id] = {"id": user_id, "name": name or user_id, "roles": list(roles), "agency": agency,
+                              "password": _HASHER.hash(password), "disabled": False, "failures": 0,
+                              "locked_until": None, "created_at": _now().isoformat(timespec="seconds")}
+            return self._user(users[user_id])
+        return self._change(mutate)
+
+    def set_disabled(self, user_id: str, disabled: bool = True) -> None:
+        def mutate(users: dict) -> None:
+            self._require(users, user_id)["disabled"] = disabled
+        self._change(mutate)
+
+    def reset_password(self, user_id: str, password: str) -> None:
+        self.check_password(password)
+
+        def mutate(users: dict) -> None:
+            user = self._require(users, user_id)
+            user.update(password=_HASHER.hash(password), failures=0, locked_until=None)
+        self._change(mutate)
+
+    @staticmethod
+    def _require(users: dict, user_id: str) -> dict:
+        if user_id not in users:
+            raise AuthError(f"ログインID「{user_id}」はありません。tsunagu user list で確かめてください。")
+        return users[user_id]
+
+    def authenticate(self, user_id: str, password: str) -> User:
+        """The user, or ``AuthError``; failures count towards a temporary lock."""
+        refused = "ログインIDかパスワードが違います。"
+
+        def mutate(users: dict) -> User:
+            raw = users.get(user_id)
+            if raw is None:
+                _HASHER.hash(password or "x")          # same work either way: no timing hint
+                raise AuthError(refused)
+            if raw.get("disabled"):
+                raise AuthError("このアカウントは使えなくなっています。管理者に連絡してください。")
+            locked = raw.get("locked_until")
+            if locked and dt.datetime.fromisoformat(locked) > _now():
+                raise AuthError(f"ログインの失敗が続いたため、{LOCK_MINUTES}分間ロックしています。時間をおくか、管理者に連絡してください。")
+            try:
+                _HASHER.verify(raw["password"], password or "")
+            except (VerificationError, InvalidHashError):
+                raw["failures"] = raw.get("failures", 0) + 1
+                if raw["failures"] >= MAX_FAILURES:
+                    raw["locked_until"] = (_now() + dt.timedelta(minutes=LOCK_MINUTES)).isoformat(timespec="seconds")
+                    raw["failures"] = 0
+                raise AuthError(refused) from None
+            raw.update(failures=0, locked_until=None)
+            return self._user(raw)
+
+        # A refused login must still persist its failure count, so save before re-raising.
+        with self._lock, open(self.dir / ".users.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            users = self._load()
+            try:
+                return mutate(users)
+            finally:
+                if user_id in users:
+                    self._save(users)
