@@ -143,6 +143,67 @@ def cmd_rollback(args) -> int:
     return EXIT_OK
 
 
+def cmd_user(args) -> int:
+    import getpass
+    from storage.users import UserStore
+    users = UserStore(args.data)
+    if args.action == "list":
+        for u in users.users():
+            print(f"{u.id}\t{u.name}\t{','.join(u.roles)}\t{u.agency or ''}\t{'無効' if u.disabled else ''}")
+        return EXIT_OK
+    if not args.user_id:
+        raise TsunaguError("ログインIDを指定してください（例: tsunagu user add yamada --role admin）")
+    if args.action == "disable":
+        users.set_disabled(args.user_id)
+        _audit(args, "user_disable", target=args.user_id)
+        print(f"{args.user_id} を無効にしました。")
+        return EXIT_OK
+    password = os.environ.get("TSUNAGU_PASSWORD") or getpass.getpass("パスワード（10文字以上）: ")
+    if args.action == "add":
+        pack = _pack(args)
+        unknown = [r for r in args.role if r not in pack.ids("roles")]
+        if unknown or not args.role:
+            from .errors import did_you_mean
+            raise TsunaguError(f"役割 {unknown or '（なし）'} はありません。{did_you_mean((unknown or [''])[0], pack.ids('roles'))}")
+        if args.agency and args.agency not in pack.ids("agencies"):
+            from .errors import did_you_mean
+            raise TsunaguError(f"機関「{args.agency}」は名簿にありません。{did_you_mean(args.agency, pack.ids('agencies'))}")
+        users.add(args.user_id, args.name or args.user_id, args.role, password, args.agency)
+        _audit(args, "user_add", target=args.user_id)
+        print(f"{args.user_id} を作りました（役割: {', '.join(args.role)}）。")
+    else:
+        users.reset_password(args.user_id, password)
+        _audit(args, "user_reset", target=args.user_id)
+        print(f"{args.user_id} のパスワードを変えました。")
+    return EXIT_OK
+
+
+def _audit(args, action: str, **fields) -> None:
+    from storage.audit import AuditLog
+    AuditLog(args.data).append(f"cli:{os.environ.get('USER', 'admin')}", action, **fields)
+
+
+def cmd_audit(args) -> int:
+    from storage.audit import AuditLog
+    verdict = AuditLog(args.data).verify()
+    print(verdict.message, file=sys.stdout if verdict.ok else sys.stderr)
+    return EXIT_OK if verdict.ok else EXIT_FAIL
+
+
+def cmd_backup(args) -> int:
+    from storage.backup import backup
+    manifest = backup(args.data, args.out)
+    print(f"{args.out} にバックアップしました（{manifest['files']} ファイル）。")
+    return EXIT_OK
+
+
+def cmd_restore(args) -> int:
+    from storage.backup import restore
+    manifest = restore(args.archive, args.data, force=args.force)
+    print(f"{args.data} に復元しました（{manifest['files']} ファイル、{manifest['created']} のバックアップ）。監査ログは正しくつながっています。")
+    return EXIT_OK
+
+
 def cmd_serve(args) -> int:
     app = Path(__file__).resolve().parents[1] / "ui" / "app.py"
     env = {**os.environ, "TSUNAGU_DATA": str(args.data), "TSUNAGU_CONFIG": str(args.config)}
@@ -188,6 +249,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--author", required=True)
     p.add_argument("--reason", required=True)
     p.add_argument("--data", default=DEFAULT_DATA)
+    p = add("user", cmd_user, "職員のアカウントを管理する（add / disable / reset / list）")
+    p.add_argument("action", choices=["add", "disable", "reset", "list"])
+    p.add_argument("user_id", nargs="?")
+    p.add_argument("--name", default="")
+    p.add_argument("--role", action="append", default=[], help="役割（roles.yaml の ID、複数可）")
+    p.add_argument("--agency", default=None, help="所属機関（roster.yaml の ID）")
+    p.add_argument("--data", default=DEFAULT_DATA)
+    p = add("audit", cmd_audit, "監査ログを確かめる（verify）")
+    p.add_argument("action", choices=["verify"])
+    p.add_argument("--data", default=DEFAULT_DATA)
+    p = add("backup", cmd_backup, "データの一貫したバックアップを作る（アプリの動作中でもよい）")
+    p.add_argument("--data", default=DEFAULT_DATA)
+    p.add_argument("--out", required=True)
+    p = add("restore", cmd_restore, "バックアップから復元する")
+    p.add_argument("archive")
+    p.add_argument("--data", required=True)
+    p.add_argument("--force", action="store_true")
     p = add("serve", cmd_serve, "画面（Streamlit）を起動する")
     p.add_argument("--data", default=DEFAULT_DATA)
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8501)))
