@@ -79,12 +79,16 @@ def redecide(repo: Any, pack: Pack, case_id: str, actor: str, expected_revision:
     The previous decision stays in the timeline; the case carries the new one.
     """
     case = _load(repo, case_id)
-    prepared = prepare(pack, intake if intake is not None else case.get("intake", {}))
+    old = case.get("intake", {})
+    prepared = prepare(pack, intake if intake is not None else old)
     decision = decide_prepared(pack, prepared).to_json(pack)
     before = case.get("decision")
-    # Meetings already held for this case stay done: a re-decision that still names
-    # them does not put the case back on their agenda.
-    case.update(intake=prepared.case, decision=decision, config_version=pack.version)
+    # Values of fields the current form no longer has are kept: a form change never
+    # loses what was recorded. Meetings already held stay done, so a re-decision that
+    # still names them does not put the case back on their agenda.
+    known = {f.id for f in pack.intake.fields}
+    kept = {k: v for k, v in old.items() if k not in known}
+    case.update(intake={**kept, **prepared.case}, decision=decision, config_version=pack.version)
     return _save(repo, case, expected_revision, {"type": "redecided", "by": actor, "before": before, "after": decision,
                                                  "config_version": pack.version})
 

@@ -86,3 +86,11 @@ def test_notes_and_connections_appear_in_the_timeline(pack, repo):
 def test_unknown_case_gives_a_japanese_message(pack, repo):
     with pytest.raises(WorkflowError, match="見つかりません"):
         change_status(repo, pack, "C00000000-000000", "assessment", "staff")
+
+
+def test_redecide_keeps_values_of_fields_the_form_no_longer_has(pack, repo):
+    case, _ = take_intake(repo, pack, CASE_8050)
+    case["intake"]["old_field"] = "旧フォームの値"
+    repo.save_case(case)
+    again = redecide(repo, pack, case["id"], "staff")
+    assert again["intake"]["old_field"] == "旧フォームの値"
