@@ -8,7 +8,7 @@ PORT ?= 8501
 TSUNAGU_DATA ?= ./data
 export TSUNAGU_DATA
 
-.PHONY: run test bench install check-python clean
+.PHONY: run test bench install check-python clean browser-deps
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 または 3.12 が必要です（durable_rules は 3.13 で動きません）。"; exit 1; }
@@ -24,8 +24,35 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/tsunagu serve --port $(PORT) --data $(TSUNAGU_DATA)
 
-test: install
+test: install browser-deps
 	$(BIN)/python -m pytest
+
+# The browser test (tests/test_e2e.py) drives Debian's Chromium with Playwright; Playwright's own
+# browser download is never used. Japanese needs the Noto CJK fonts, else it renders as boxes
+# (the emoji font is for the page icons in the screenshots). `make run` does not need any of this.
+CHROMIUM := /usr/bin/chromium
+BROWSER_FILES := $(CHROMIUM) /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
+  /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+BROWSER_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
+
+browser-deps:
+	@have() { for f in $(BROWSER_FILES); do [ -e "$$f" ] || return 1; done; }; \
+	if have; then exit 0; fi; \
+	echo "ブラウザのテストに必要な $(BROWSER_PACKAGES) を apt-get で入れます。"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; \
+	else SUDO=none; fi; \
+	if [ "$$SUDO" = none ] || ! command -v apt-get >/dev/null 2>&1 || \
+	   ! { $$SUDO apt-get update -q && \
+	       $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGES); } || \
+	   ! have; then \
+	  echo "エラー: ブラウザのテストに必要な Chromium（$(CHROMIUM)）と Noto のフォントを入れられませんでした。"; \
+	  echo "  root で次を実行してから、もう一度 make test を実行してください:"; \
+	  echo "  apt-get update && apt-get install -y --no-install-recommends $(BROWSER_PACKAGES)"; \
+	  echo "Error: the browser test needs Chromium ($(CHROMIUM)) and the Noto fonts, and they could not be"; \
+	  echo "  installed (apt-get needs root, or sudo). Install the Debian packages $(BROWSER_PACKAGES), then run make test again."; \
+	  exit 1; \
+	fi
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -147,6 +147,9 @@ class Parser:
             self._issue(path, f"「{info.label}」と比べる value がありません", "value: を書いてください")
             return None
         value = raw["value"]
+        if info.type == "date":
+            # YAML reads an unquoted 2026-01-01 as a date object; the engine compares ISO text.
+            value = [str(v) for v in value] if isinstance(value, list) else str(value)
         values = value if op in ("in", "not_in") else [value]
         if op in ("in", "not_in") and (not isinstance(value, list) or not value):
             self._issue(join(path, "value"), f"{op} の value には値の一覧を書いてください", "例: value: [neighbour, minsei]")

@@ -1,8 +1,10 @@
 """The configuration draft as the 設定 pages share it.
 
-Every editor reads the draft (or starts one from the live version), applies one change
-to a file's text, and saves with the draft it started from, so two editors working at
-once get a conflict message instead of losing each other's changes.
+Every editor reads the draft (or starts one from the live version) and applies one
+change to the NEWEST draft text (items are changed by id, so two editors changing
+different items both keep their work); the save is compare-and-set, so a draft changed
+between that read and the save is refused. The raw YAML tab, which replaces a whole
+file, also refuses when that file changed since the page showed it.
 """
 from __future__ import annotations
 

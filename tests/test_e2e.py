@@ -1,0 +1,147 @@
+"""End to end in a real browser: a staff member takes an 8050 intake, records the 重層的支援会議's
+outcome, and finds the case in 支援実施. Playwright drives Debian's Chromium (``make browser-deps``);
+the app runs as ``streamlit run ui/app.py`` on a loopback port with its own empty data directory.
+
+Screenshots of each step land in tests/artifacts/e2e/ (git-ignored); the intake result is the one
+the README shows (docs/screenshot-intake.png). Every person in here is fictional.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.e2e_support import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MISSING_BROWSER, STEP_TIMEOUT_MS, choose,
+                               choose_radio, click_button, combobox, date_value, go_to, nav_links, no_exception, open_app,
+                               open_list, option, pick, running_app, screenshot, settle, type_number)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(MISSING_BROWSER, pytrace=False)       # never skipped: `make test` installs it
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with running_app(tmp_path / "data", tmp_path / "streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser, app_url, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP",
+                                  timezone_id="Asia/Tokyo")
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    expect.set_options(timeout=STEP_TIMEOUT_MS)
+    tab = context.new_page()
+    yield tab
+    try:                                # what the page showed last: the first thing to look at when a step fails
+        tab.screenshot(path=str(ARTIFACTS / f"last_{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_8050_intake_meeting_outcome_and_case_status(page, app_url):
+    # 1. 相談受付, the default page.
+    open_app(page, app_url)
+    expect(page.get_by_role("heading", name="相談受付", exact=True)).to_be_visible()
+    screenshot(page, "01_intake_empty")
+
+    # 2. An 8050 household with consent: the mother (82) needs care, the eldest son (52) stays at home.
+    choose_radio(page, "阪南市在住（必須）", "はい")
+    choose(page, "相談経路（必須）", "本人")
+    choose(page, "日常生活圏域（必須）", "第2圏域")
+    choose(page, "本人同意（関係機関での情報共有）（必須）", "同意あり")
+    type_number(page, "年齢（必須）", 82)
+    choose(page, "相談内容（必須）", "介護が必要")
+    click_button(page, "＋ 世帯員を追加")
+    expect(page.get_by_text("世帯員 1", exact=True)).to_be_visible()
+    choose(page, "続柄（必須）", "長男")
+    type_number(page, "年齢", 52)
+    choose(page, "困りごと", "ひきこもり")
+    expect(combobox(page, "相談経路（必須）")).to_have_value("本人")
+    expect(page.get_by_role("spinbutton", name="年齢", exact=True)).to_have_value("52")
+    no_exception(page)
+    screenshot(page, "02_intake_filled")
+
+    # 3. Route it: where it goes, and why.
+    click_button(page, "受け付けて振り分ける")
+    saved = page.get_by_text(re.compile(r"ケース \S+ を保存しました。"))
+    expect(saved).to_be_visible()
+    case_id = re.search(r"ケース (\S+) を保存しました。", saved.inner_text()).group(1)
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_text("多機関協働事業", exact=True)).to_be_visible()
+    expect(main.get_by_text("重層的支援会議", exact=True)).to_be_visible()
+    why = page.get_by_test_id("stExpander").filter(has_text="なぜこの振り分けか")
+    expect(why).to_contain_text("2分野以上")
+    no_exception(page)
+    screenshot(page, "03_intake_routed")
+
+    # 4. 会議: the new case waits on the 重層的支援会議's agenda.
+    go_to(page, "会議")
+    choose(page, "会議", "重層的支援会議")
+    expect(page.get_by_role("heading", name="議題　重層的支援会議")).to_be_visible()
+    screenshot(page, "04_meeting_agenda")
+    listbox = open_list(page, "記録するケース")
+    expect(option(listbox, case_id, exact=False)).to_have_count(1)
+    pick(page, listbox, case_id, exact=False)
+
+    # 5. The 会議記録: 会議 and 開催日 come filled in; the outcome is プラン承認.
+    expect(combobox(page, "会議（必須）")).to_have_value("重層的支援会議")
+    expect(date_value(page, "開催日（必須）")).to_have_value(re.compile(r"^\d{4}-\d{2}-\d{2}$"))
+    choose(page, "結果（必須）", "プラン承認")
+    no_exception(page)
+    screenshot(page, "05_meeting_record")
+    click_button(page, "結果を記録する")
+    expect(page.get_by_text(f"ケース {case_id} に会議の結果を記録しました。状態: 支援実施")).to_be_visible()
+    no_exception(page)
+    screenshot(page, "06_meeting_recorded")
+
+    # 6. ケース一覧 → ケースを開く → ケース詳細 in 支援実施.
+    go_to(page, "ケース一覧")
+    choose(page, "ケースを開く", case_id, exact=False)
+    expect(page.get_by_role("heading", name="ケース詳細", exact=True)).to_be_visible()
+    expect(main.get_by_text(case_id).first).to_be_visible()
+    expect(main.get_by_text(re.compile(r"状態: 支援実施"))).to_be_visible()
+    no_exception(page)
+    screenshot(page, "07_case_in_support")
+    page.get_by_role("tab", name="経過", exact=True).click()
+    expect(main.get_by_text(re.compile(r"会議の記録: 重層的支援会議 .* プラン承認"))).to_be_visible()
+    screenshot(page, "08_case_timeline")
+
+
+def test_meetings_calendar_and_every_page_opens_on_an_empty_store(page, app_url):
+    open_app(page, app_url)
+    go_to(page, "会議")
+    expect(page.get_by_role("heading", name="開催予定（今後12か月）")).to_be_visible()
+    calendar = page.get_by_test_id("stDataFrame").first
+    expect(calendar).to_be_visible()
+    expect(calendar).to_contain_text("重層的支援会議")
+    ical = page.get_by_test_id("stDownloadButton").get_by_role("button", name="カレンダーに取り込む（iCal）")
+    expect(ical).to_be_visible()
+    with page.expect_download() as download:
+        ical.click()
+    assert download.value.suggested_filename == "tsunagu-meetings.ics"
+    text = open(download.value.path(), encoding="utf-8").read()
+    assert text.startswith("BEGIN:VCALENDAR") and "重層的支援会議" in text
+    no_exception(page)
+    screenshot(page, "10_meetings_calendar")
+
+    count = nav_links(page).count()
+    assert count >= 5, nav_links(page).all_inner_texts()
+    for i in range(count):
+        link = nav_links(page).nth(i)
+        title = link.inner_text().split()[-1]       # the link text starts with the page's icon
+        link.click()
+        settle(page)
+        expect(page.get_by_test_id("stMain").get_by_role("heading").first).to_be_visible()
+        no_exception(page)
+        screenshot(page, f"{11 + i}_page_{title}")
