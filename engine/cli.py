@@ -209,7 +209,8 @@ def cmd_serve(args) -> int:
     env = {**os.environ, "TSUNAGU_DATA": str(args.data), "TSUNAGU_CONFIG": str(args.config)}
     # Loopback by default: the data is 要配慮個人情報; a pilot puts nginx with HTTPS in front.
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
-               "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "minimal"]
     print(f"つなぐ を http://{args.address}:{args.port} で起動します（データ: {args.data}、設定: {args.config}）")
     return subprocess.call(command, env=env)
 

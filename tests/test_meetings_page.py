@@ -54,7 +54,7 @@ def case_8050(pack, repo):
 def meetings_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=10)
     at.run()
-    at.switch_page("pages/meetings.py").run()
+    at.switch_page("views/meetings.py").run()
     assert not at.exception
     return at
 

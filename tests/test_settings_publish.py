@@ -16,7 +16,7 @@ from storage import open_repository
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 LOWER = ('{fact: field_count, op: ">=", value: 2}', '{fact: field_count, op: ">=", value: 1}')
-PUBLISH, HISTORY = "pages/settings_publish.py", "pages/settings_history.py"
+PUBLISH, HISTORY = "views/settings_publish.py", "views/settings_history.py"
 
 
 def lowered() -> dict:

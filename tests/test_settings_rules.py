@@ -127,7 +127,7 @@ def data(tmp_path, monkeypatch):
 
 def open_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=10)
-    at.switch_page("pages/settings_rules.py").run()
+    at.switch_page("views/settings_rules.py").run()
     assert not at.exception
     return at
 

@@ -25,7 +25,7 @@ stored = get_draft(repo)
 if stored is None:
     st.info("公開中の設定と同じです。公開する下書きはありません。設定を変えるには、まず「ルール」などの画面で下書きを作ってください。")
     try:
-        st.page_link("pages/settings_rules.py", label="設定 > ルール へ", icon="📐")
+        st.page_link("views/settings_rules.py", label="設定 > ルール へ", icon="📐")
     except StreamlitAPIException:
         pass  # the ルール page is not in this app's navigation: the text above still says where to go
     st.stop()

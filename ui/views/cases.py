@@ -46,7 +46,7 @@ def open_case() -> None:
 
 
 if st.session_state.pop("cases.go", False):
-    st.switch_page("pages/case.py")
+    st.switch_page("views/case.py")
 
 
 def choose(label: str, kind: str, key: str) -> list[str]:

@@ -24,7 +24,7 @@ if last:
     left, right = st.columns(2)
     if left.button("このケースを開く", type="primary"):
         st.session_state["case_id"] = last["id"]
-        st.switch_page("pages/case.py")
+        st.switch_page("views/case.py")
     if right.button("次の相談を受け付ける"):
         del st.session_state["intake.__saved"]
         clear_form(form.fields, PREFIX)

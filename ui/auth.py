@@ -1,0 +1,129 @@
+"""Login, the first administrator, logout and session timeout.
+
+Every page but login refuses an unauthenticated session: ``app.py`` hands
+``st.navigation`` nothing but the login page until someone has logged in, so no URL
+reaches another page. A new store with no accounts asks for the first 管理者 — there is
+no default password.
+"""
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from engine.access import Access
+from storage.audit import AuditLog
+from storage.users import AuthError, User, UserStore
+from ui import state
+
+TIMEOUT_SECONDS = 30 * 60
+KEY = "auth"
+
+
+@st.cache_resource(show_spinner=False)
+def users(path: str) -> UserStore:
+    return UserStore(path)
+
+
+@st.cache_resource(show_spinner=False)
+def audit(path: str) -> AuditLog:
+    return AuditLog(path)
+
+
+def user_store() -> UserStore:
+    return users(state.data_dir())
+
+
+def audit_log() -> AuditLog:
+    return audit(state.data_dir())
+
+
+def current_user() -> User | None:
+    """The logged-in user, or None (never logged in, timed out, or the account was disabled)."""
+    session = st.session_state.get(KEY)
+    if not session:
+        return None
+    now = time.time()
+    if now - session.get("last_seen", 0) > TIMEOUT_SECONDS:
+        audit_log().append(session["user_id"], "session_timeout")
+        st.session_state.clear()
+        st.session_state["auth.__notice"] = "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"
+        return None
+    user = user_store().get(session["user_id"])
+    if user is None or user.disabled:
+        st.session_state.clear()
+        return None
+    session["last_seen"] = now
+    return user
+
+
+def access() -> Access:
+    user = current_user()
+    if user is None:
+        st.stop()
+    return Access.of(state.pack(), user)
+
+
+def _start(user: User) -> None:
+    st.session_state[KEY] = {"user_id": user.id, "since": time.time(), "last_seen": time.time()}
+    st.session_state["user"] = user.id
+    audit_log().append(user.id, "login")
+
+
+def login_page() -> None:
+    st.title("つなぐ　ログイン")
+    notice = st.session_state.pop("auth.__notice", None)
+    if notice:
+        st.info(notice)
+    store = user_store()
+    if store.count() == 0:
+        first_admin(store)
+        return
+    with st.form("login"):
+        user_id = st.text_input("ログインID")
+        password = st.text_input("パスワード", type="password")
+        submitted = st.form_submit_button("ログイン", type="primary")
+    if submitted:
+        try:
+            user = store.authenticate(user_id.strip(), password)
+        except AuthError as err:
+            audit_log().append(user_id.strip() or "(空)", "login_failure")
+            st.error(str(err))
+            return
+        _start(user)
+        st.rerun()
+
+
+def first_admin(store: UserStore) -> None:
+    st.warning("まだアカウントがありません。最初の管理者のアカウントを作ってください（既定のパスワードはありません）。"
+               "サーバーでは `tsunagu user add <ID> --role admin` でも作れます。")
+    with st.form("first_admin"):
+        user_id = st.text_input("ログインID（半角英小文字）")
+        name = st.text_input("氏名（表示名）")
+        password = st.text_input("パスワード（10文字以上）", type="password")
+        again = st.text_input("パスワード（確認）", type="password")
+        submitted = st.form_submit_button("管理者を作る", type="primary")
+    if submitted:
+        if password != again:
+            st.error("確認のパスワードが一致しません。")
+            return
+        try:
+            if store.count() != 0:   # someone else was faster: never create a second "first" admin
+                st.error("すでに管理者が作られました。ログインしてください。")
+                return
+            user = store.add(user_id.strip(), name.strip(), ["admin"], password)
+        except AuthError as err:
+            st.error(str(err))
+            return
+        audit_log().append(user.id, "user_add", target=user.id, role="admin")
+        _start(user)
+        st.rerun()
+
+
+def logout() -> None:
+    session = st.session_state.get(KEY)
+    if session:
+        audit_log().append(session["user_id"], "logout")
+    st.session_state.clear()
+    st.session_state["auth.__notice"] = "ログアウトしました。"
+    st.rerun()
