@@ -96,8 +96,11 @@ class ScopedRepository:
     """The repository as one user may use it: reads filtered and masked, writes checked,
     views and changes written to the audit log (ids only)."""
 
-    def __init__(self, repo: Any, pack: Pack, access: Access, audit: Any | None = None):
+    def __init__(self, repo: Any, pack: Pack, access: Access, audit: Any | None = None, viewed: set | None = None):
         self._repo, self._pack, self.access, self._audit = repo, pack, access, audit
+        # Case ids whose view is already logged in this session: a page redrawn ten times
+        # is one view in the audit log, not ten.
+        self._viewed = viewed
 
     def __getattr__(self, name: str) -> Any:
         # Versions, meta and the rest are not case data: they pass through.
@@ -117,7 +120,10 @@ class ScopedRepository:
         if not self._visible(case):
             self._log("case_view_denied", case_id=case_id)
             raise AccessError("このケースを見る権限がありません。必要なら、ケースを受け付けた機関か市民福祉課に相談してください。")
-        self._log("case_view", case_id=case_id)
+        if self._viewed is None or case_id not in self._viewed:
+            self._log("case_view", case_id=case_id)
+            if self._viewed is not None:
+                self._viewed.add(case_id)
         return case
 
     def read_cases(self, view: Callable[[list[dict]], Any]) -> Any:
@@ -164,6 +170,17 @@ class ScopedRepository:
     def events(self, case_id: str) -> list[dict]:
         self.get_case(case_id)
         return self._repo.events(case_id)
+
+    def set_meta(self, key: str, value: Any, **kw: Any) -> None:
+        # Publishing or rolling back the configuration flips one meta value: audit it here,
+        # so every way of publishing is recorded.
+        from .versions import LIVE_KEY
+        if key == LIVE_KEY and not self.access.can("publish_config"):
+            raise AccessError("設定を公開する権限がありません。管理者に依頼してください。")
+        self._repo.set_meta(key, value, **kw)
+        if key == LIVE_KEY and value:
+            record = self._repo.get_version(value["live"]) or {}
+            self._log("config_rollback" if record.get("kind") == "rollback" else "config_publish", version=value["live"])
 
     def export(self, what: str) -> None:
         if not self.access.can("export"):

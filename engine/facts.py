@@ -251,9 +251,18 @@ def prepare(pack: Pack, raw_case: Mapping) -> Facts:
 
 
 def missing_required(form_fields: tuple[FormField, ...], case: Mapping, path: str = "") -> list[CaseIssue]:
-    """Required fields left empty (hidden ones are not required); for form submission."""
+    """Required fields left empty; a field hidden by its ``show_if`` is not required."""
+    shown: dict = {}
+    for f in form_fields:
+        value = case.get(f.id)
+        if f.type == "group" and isinstance(value, Mapping):
+            shown.update({f"{f.id}.{k}": v for k, v in value.items() if not _empty(v)})
+        elif f.type != "repeat" and not _empty(value):
+            shown[f.id] = value
     out = []
     for f in form_fields:
+        if f.show_if is not None and not evaluate(f.show_if, shown):
+            continue
         key = f"{path}.{f.id}" if path else f.id
         value = case.get(f.id)
         if f.type == "group":

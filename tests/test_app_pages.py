@@ -166,3 +166,16 @@ def test_resources_filter_by_need_and_area(data):
     counts = [m.value for m in at.markdown if m.value.endswith(" 件")]
     assert counts == ["3 件"]
     assert any("出張ひろば" in m.value for m in at.markdown)
+
+
+def test_non_resident_intake_saves_without_the_hidden_area(data):
+    at = app().run()
+    at.radio(key="intake.resident").set_value("いいえ").run()
+    at.selectbox(key="intake.channel").set_value("self")
+    at.selectbox(key="intake.consent").set_value("yes")
+    at.number_input(key="intake.person.age").set_value(45)
+    at.multiselect(key="intake.person.concerns").set_value(["debt"]).run()
+    button(at, "受け付けて振り分ける").click().run()
+    assert not at.exception and not at.error
+    text = " ".join(m.value for m in at.markdown)
+    assert "居住地の市町村" in text

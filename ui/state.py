@@ -6,6 +6,7 @@ import os
 import streamlit as st
 
 from engine.errors import ConfigError, StorageError
+from engine.access import ScopedRepository
 from engine.model import Pack
 from engine.pack import DEFAULT_PACK
 from engine.versions import live_pack
@@ -25,6 +26,15 @@ def _repo(path: str) -> Repository:
     return open_repository(path)
 
 
+def raw_repo() -> Repository:
+    """The whole store, unfiltered: only for configuration (versions, drafts), never case data."""
+    try:
+        return _repo(data_dir())
+    except StorageError as err:
+        st.error(f"データを開けません: {err}")
+        st.stop()
+
+
 def pack() -> Pack:
     """The live (published) pack, or a page that says what is wrong with it (and stops).
 
@@ -32,16 +42,17 @@ def pack() -> Pack:
     is whatever was last published from 設定.
     """
     try:
-        return live_pack(repo(), config_dir())
+        return live_pack(raw_repo(), config_dir())
     except ConfigError as err:
         st.error("設定パックにエラーがあるため、画面を表示できません。設定を直してから再読み込みしてください。")
         st.code(err.render(), language=None)
         st.stop()
 
 
-def repo() -> Repository:
-    try:
-        return _repo(data_dir())
-    except StorageError as err:
-        st.error(f"データを開けません: {err}")
-        st.stop()
+def repo() -> ScopedRepository:
+    """The store as the logged-in user may use it: cases filtered and masked, writes checked,
+    views audited (each case once per session)."""
+    from ui import auth
+    access = auth.access()
+    logged = st.session_state.setdefault("auth.__viewed", set())
+    return ScopedRepository(raw_repo(), pack(), access, auth.audit_log(), logged)

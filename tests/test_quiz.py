@@ -1,0 +1,89 @@
+"""Scoring a trainee's routing: right, partly right, wrong — each difference with the rule's reason."""
+from __future__ import annotations
+
+import pytest
+
+from engine.decide import decide
+from engine.model import thawed
+from engine.pack import load_pack
+from engine.quiz import Answer, history_entry, question_order, score
+from engine.training import training_scenarios
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return load_pack()
+
+
+def scenario(pack, suffix):
+    return next(s for s in training_scenarios(pack) if s.file.endswith(suffix))
+
+
+@pytest.fixture(scope="module")
+def case_8050(pack):
+    """02: 8050 with consent → 多機関協働, 重層的支援会議."""
+    return decide(pack, thawed(scenario(pack, "02_8050_consent.yaml").case))
+
+
+def right(decision) -> Answer:
+    return Answer(decision.programs, decision.agencies, decision.meetings, decision.priority)
+
+
+def test_all_correct(pack, case_8050):
+    result = score(pack, case_8050, right(case_8050))
+    assert result.correct and result.points == 100
+    assert all(p.correct and not p.notes for p in result.parts)
+
+
+def test_partly_right_names_the_rule_that_adds_the_missed_item(pack, case_8050):
+    answer = Answer(case_8050.programs, ("houkatsu_a", "kurashi_marugoto"), ("juso_kaigi", "shien_kaigi"), "normal")
+    result = score(pack, case_8050, answer)
+    assert not result.correct and 0 < result.points < 100
+    agencies = result.part("agencies")
+    assert agencies.missing == ("csw_area2",) and agencies.score == pytest.approx(2 / 3)
+    assert "ひきこもり・孤立 → 参加支援の候補と圏域のCSW" in agencies.notes[0]
+    assert "圏域担当のCSWがアウトリーチで関わります" in agencies.notes[0]          # the rule's reason
+    meetings = result.part("meetings")
+    assert meetings.extra == ("shien_kaigi",) and meetings.score == pytest.approx(1 / 2)
+    assert "どのルールも「支援会議」を加えません" in meetings.notes[0]
+    assert "2分野以上・同意なし → 支援会議とアウトリーチ" in meetings.notes[0]       # the rule that would, and why not
+    assert result.part("programs").correct and result.part("priority").correct
+    assert result.points == round((1 + 2 / 3 + 1 / 2 + 1) / 4 * 100)
+
+
+def test_wrong_answer_explains_every_difference(pack):
+    decision = decide(pack, thawed(scenario(pack, "11_abuse_elderly_self.yaml").case))
+    result = score(pack, decision, Answer(("multi_agency",), ("residence_municipality",), ("juso_kaigi",), "normal"))
+    assert not result.correct
+    programs, agencies = result.part("programs"), result.part("agencies")
+    assert programs.missing == ("comprehensive",) and programs.extra == ("multi_agency",) and programs.score == 0
+    assert "すべての相談を受け止める" in programs.notes[0] and "断らない相談支援" in programs.notes[0]
+    assert "2分野以上 → 多機関協働事業" in programs.notes[1] and "成り立ちません" in programs.notes[1]
+    assert "虐待" in agencies.notes[0] and "市外在住" in agencies.notes[1]
+    priority = result.part("priority")
+    assert priority.score == 0 and "正しくは「緊急」" in priority.notes[0] and "虐待の疑いがあるため" in priority.notes[0]
+    assert result.points == 0
+
+
+def test_an_extra_item_no_rule_can_add(pack, case_8050):
+    result = score(pack, case_8050, Answer(case_8050.programs, case_8050.agencies + ("kosodate_kyoten",),
+                                           case_8050.meetings, case_8050.priority))
+    assert "「地域子育て支援拠点（一般型）」を加えるルールはありません" in result.part("agencies").notes[0]
+
+
+def test_no_priority_chosen_scores_zero_for_that_part(pack, case_8050):
+    result = score(pack, case_8050, Answer(case_8050.programs, case_8050.agencies, case_8050.meetings, None))
+    assert result.part("priority").score == 0 and result.points == 75
+    assert "優先度を上げるルールはこの相談では成り立ちません" in result.part("priority").notes[0]
+
+
+def test_order_is_a_shuffle_fixed_by_the_seed():
+    files = [f"{i:02d}.yaml" for i in range(42)]
+    assert question_order(files, "花子:1") == question_order(files, "花子:1")
+    assert sorted(question_order(files, "花子:1")) == files
+    assert question_order(files, "花子:1") != question_order(files, "花子:2")
+
+
+def test_history_entry_is_plain_data(pack, case_8050):
+    entry = history_entry("2026-01-01T10:00:00+09:00", "scenarios/02.yaml", "8050", score(pack, case_8050, right(case_8050)))
+    assert entry["points"] == 100 and entry["correct"] is True and entry["agencies"] == 1.0
