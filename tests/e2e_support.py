@@ -105,9 +105,26 @@ def settle(page, pause_ms: int = 150) -> None:
     page.wait_for_function("!document.querySelector(\"[data-stale='true']\")", timeout=STEP_TIMEOUT_MS)
 
 
-def open_app(page, url: str) -> None:
+E2E_PASSWORD = "試験用のながいパスワードです"
+
+
+def add_account(data_dir: Path, user_id: str, roles: list[str], agency: str | None = None) -> None:
+    """A fictional staff account in the app's own (temporary) data folder."""
+    from storage.users import UserStore
+    UserStore(data_dir).add(user_id, f"{user_id}（架空）", roles, E2E_PASSWORD, agency)
+
+
+def log_in(page, url: str, user_id: str) -> None:
     page.goto(url)
     settle(page)
+    page.get_by_label("ログインID").fill(user_id)
+    page.get_by_label("パスワード").fill(E2E_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    settle(page)
+
+
+def open_app(page, url: str, user_id: str = "e2e_admin") -> None:
+    log_in(page, url, user_id)
 
 
 def combobox(page, label: str):

@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.e2e_support import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MISSING_BROWSER, STEP_TIMEOUT_MS, choose,
+from tests.e2e_support import (ARTIFACTS, add_account, log_in, CHROMIUM, CHROMIUM_ARGS, MISSING_BROWSER, STEP_TIMEOUT_MS, choose,
                                choose_radio, click_button, combobox, date_value, go_to, nav_links, no_exception, open_app,
                                open_list, option, pick, running_app, screenshot, settle, type_number)
 
@@ -31,6 +31,7 @@ def browser():
 @pytest.fixture
 def app_url(tmp_path):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    add_account(tmp_path / "data", "e2e_admin", ["admin"])
     with running_app(tmp_path / "data", tmp_path / "streamlit.log") as url:
         yield url
 
@@ -145,3 +146,35 @@ def test_meetings_calendar_and_every_page_opens_on_an_empty_store(page, app_url)
         expect(page.get_by_test_id("stMain").get_by_role("heading").first).to_be_visible()
         no_exception(page)
         screenshot(page, f"{11 + i}_page_{title}")
+
+
+def test_unauthenticated_visitor_sees_only_login_and_staff_cannot_open_another_agencys_case(browser, tmp_path):
+    from engine.cases import take_intake
+    from engine.pack import load_pack
+    from storage import open_repository
+    data = tmp_path / "data"
+    add_account(data, "houkatsu_staff", ["agency_staff"], agency="houkatsu_a")
+    with open_repository(data) as repo:
+        other, _ = take_intake(repo, load_pack(), {
+            "received_on": "2026-11-20", "channel": "self", "resident": True, "area": "area3", "consent": "yes",
+            "receiving_agency": "jiritsu_soudan", "person": {"name": "架空 次郎", "age": 40, "concerns": ["debt"]}})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        with running_app(data, tmp_path / "streamlit.log") as url:
+            # Each URL load is a new session: every page answers with the login page alone.
+            for path in ("", "/cases", f"/case?id={other['id']}", "/settings_rules", "/audit"):
+                page.goto(url.rstrip("/") + path)
+                expect(page.get_by_role("heading", name=re.compile("ログイン"))).to_be_visible(timeout=STEP_TIMEOUT_MS)
+                page.keyboard.press("Escape")            # Streamlit's "page not found" notice, if any
+                assert page.get_by_test_id("stSidebarNav").count() == 0
+                assert "架空 次郎" not in page.content()
+            screenshot(page, "20_login_only")
+            log_in(page, url, "houkatsu_staff")
+            go_to(page, "ケース一覧")
+            expect(page.get_by_text("まだケースがありません", exact=False)).to_be_visible()
+            assert other["id"] not in page.content() and "架空 次郎" not in page.content()
+            screenshot(page, "21_other_agency_not_listed")
+    finally:
+        context.close()

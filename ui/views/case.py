@@ -1,6 +1,7 @@
 """ケース詳細: the case, where it goes and why, its status, plan, resources and timeline."""
 import streamlit as st
 
+from engine.access import AccessError
 from engine.errors import CaseError, ConflictError, TsunaguError
 from engine.wareki import wareki
 from engine.workflow import add_note, allowed_next, change_status, connect_resource, redecide, save_plan
@@ -16,7 +17,11 @@ st.title("ケース詳細")
 if not case_id:
     st.info("「ケース一覧」からケースを選んでください。")
     st.stop()
-case = repo.get_case(case_id)
+try:
+    case = repo.get_case(case_id)
+except AccessError as err:
+    st.error(str(err))
+    st.stop()
 if case is None:
     st.error(f"ケース {case_id} は見つかりません。削除されたか、IDが違います。ケース一覧から開き直してください。")
     st.stop()

@@ -1,0 +1,108 @@
+"""The real login: first administrator, refusal before login, lockout, logout, timeout,
+and an agency's staff member who tries to open another agency's case."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.cases import take_intake
+from engine.pack import load_pack
+from storage import open_repository
+from storage.audit import AuditLog
+from storage.users import MAX_FAILURES, UserStore
+
+pytestmark = pytest.mark.real_auth
+APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
+PASSWORD = "ながいパスワードを日本語で書く"
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    monkeypatch.setenv("TSUNAGU_DATA", str(tmp_path))
+    return tmp_path
+
+
+def app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=10)
+
+
+def login(at: AppTest, user_id: str, password: str = PASSWORD) -> AppTest:
+    at.text_input[0].set_value(user_id)
+    at.text_input[1].set_value(password)
+    at.button[0].click().run()
+    return at
+
+
+def test_new_store_asks_for_the_first_administrator(data):
+    at = app().run()
+    assert not at.exception and at.title[0].value == "つなぐ　ログイン"
+    assert "最初の管理者" in at.warning[0].value
+    for widget, value in zip(at.text_input, ["admin1", "管理者（架空）", PASSWORD, PASSWORD]):
+        widget.set_value(value)
+    at.button[0].click().run()
+    assert not at.exception
+    assert "管理者（架空）（管理者）" in [c.value for c in at.sidebar.caption]
+    assert UserStore(data).get("admin1").roles == ("admin",)
+
+
+def test_nothing_but_login_before_login(data):
+    UserStore(data).add("sato", "佐藤", ["welfare_division"], PASSWORD)
+    for page in ("views/cases.py", "views/case.py", "views/settings_rules.py", "views/audit.py"):
+        at = app().switch_page(page).run()
+        assert at.title[0].value == "つなぐ　ログイン"
+        assert not at.dataframe and not at.sidebar.caption
+
+
+def test_wrong_password_lockout_and_logout(data):
+    UserStore(data).add("sato", "佐藤", ["welfare_division"], PASSWORD)
+    for _ in range(MAX_FAILURES):
+        at = login(app().run(), "sato", "まちがったパスワードです")
+        assert "違います" in at.error[0].value
+    at = login(app().run(), "sato")
+    assert "ロック" in at.error[0].value
+    UserStore(data).reset_password("sato", PASSWORD)
+    at = login(app().run(), "sato")
+    assert at.title[0].value == "相談受付"
+    next(b for b in at.sidebar.button if b.label == "ログアウト").click().run()
+    assert at.title[0].value == "つなぐ　ログイン" and "ログアウトしました" in at.info[0].value
+    actions = [e["action"] for e in AuditLog(data).entries()]
+    assert actions.count("login_failure") == MAX_FAILURES + 1 and actions[-2:] == ["login", "logout"]
+
+
+def test_idle_session_times_out(data):
+    UserStore(data).add("sato", "佐藤", ["welfare_division"], PASSWORD)
+    at = login(app().run(), "sato")
+    at.session_state["auth"]["last_seen"] -= 31 * 60
+    at.run()
+    assert at.title[0].value == "つなぐ　ログイン" and "ログアウトしました" in at.info[0].value
+
+
+def test_agency_staff_cannot_open_another_agencys_case_by_session_state(data):
+    pack = load_pack()
+    users = UserStore(data)
+    users.add("houkatsu", "包括A職員", ["agency_staff"], PASSWORD, agency="houkatsu_a")
+    with open_repository(data) as repo:
+        other, _ = take_intake(repo, pack, {"received_on": "2026-11-20", "channel": "self", "resident": True,
+                                            "area": "area3", "consent": "yes", "receiving_agency": "jiritsu_soudan",
+                                            "person": {"name": "架空 一郎", "age": 40, "concerns": ["debt"]}})
+    at = login(app().run(), "houkatsu")
+    at.session_state["case_id"] = other["id"]          # the "session-state trick"
+    at.switch_page("views/case.py").run()
+    assert not at.exception
+    assert "権限がありません" in at.error[0].value
+    assert "架空 一郎" not in " ".join(m.value for m in at.markdown)
+    at.switch_page("views/cases.py").run()
+    assert other["id"] not in str([df.value for df in at.dataframe])
+    assert AuditLog(data).verify().ok
+
+
+def test_trainee_sees_only_training(data):
+    UserStore(data).add("kenshu", "研修生", ["trainee"], PASSWORD)
+    at = login(app().run(), "kenshu")
+    with pytest.raises(ValueError, match="Known pages") as err:
+        at.switch_page("views/cases.py")
+    assert "training_sandbox.py" in str(err.value) and "intake.py" not in str(err.value)
+    at.switch_page("views/training_sandbox.py").run()
+    assert any("研修モード" in w.value for w in at.warning)
