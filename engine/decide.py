@@ -56,7 +56,7 @@ class _Plan:
     compiled: CompiledRules
     ranks: Mapping[str, int]
     lowest: str
-    order: Mapping[str, tuple[str, ...]]
+    order: Mapping[str, Mapping[str, int]]     # list name → id → position, for output order
     by_kind: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]]   # kind → ((agency id, areas), ...)
     kind_label: Mapping[str, str]
     explain: Mapping[str, tuple[tuple[str, ...], tuple[AnyMember, ...]]]
@@ -74,7 +74,7 @@ def _plan(pack: Pack) -> _Plan:
             by_kind.setdefault(a.get("kind"), []).append((a.id, tuple(a.get("areas") or ())))
         found = _PLANS[pack.version] = _Plan(
             compiled=compile_rules(pack.rules), ranks=ranks, lowest=min(ranks, key=ranks.get),
-            order={k: pack.ids(k) for k in ("programs", "agencies", "meetings", "resources")},
+            order={k: {item: i for i, item in enumerate(pack.ids(k))} for k in ("programs", "agencies", "meetings", "resources")},
             by_kind={k: tuple(v) for k, v in by_kind.items()},
             kind_label={a.get("kind"): a.label for a in reversed(pack.agencies)},
             explain={r.id: (referenced_facts(r.when), tuple(c for c in _walk(r.when) if isinstance(c, AnyMember)))
@@ -87,8 +87,9 @@ def compiled_for(pack: Pack) -> CompiledRules:
     return _plan(pack).compiled
 
 
-def _ordered(ids: set[str], order: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(i for i in order if i in ids)
+def _ordered(ids: set[str], order: Mapping[str, int]) -> tuple[str, ...]:
+    """Ids in the order of their YAML list (unknown ids last)."""
+    return tuple(sorted(ids, key=lambda i: order.get(i, len(order))))
 
 
 def _matched_facts(plan: _Plan, rule_id: str, prepared: Facts, pack: Pack) -> dict:

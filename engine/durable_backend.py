@@ -63,6 +63,7 @@ class CompiledRules:
     handle: int
     counters: tuple[tuple[str, CountMembers], ...]   # synthetic fact → the count it stands for
     facts: frozenset[str]          # case facts the rules read: only these are sent to the engine
+    keys: tuple[tuple[str, str], ...]   # (fact, its key in the engine) for each of them
     member_facts: frozenset[str]   # member fields the rules read (empty: no member list is sent)
 
 
@@ -142,13 +143,14 @@ def compile_rules(rules: Iterable[Rule]) -> CompiledRules:
                                   "tsunagu validate で設定を確かめてください") from err
             _HANDLES[name] = handle
     counters = tuple((n, c) for c, n in compiler.counters.items())
-    return CompiledRules(name, handle, counters, frozenset(compiler.facts), frozenset(compiler.member_facts))
+    return CompiledRules(name, handle, counters, frozenset(compiler.facts),
+                         tuple((f, fact_key(f)) for f in sorted(compiler.facts)), frozenset(compiler.member_facts))
 
 
 def _json_fact(compiled: CompiledRules, facts: Mapping[str, Any], members: tuple[Mapping, ...], fact_id: str) -> str:
     # Only what the rules read goes in: the engine parses and stores every byte it gets,
     # and the summary or a name is never a condition.
-    body = {fact_key(k): v for k, v in facts.items() if k in compiled.facts}
+    body = {key: facts[fact] for fact, key in compiled.keys if fact in facts}
     for name, count in compiled.counters:
         body[name] = sum(evaluate(count.where, m) for m in members)
     body.update({"sid": _SESSION, "id": fact_id, _CASE: 1})

@@ -238,10 +238,17 @@ def derive(pack: Pack, facts: dict, members: tuple[dict, ...]) -> dict:
     return facts
 
 
-def prepare(pack: Pack, raw_case: Mapping) -> Facts:
-    """Coerce, hide, flatten and derive; raise ``CaseError`` naming every bad value."""
+def prepare(pack: Pack, raw_case: Mapping, trusted: bool = False) -> Facts:
+    """Coerce, hide, flatten and derive; raise ``CaseError`` naming every bad value.
+
+    ``trusted``: the case was coerced by this very pack before (a stored intake decided
+    under the same version), so its values already have their declared types.
+    """
     coercer = Coercer(pack)
-    case = coercer.fields(pack.intake.fields, raw_case, "")
+    if trusted:
+        case = {f.id: raw_case[f.id] for f in pack.intake.fields if f.id in raw_case}
+    else:
+        case = coercer.fields(pack.intake.fields, raw_case, "")
     if coercer.issues:
         raise CaseError(coercer.issues)
     case, facts = _hide(pack, case)

@@ -64,7 +64,8 @@ def preview(cases: Iterable[Mapping[str, Any]], live: Pack, draft: Pack,
     for i, case in enumerate(cases, 1):
         intake = case.get("intake", {})
         try:
-            old = prepare(live, intake)
+            decided_here = case.get("config_version") == live.version
+            old = prepare(live, intake, trusted=decided_here)
             if shared and live.derived == draft.derived:
                 new = old
             elif shared:
@@ -74,7 +75,7 @@ def preview(cases: Iterable[Mapping[str, Any]], live: Pack, draft: Pack,
             else:
                 new = prepare(draft, intake)
             stored = case.get("decision") or {}
-            if case.get("config_version") == live.version and stored:
+            if decided_here and stored:
                 # Decided under this very version: the stored decision is what live gives.
                 before = {k: [x["id"] for x in stored.get(k, [])] for k in KEYS[:3]}
                 before["priority"] = stored.get("priority")
