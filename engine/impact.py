@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .decide import decide_prepared
 from .errors import CaseError
-from .facts import Facts, derive, members_of, prepare
+from .facts import Facts, derive, prepare
 from .model import Pack
 
 KEYS = ("programs", "agencies", "meetings", "priority")

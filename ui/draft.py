@@ -70,3 +70,32 @@ def banner() -> None:
 def live() -> Pack:
     repo = state.repo()
     return pack_of(repo, ensure_live(repo, state.config_dir()))
+
+
+def pack_or_stop(what: str) -> Pack:
+    """The banner, then the draft's pack; a draft that does not load stops the page with its issues."""
+    banner()
+    sources, _, _ = current()
+    pack, error = draft_pack(sources)
+    if error:
+        st.error(f"下書きの設定にエラーがあるため、{what}を編集できません。次の点を直してください。\n\n"
+                 + "\n".join(f"- {i.render()}" for i in error.issues))
+        st.stop()
+    return pack
+
+
+def save_file(name: str, edit: Callable[[str], str], message: str) -> None:
+    """Apply ``edit`` to one file of the draft; save only if the whole pack still loads."""
+    from engine.editing import EditError
+    newest, _, _ = current()
+    try:
+        text = edit(newest[name])
+    except EditError as err:
+        st.error(str(err))
+        return
+    _, problem = draft_pack({**newest, name: text})
+    if problem:
+        st.error("この変更は保存できません。次の点を直してください。\n\n" + "\n".join(f"- {i.render()}" for i in problem.issues))
+        return
+    if change(lambda src: {**src, name: text}, message):
+        st.rerun()

@@ -9,7 +9,7 @@ import datetime as dt
 import streamlit as st
 
 from engine.conditions import OPS_BY_TYPE, PRESENCE_OPS
-from engine.editing import EditError
+
 from engine.form_change import (ID_RE, LIST_LABELS, OP_LABELS, TYPE_LABELS, add_field, field_change, find_field,
                                 move_field, remove_field, set_field_keys, walk_fields)
 from engine.sentences import condition_text
@@ -17,13 +17,7 @@ from ui import draft, state
 
 st.title("フォーム")
 st.caption("相談受付票・支援プラン・会議記録の項目を変更します。変更は下書きに保存され、「公開」するまで受付には使われません。")
-draft.banner()
-sources, _, _ = draft.current()
-pack, error = draft.draft_pack(sources)
-if error:
-    st.error("下書きの設定にエラーがあるため、フォームを編集できません。次の点を直してください。\n\n"
-             + "\n".join(f"- {i.render()}" for i in error.issues))
-    st.stop()
+pack = draft.pack_or_stop("フォーム")
 
 form_ids = sorted(pack.forms, key=lambda f: (f != "intake", f))
 form_id = st.selectbox("フォーム", form_ids, format_func=lambda f: pack.forms[f].label, key="forms.form")
@@ -31,26 +25,8 @@ form = pack.forms[form_id]
 FILE = f"forms/{form_id}.yaml"
 SIMPLE_TYPES = [t for t in TYPE_LABELS if t not in ("group", "repeat")]
 
-
-def save(edit, message: str) -> None:
-    """Apply ``edit`` to the form file; save the draft only if the whole pack still loads."""
-    current, _, _ = draft.current()
-    try:
-        text = edit(current[FILE])
-    except EditError as err:
-        st.error(str(err))
-        return
-    _, problem = draft.draft_pack({**current, FILE: text})
-    if problem:
-        st.error("この変更は保存できません。次の点を直してください。\n\n" + "\n".join(f"- {i.render()}" for i in problem.issues))
-        return
-    if draft.change(lambda src: {**src, FILE: text}, message):
-        st.rerun()
-
-
 def list_name(name: str | None) -> str:
     return f"{LIST_LABELS.get(name, name)}（{name}）" if name else ""
-
 
 def rules_inputs(kind: str, key: str, current) -> dict:
     """The type's own checks: choices list, integer range, text pattern."""
@@ -68,7 +44,6 @@ def rules_inputs(kind: str, key: str, current) -> dict:
         out["pattern"] = st.text_input("入力の形式（正規表現。空なら自由）", (current.pattern or "") if current else "",
                                        key=f"{key}.pattern").strip() or None
     return out
-
 
 # -- the fields ---------------------------------------------------------------------------
 rows = [{"項目名": "　" * p.count(".") + ("└ " if "." in p else "") + f.label, "ID": p, "種類": TYPE_LABELS.get(f.type, f.type),
@@ -96,7 +71,7 @@ with tab_edit:
         if not values["label"]:
             st.error("表示名を入力してください。")
         else:
-            save(lambda t: set_field_keys(t, path, values), f"{form.label}の項目「{values['label']}」を変更しました。")
+            draft.save_file(FILE, lambda t: set_field_keys(t, path, values), f"{form.label}の項目「{values['label']}」を変更しました。")
 
 with tab_show:
     st.markdown("現在: " + (condition_text(pack, field.show_if) if field.show_if is not None else "いつも表示する"))
@@ -132,16 +107,16 @@ with tab_show:
             condition = {"fact": fact, "op": op, **({} if op in PRESENCE_OPS else {"value": value})}
             left, right = st.columns(2)
             if left.button("この表示条件にする", key=f"{key}.cond.set"):
-                save(lambda t: set_field_keys(t, path, {"show_if": condition}), f"「{field.label}」の表示条件を変更しました。")
+                draft.save_file(FILE, lambda t: set_field_keys(t, path, {"show_if": condition}), f"「{field.label}」の表示条件を変更しました。")
         if field.show_if is not None and st.button("表示条件をなくす（いつも表示）", key=f"{key}.cond.clear"):
-            save(lambda t: set_field_keys(t, path, {"show_if": None}), f"「{field.label}」の表示条件をなくしました。")
+            draft.save_file(FILE, lambda t: set_field_keys(t, path, {"show_if": None}), f"「{field.label}」の表示条件をなくしました。")
 
 with tab_order:
     up, down = st.columns(2)
     if up.button("↑ 上へ", key=f"{key}.up"):
-        save(lambda t: move_field(t, path, -1), f"「{field.label}」を上へ移しました。")
+        draft.save_file(FILE, lambda t: move_field(t, path, -1), f"「{field.label}」を上へ移しました。")
     if down.button("↓ 下へ", key=f"{key}.down"):
-        save(lambda t: move_field(t, path, 1), f"「{field.label}」を下へ移しました。")
+        draft.save_file(FILE, lambda t: move_field(t, path, 1), f"「{field.label}」を下へ移しました。")
     st.divider()
     repo = state.repo()
     new_id = st.text_input("新しいID（半角英小文字・数字・_）", key=f"{key}.new_id").strip()
@@ -149,12 +124,12 @@ with tab_order:
         renaming = field_change(pack, form_id, path, new_id, repo)
         (st.warning if renaming.blocked else st.info)(renaming.text)
         if st.button("IDを変える", key=f"{key}.rename", disabled=renaming.blocked) and not renaming.blocked:
-            save(lambda t: set_field_keys(t, path, {"id": new_id}), f"項目のIDを「{path}」から「{new_id}」に変えました。")
+            draft.save_file(FILE, lambda t: set_field_keys(t, path, {"id": new_id}), f"項目のIDを「{path}」から「{new_id}」に変えました。")
     st.divider()
     removing = field_change(pack, form_id, path, None, repo)
     (st.warning if removing.blocked else st.info)(removing.text)
     if st.button("この項目を削除する", key=f"{key}.remove", disabled=removing.blocked) and not removing.blocked:
-        save(lambda t: remove_field(t, path), f"{form.label}から項目「{field.label}」を削除しました。ケースの値は残っています。")
+        draft.save_file(FILE, lambda t: remove_field(t, path), f"{form.label}から項目「{field.label}」を削除しました。ケースの値は残っています。")
 
 # -- add a field --------------------------------------------------------------------------
 st.divider()
@@ -184,4 +159,4 @@ if st.button("項目を追加する", key=f"{new}.save", type="primary"):
     else:
         item = {"id": add_id, "type": kind, "label": add_label, "required": True if add_required else None,
                 "help": add_help or None, **extra}
-        save(lambda t: add_field(t, parent, item), f"{form.label}に項目「{add_label}」を追加しました。")
+        draft.save_file(FILE, lambda t: add_field(t, parent, item), f"{form.label}に項目「{add_label}」を追加しました。")

@@ -6,7 +6,7 @@ the same Japanese message the CLI gives (engine.pack.meetings.cadence_issues).
 import streamlit as st
 
 from engine.calendar import WEEKDAY_JA
-from engine.editing import EditError
+
 from engine.form_change import update_item
 from engine.pack.meetings import PER_YEAR, WEEKDAYS
 from ui import draft
@@ -17,30 +17,7 @@ SHIFTS = {"earlier": "前の開庁日に移す", "later": "次の開庁日に移
 
 st.title("会議の設定")
 st.caption("会議の目的・開催周期・構成機関を変更します。変更は下書きに保存され、「公開」するまで使われません。")
-draft.banner()
-sources, _, _ = draft.current()
-pack, error = draft.draft_pack(sources)
-if error:
-    st.error("下書きの設定にエラーがあるため、会議を編集できません。次の点を直してください。\n\n"
-             + "\n".join(f"- {i.render()}" for i in error.issues))
-    st.stop()
-
-
-def save(edit, message: str) -> None:
-    """Apply ``edit`` to meetings.yaml; save the draft only if the whole pack still loads."""
-    current, _, _ = draft.current()
-    try:
-        text = edit(current[FILE])
-    except EditError as err:
-        st.error(str(err))
-        return
-    _, problem = draft.draft_pack({**current, FILE: text})
-    if problem:
-        st.error("この変更は保存できません。次の点を直してください。\n\n" + "\n".join(f"- {i.render()}" for i in problem.issues))
-        return
-    if draft.change(lambda src: {**src, FILE: text}, message):
-        st.rerun()
-
+pack = draft.pack_or_stop("会議")
 
 meetings = {m.id: m for m in pack.meetings}
 meeting_id = st.selectbox("会議", list(meetings), format_func=lambda i: meetings[i].label, key="settings_meetings.meeting")
@@ -86,4 +63,4 @@ if st.button("会議の設定を保存する", key=f"{key}.save", type="primary"
         keep_shift = shift if ("holiday_shift" in m.data or shift != "later") else None
         values = {"label": label, "purpose": purpose or None, "cadence": new_cadence, "holiday_shift": keep_shift,
                   "consent_required": consent, "confidential": confidential, "members": members}
-        save(lambda t: update_item(t, "meetings", meeting_id, values), f"会議「{label}」の設定を変更しました。")
+        draft.save_file(FILE, lambda t: update_item(t, "meetings", meeting_id, values), f"会議「{label}」の設定を変更しました。")

@@ -2,7 +2,7 @@
 areas, school districts and divisions, changed in the draft."""
 import streamlit as st
 
-from engine.editing import EditError, delete_item, put_item
+from engine.editing import delete_item, put_item
 from engine.form_change import ID_RE, choice_usage, update_item
 from engine.pack.roster import OPERATION_LABELS
 from ui import draft, state
@@ -11,29 +11,9 @@ FILE = "roster.yaml"
 
 st.title("名簿の設定")
 st.caption("支援機関・圏域・校区・課を変更します。変更は下書きに保存され、「公開」するまで使われません。")
-draft.banner()
-sources, _, _ = draft.current()
-pack, error = draft.draft_pack(sources)
-if error:
-    st.error("下書きの設定にエラーがあるため、名簿を編集できません。次の点を直してください。\n\n"
-             + "\n".join(f"- {i.render()}" for i in error.issues))
-    st.stop()
+pack = draft.pack_or_stop("名簿")
 
 
-def save(edit, message: str) -> None:
-    """Apply ``edit`` to roster.yaml; save the draft only if the whole pack still loads."""
-    current, _, _ = draft.current()
-    try:
-        text = edit(current[FILE])
-    except EditError as err:
-        st.error(str(err))
-        return
-    _, problem = draft.draft_pack({**current, FILE: text})
-    if problem:
-        st.error("この変更は保存できません。次の点を直してください。\n\n" + "\n".join(f"- {i.render()}" for i in problem.issues))
-        return
-    if draft.change(lambda src: {**src, FILE: text}, message):
-        st.rerun()
 
 
 def optional(label: str, list_name: str, current, key: str):
@@ -87,12 +67,12 @@ with tab_agencies:
         if found:
             st.error("".join(found))
         else:
-            save(lambda t: update_item(t, "agencies", agency_id, values), f"支援機関「{values['label']}」を変更しました。")
+            draft.save_file(FILE, lambda t: update_item(t, "agencies", agency_id, values), f"支援機関「{values['label']}」を変更しました。")
     st.divider()
     usage = choice_usage(pack, "agencies", agency_id, state.repo())
     (st.warning if usage.blocked else st.info)(usage.text)
     if st.button("この支援機関を削除する", key=f"{key}.remove", disabled=usage.blocked) and not usage.blocked:
-        save(lambda t: delete_item(t, "agencies", agency_id), f"支援機関「{a.label}」を削除しました。")
+        draft.save_file(FILE, lambda t: delete_item(t, "agencies", agency_id), f"支援機関「{a.label}」を削除しました。")
 
 with tab_new:
     new_id = st.text_input("ID（半角英小文字・数字・_）", key="settings_roster.new.id").strip()
@@ -107,7 +87,7 @@ with tab_new:
             st.error("".join(found))
         else:
             item = {"id": new_id, **{k: v for k, v in values.items() if v is not None}}
-            save(lambda t: put_item(t, "agencies", item), f"支援機関「{values['label']}」を追加しました。")
+            draft.save_file(FILE, lambda t: put_item(t, "agencies", item), f"支援機関「{values['label']}」を追加しました。")
 
 with tab_labels:
     st.caption("圏域・校区・課の表示名を変えます（IDはルールやケースが使うため変えません）。")
@@ -121,5 +101,5 @@ with tab_labels:
             if not new_label:
                 st.error("表示名を入力してください。")
             else:
-                save(lambda t, n=list_name, i=item_id, v=new_label: update_item(t, n, i, {"label": v}),
+                draft.save_file(FILE, lambda t, n=list_name, i=item_id, v=new_label: update_item(t, n, i, {"label": v}),
                      f"{title}「{item_id}」の表示名を「{new_label}」にしました。")

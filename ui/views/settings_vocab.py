@@ -2,7 +2,7 @@
 優先度, 会議の結果): relabel, add, reorder, and remove an id nothing uses."""
 import streamlit as st
 
-from engine.editing import EditError, delete_item, move_item, put_item
+from engine.editing import delete_item, move_item, put_item
 from engine.form_change import ID_RE, LIST_LABELS, choice_usage, update_item
 from engine.pack.vocab import SCHEMA
 from ui import draft, state
@@ -12,29 +12,9 @@ FILE = "vocabularies.yaml"
 st.title("語彙")
 st.caption("フォームの選択肢とルールが使う一覧です。表示名はいつでも変えられます。ID はケースとルールが使うため変えられません。"
            "変更は下書きに保存され、「公開」するまで使われません。")
-draft.banner()
-sources, _, _ = draft.current()
-pack, error = draft.draft_pack(sources)
-if error:
-    st.error("下書きの設定にエラーがあるため、語彙を編集できません。次の点を直してください。\n\n"
-             + "\n".join(f"- {i.render()}" for i in error.issues))
-    st.stop()
+pack = draft.pack_or_stop("語彙")
 
 
-def save(edit, message: str) -> None:
-    """Apply ``edit`` to vocabularies.yaml; save the draft only if the whole pack still loads."""
-    current, _, _ = draft.current()
-    try:
-        text = edit(current[FILE])
-    except EditError as err:
-        st.error(str(err))
-        return
-    _, problem = draft.draft_pack({**current, FILE: text})
-    if problem:
-        st.error("この変更は保存できません。次の点を直してください。\n\n" + "\n".join(f"- {i.render()}" for i in problem.issues))
-        return
-    if draft.change(lambda src: {**src, FILE: text}, message):
-        st.rerun()
 
 
 def extras(key: str, entry) -> dict:
@@ -68,17 +48,17 @@ with tab_edit:
         if not label:
             st.error("表示名を入力してください。")
         else:
-            save(lambda t: update_item(t, list_name, item_id, values), f"{LIST_LABELS.get(list_name, list_name)}「{item_id}」を「{label}」に変更しました。")
+            draft.save_file(FILE, lambda t: update_item(t, list_name, item_id, values), f"{LIST_LABELS.get(list_name, list_name)}「{item_id}」を「{label}」に変更しました。")
     up, down = st.columns(2)
     if up.button("↑ 上へ", key=f"{key}.up"):
-        save(lambda t: move_item(t, list_name, item_id, -1), f"「{entry.label}」を上へ移しました。")
+        draft.save_file(FILE, lambda t: move_item(t, list_name, item_id, -1), f"「{entry.label}」を上へ移しました。")
     if down.button("↓ 下へ", key=f"{key}.down"):
-        save(lambda t: move_item(t, list_name, item_id, 1), f"「{entry.label}」を下へ移しました。")
+        draft.save_file(FILE, lambda t: move_item(t, list_name, item_id, 1), f"「{entry.label}」を下へ移しました。")
     st.divider()
     usage = choice_usage(pack, list_name, item_id, state.repo())
     (st.warning if usage.blocked else st.info)(usage.text)
     if st.button("この項目を削除する", key=f"{key}.remove", disabled=usage.blocked) and not usage.blocked:
-        save(lambda t: delete_item(t, list_name, item_id), f"「{entry.label}」（{item_id}）を削除しました。")
+        draft.save_file(FILE, lambda t: delete_item(t, list_name, item_id), f"「{entry.label}」（{item_id}）を削除しました。")
 
 with tab_new:
     key = f"settings_vocab.{list_name}.new"
@@ -95,4 +75,4 @@ with tab_new:
             st.error("表示名を入力してください。")
         else:
             item = {"id": new_id, "label": new_label, **{k: v for k, v in values.items() if v is not None}}
-            save(lambda t: put_item(t, list_name, item), f"{LIST_LABELS.get(list_name, list_name)}に「{new_label}」を追加しました。")
+            draft.save_file(FILE, lambda t: put_item(t, list_name, item), f"{LIST_LABELS.get(list_name, list_name)}に「{new_label}」を追加しました。")
