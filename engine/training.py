@@ -6,14 +6,13 @@ program, agency or meeting is explained from its own YAML entry.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from .decide import Decision
-from .errors import CaseIssue, ConflictError
-from .facts import missing_required, prepare, visible
+from .errors import ConflictError
+from .facts import prepare
 from .model import Pack, Rule
 from .pack.roster import OPERATION_LABELS
 from .scenarios import Scenario, scenarios_from_sources
@@ -51,16 +50,6 @@ def training_scenarios(pack: Pack) -> list[Scenario]:
     return list(found)
 
 
-def missing_shown(pack: Pack, case: Mapping[str, Any]) -> list[CaseIssue]:
-    """Required intake fields left empty, leaving out those the form hides (``show_if``).
-
-    ``facts.missing_required`` alone also asks for hidden fields (圏域 of a non-resident).
-    """
-    shown = visible(pack, pack.intake.fields, case)
-    return [i for i in missing_required(pack.intake.fields, case) if shown.get(re.split(r"[.\[]", i.key)[0], True)]
-
-
-# -- a consultation as a person would tell it ------------------------------------------
 def _labels(pack: Pack, name: str, ids: Any) -> str:
     return "・".join(f"「{pack.label(name, i)}」" for i in ids or ())
 

@@ -101,8 +101,8 @@ def test_quiz_history_is_kept_per_trainee(tmp_path):
 
 
 def test_hidden_fields_are_not_required(pack):
-    from engine.training import missing_shown
+    from engine.facts import missing_required
     non_resident = {"received_on": "2026-11-01", "channel": "self", "resident": False, "consent": "yes",
                     "person": {"age": 70, "concerns": ["care_need"]}}
-    assert missing_shown(pack, non_resident) == []
-    assert [i.key for i in missing_shown(pack, {**non_resident, "resident": True})] == ["area"]
+    assert missing_required(pack.intake.fields, non_resident) == []
+    assert [i.key for i in missing_required(pack.intake.fields, {**non_resident, "resident": True})] == ["area"]

@@ -1,14 +1,10 @@
 """相談受付: the 相談受付票 from forms/intake.yaml, then where the case goes and why."""
-import datetime as dt
-
 import streamlit as st
 
-from engine.cases import take_intake
-from engine.errors import CaseError, StorageError
-from engine.facts import missing_required
 from ui import state
 from ui.decision_view import show_decision
-from ui.form_view import clear_form, jsonable, render_form
+from ui.form_view import clear_form
+from ui.intake_form import intake_form
 
 pack, repo = state.pack(), state.repo()
 form = pack.intake
@@ -31,27 +27,4 @@ if last:
         st.rerun()
     st.stop()
 
-if f"{PREFIX}.received_on" not in st.session_state:
-    st.session_state[f"{PREFIX}.received_on"] = dt.date.today()
-
-errors = st.session_state.get("intake.__errors", {})
-raw = render_form(pack, form.fields, PREFIX, errors)
-
-if st.button("受け付けて振り分ける", type="primary"):
-    case = jsonable(raw)
-    problems = missing_required(form.fields, case)
-    try:
-        if problems:
-            raise CaseError(problems)
-        stored, _ = take_intake(repo, pack, case, actor=st.session_state.get("user", "staff"))
-    except CaseError as err:
-        st.session_state["intake.__errors"] = {i.key: i.render() for i in err.issues}
-        st.rerun()
-    except StorageError as err:
-        st.error(f"保存できませんでした。入力内容はそのまま残っています。{err}")
-    else:
-        st.session_state.pop("intake.__errors", None)
-        st.session_state["intake.__saved"] = stored
-        st.rerun()
-if errors:
-    st.error(f"入力に {len(errors)} 件の誤りがあります。各項目の下の説明を見て直してください。入力した内容は残っています。")
+intake_form(pack, repo, PREFIX, "受け付けて振り分ける", actor=st.session_state.get("user", "staff"))

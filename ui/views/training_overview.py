@@ -7,7 +7,8 @@ from engine.decide import decide
 from engine.diagram import overview_dot, path_dot
 from engine.errors import CaseError
 from engine.model import thawed
-from engine.training import KINDS, describe, facts_text, missing_shown, route_steps, training_scenarios
+from engine.facts import missing_required
+from engine.training import KINDS, describe, facts_text, route_steps, training_scenarios
 from ui import state
 from ui.form_view import jsonable, render_form
 from ui.views.training_common import banner
@@ -41,7 +42,7 @@ with path:
         raw = render_form(pack, pack.intake.fields, "overview.case", errors)
         if st.button("道すじを描く", type="primary"):
             typed = jsonable(raw)
-            problems = missing_shown(pack, typed)
+            problems = missing_required(pack.intake.fields, typed)
             st.session_state["overview.__errors"] = {i.key: i.render() for i in problems}
             st.session_state["overview.__case"] = None if problems else typed
             st.rerun()
