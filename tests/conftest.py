@@ -13,6 +13,14 @@ from storage.users import User
 TEST_ADMIN = User("test_admin", "試験用の管理者", ("admin",))
 
 
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    """An empty data folder the app under test uses; one per test, because ui.state caches
+    one repository per data path."""
+    monkeypatch.setenv("TSUNAGU_DATA", str(tmp_path))
+    return tmp_path
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "real_auth: use the real login (no test administrator)")
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.cases import take_intake
@@ -16,10 +15,6 @@ CASE_8050 = {"received_on": "2026-11-20", "channel": "self", "resident": True, "
              "household": [{"relation": "長男", "age": 52, "concerns": ["withdrawal"]}]}
 
 
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    monkeypatch.setenv("TSUNAGU_DATA", str(tmp_path))
-    return tmp_path
 
 
 def app() -> AppTest:

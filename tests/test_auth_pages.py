@@ -18,10 +18,6 @@ APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 PASSWORD = "ながいパスワードを日本語で書く"
 
 
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    monkeypatch.setenv("TSUNAGU_DATA", str(tmp_path))
-    return tmp_path
 
 
 def app() -> AppTest:

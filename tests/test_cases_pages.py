@@ -22,11 +22,6 @@ def pack():
     return load_pack()
 
 
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    # A directory per test: ui.state caches one repository per data path.
-    monkeypatch.setenv("TSUNAGU_DATA", str(tmp_path))
-    return tmp_path
 
 
 def open_page(page: str) -> AppTest:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.cases import take_intake
@@ -21,11 +20,6 @@ CASE = {"received_on": "2026-11-20", "channel": "self", "resident": True, "area"
         "summary": "架空の相談: 介護のことを相談したい。"}
 
 
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    # A directory per test: ui.state caches one repository per data path.
-    monkeypatch.setenv("TSUNAGU_DATA", str(tmp_path))
-    return tmp_path
 
 
 def open_page(page: str) -> AppTest:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.demo import save_demo
@@ -32,10 +31,6 @@ def accepted() -> dict:
     return accept_results(sources, run_all(load_sources(sources)))
 
 
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    monkeypatch.setenv("TSUNAGU_DATA", str(tmp_path))
-    return tmp_path
 
 
 def prepare(data: Path, draft: dict | None = None, cases: int = 0) -> str:

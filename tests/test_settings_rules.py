@@ -119,10 +119,6 @@ def test_with_rule_keeps_the_files_comments_and_layout():
 
 
 # -- the page -----------------------------------------------------------------------------
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    monkeypatch.setenv("TSUNAGU_DATA", str(tmp_path))
-    return tmp_path
 
 
 def open_page() -> AppTest:
