@@ -102,3 +102,19 @@ def test_trainee_sees_only_training(data):
     assert "training_sandbox.py" in str(err.value) and "intake.py" not in str(err.value)
     at.switch_page("views/training_sandbox.py").run()
     assert any("研修モード" in w.value for w in at.warning)
+
+
+def test_others_see_only_the_count_and_cannot_export(data):
+    pack = load_pack()
+    UserStore(data).add("houkatsu", "包括A職員", ["agency_staff"], PASSWORD, agency="houkatsu_a")
+    with open_repository(data) as repo:
+        take_intake(repo, pack, {"received_on": "2026-11-20", "channel": "self", "resident": True, "area": "area3",
+                                 "consent": "yes", "receiving_agency": "jiritsu_soudan",
+                                 "person": {"name": "架空 一郎", "age": 40, "concerns": ["debt"]}})
+        take_intake(repo, pack, {"received_on": "2026-11-21", "channel": "self", "resident": True, "area": "area1",
+                                 "consent": "yes", "person": {"age": 80, "concerns": ["care_need"]}})
+    at = login(app().run(), "houkatsu")
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception
+    assert any("閲覧の権限がないケースが 1 件" in c.value for c in at.caption)
+    assert not at.get("download_button") and any("出力の権限" in c.value for c in at.caption)

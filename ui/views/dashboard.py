@@ -10,6 +10,10 @@ from ui import state
 pack, repo = state.pack(), state.repo()
 st.title("ダッシュボード")
 total = repo.count_cases()
+hidden = repo.hidden_count()
+if hidden:
+    # 支援会議 cases without consent and other agencies' cases: their number only (社会福祉法 第106条の6).
+    st.caption(f"このほかに、閲覧の権限がないケースが {hidden} 件あります（件数のみ表示）。")
 if not total:
     st.info("まだケースがないため、集計するものがありません。「相談受付」で相談を受け付けると、ここに件数が出ます。\n\n"
             "画面を試すだけなら「ケース一覧」で架空のデモデータを作れます。")
@@ -62,14 +66,23 @@ summary_rows += stats.count_rows(pack, counted)
 suffix = {ALL: "all", CUSTOM: f"{date_from or ''}_{date_to or ''}"}.get(period, f"FY{period}")
 
 
+def counts_csv() -> bytes:
+    repo.export("counts_csv")                     # permission checked and the export audited
+    return stats.to_csv(summary_rows, ["区分", "項目", "件数"])
+
+
 def case_csv() -> bytes:
     # Built only when clicked: 20,000 rows take a moment, and most visits never download.
+    repo.export("cases_csv")
     rows = repo.read_cases(lambda cases: [stats.case_row(pack, c) for c in stats.in_period_cases(cases, date_from, date_to)])
     return stats.to_csv(rows, stats.CASE_COLUMNS)
 
 
+if not repo.access.can("export"):
+    st.caption("CSV の出力は、出力の権限がある役割（市民福祉課・管理者）だけが使えます。")
+    st.stop()
 left, right = st.columns(2)
-left.download_button("件数をCSVで保存", stats.to_csv(summary_rows, ["区分", "項目", "件数"]),
+left.download_button("件数をCSVで保存", counts_csv,
                      file_name=f"tsunagu_counts_{suffix}.csv", mime="text/csv", key="dashboard.counts_csv")
 right.download_button("ケース一覧をCSVで保存（個人情報なし）", case_csv, file_name=f"tsunagu_cases_{suffix}.csv",
                       mime="text/csv", key="dashboard.cases_csv",
