@@ -4,13 +4,13 @@ Layout (``format.json`` records the shard count, so a later open with another
 count cannot scatter lookups)::
 
     data/.lock                  file lock for writers (see locking.py)
-    data/format.json            TinyDB table "format": {"name": "tsunagu-tinydb", "version": 1, "shards": 64}
+    data/format.json            TinyDB table "format": {"name": "tsunagu-tinydb", "version": 1, "shards": 256}
     data/cases/00.json …        TinyDB table "cases", case picked by crc32(id) % shards
     data/events/00.json …       TinyDB table "events", same shard number as the case
     data/versions.json          TinyDB table "versions"
     data/meta.json              TinyDB table "meta"
 
-A save rewrites one shard (about 1/64 of the cases), not the whole history.
+A save rewrites one shard (about 1/256 of the cases: ~80 at 20,000), not the whole history.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from storage.base import UNSET, Repository
 from storage.locking import RepoLock
 
 FORMAT = "tsunagu-tinydb"
-DEFAULT_SHARDS = 64
+DEFAULT_SHARDS = 256
 _Q = Query()
 
 
