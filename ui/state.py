@@ -23,7 +23,9 @@ def data_dir() -> str:
 
 @st.cache_resource(show_spinner=False)
 def _repo(path: str) -> Repository:
-    return open_repository(path)
+    repo = open_repository(path)
+    repo.read_cases(len)          # parse every shard once, here, not in the first staff member's list
+    return repo
 
 
 def raw_repo() -> Repository:
