@@ -220,3 +220,4 @@ def test_history_shows_versions_and_rolls_back_with_a_reason(data):
     assert back.pack_version == versions[0].pack_version
     assert f"新しい版 {back.id} が公開中です" in texts(at, "success")
     assert "ロールバック" in at.dataframe[0].value["種類"][0]
+    assert at.selectbox(key="history.version").value == back.id          # the box shows the new live version

@@ -30,6 +30,9 @@ st.dataframe([{"公開中": "●" if v.live else "", "版": v.id, "日時": when
                "理由": v.reason, "種類": kind_text(v)} for v in versions], hide_index=True)
 
 by_id = {v.id: v for v in versions}
+if "history.__select" in st.session_state:
+    # Set before the widget is drawn: the browser then shows the new live version, not the old choice.
+    st.session_state["history.version"] = st.session_state.pop("history.__select")
 chosen = st.selectbox("版を選ぶ", list(by_id), key="history.version",
                       format_func=lambda i: f"{i}（{'公開中・' if by_id[i].live else ''}{kind_text(by_id[i])}、{when(by_id[i].created_at)}）")
 v = by_id[chosen]
@@ -68,6 +71,6 @@ if st.button("この版に戻す", type="primary"):
         st.error(str(err), icon="⚠️")
     else:
         st.session_state.pop("history.reason", None)
-        st.session_state.pop("history.version", None)          # back to the newest: the new live version
+        st.session_state["history.__select"] = new.id          # show the new live version
         st.session_state["history.__notice"] = f"版 {v.id} の内容に戻しました。新しい版 {new.id} が公開中です。"
         st.rerun()
