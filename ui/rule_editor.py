@@ -259,6 +259,10 @@ def editor(pack: Pack, sources: dict) -> None:
     else:
         st.caption("条件がまだ文にできません: " + "／".join(unfinished or [i.message + (f"（{i.hint}）" if i.hint else "") for i in issues]))
     problems = form_issues(form, old_id, tuple(ids))
+    if old_id is not None:
+        # Names and reasons are the staff's own words: the editor cannot rewrite them for a new value.
+        st.caption("条件や動作を変えたときは、ルール名と理由の文もそれに合っているか確かめてください"
+                   "（例: 「2分野以上」を「1分野以上」に）。理由は相談の結果にそのまま表示されます。")
     if st.button("ルールを保存", type="primary"):
         _save(sources, form, data, old_id, problems)
 
