@@ -6,6 +6,8 @@ flow in test_auth_pages.py (marked) and in the browser test.
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from storage.users import User
@@ -31,3 +33,33 @@ def _logged_in_admin(request, monkeypatch):
         return
     import ui.auth
     monkeypatch.setattr(ui.auth, "current_user", lambda: TEST_ADMIN)
+
+
+# -- the browser tests' fixtures (tests/test_e2e*.py; each module defines its own app_url) -----
+@pytest.fixture(scope="module")
+def browser():
+    from tests.e2e_support import CHROMIUM, CHROMIUM_ARGS, MISSING_BROWSER
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(MISSING_BROWSER, pytrace=False)       # never skipped: `make test` installs it
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url, request):
+    """A fresh browser tab on the app; ``app_url`` comes from the test module."""
+    from playwright.sync_api import expect
+    from tests.e2e_support import ARTIFACTS, STEP_TIMEOUT_MS
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP",
+                                  timezone_id="Asia/Tokyo")
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    expect.set_options(timeout=STEP_TIMEOUT_MS)
+    tab = context.new_page()
+    yield tab
+    try:                                # what the page showed last: the first thing to look at when a step fails
+        tab.screenshot(path=str(ARTIFACTS / f"last_{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()

@@ -252,3 +252,4 @@ def screenshot(page, name: str) -> Path:
         if height > size["height"]:
             page.set_viewport_size(size)
     return path
+

@@ -7,25 +7,14 @@ the README shows (docs/screenshot-intake.png). Every person in here is fictional
 """
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.e2e_support import (ARTIFACTS, add_account, log_in, CHROMIUM, CHROMIUM_ARGS, MISSING_BROWSER, STEP_TIMEOUT_MS, choose,
-                               choose_radio, click_button, combobox, date_value, go_to, nav_links, no_exception, open_app,
+from tests.e2e_support import (ARTIFACTS, add_account, log_in, STEP_TIMEOUT_MS, choose, choose_radio,
+                               click_button, combobox, date_value, go_to, nav_links, no_exception, open_app,
                                open_list, option, pick, running_app, screenshot, settle, type_number)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(MISSING_BROWSER, pytrace=False)       # never skipped: `make test` installs it
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -34,20 +23,6 @@ def app_url(tmp_path):
     add_account(tmp_path / "data", "e2e_admin", ["admin"])
     with running_app(tmp_path / "data", tmp_path / "streamlit.log") as url:
         yield url
-
-
-@pytest.fixture
-def page(browser, app_url, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP",
-                                  timezone_id="Asia/Tokyo")
-    context.set_default_timeout(STEP_TIMEOUT_MS)
-    expect.set_options(timeout=STEP_TIMEOUT_MS)
-    tab = context.new_page()
-    yield tab
-    try:                                # what the page showed last: the first thing to look at when a step fails
-        tab.screenshot(path=str(ARTIFACTS / f"last_{request.node.name}.png"), full_page=True)
-    finally:
-        context.close()
 
 
 def test_8050_intake_meeting_outcome_and_case_status(page, app_url):

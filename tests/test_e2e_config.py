@@ -12,32 +12,20 @@ Playwright drives Debian's Chromium. Screenshots land in tests/artifacts/e2e/ (g
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.e2e_support import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MISSING_BROWSER, STEP_TIMEOUT_MS, add_account,
-                               choose, choose_radio, click_button, combobox, log_in, no_exception, running_app,
-                               screenshot, settle, sidebar_link, type_number)
+from tests.e2e_support import (ARTIFACTS, STEP_TIMEOUT_MS, add_account, choose, choose_radio, click_button,
+                               log_in, no_exception, running_app, screenshot, settle, sidebar_link, type_number)
 
 RULE = "multi_field"
 RULE_LABEL = "2分野以上 → 多機関協働事業"
 PROGRAMS = ("包括的相談支援事業", "参加支援事業", "地域づくり事業", "多機関協働事業", "アウトリーチ等を通じた継続的支援事業")
 ACCEPT = "失敗したシナリオの期待を新しい結果に更新する（変更が意図どおりの場合）"
 DEMO_CASES = 60
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(MISSING_BROWSER, pytrace=False)       # never skipped: `make test` installs it
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -58,20 +46,6 @@ def data_dir(tmp_path):
 def app_url(data_dir, tmp_path):
     with running_app(data_dir, tmp_path / "streamlit.log") as url:
         yield url
-
-
-@pytest.fixture
-def page(browser, app_url, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP",
-                                  timezone_id="Asia/Tokyo")
-    context.set_default_timeout(STEP_TIMEOUT_MS)
-    expect.set_options(timeout=STEP_TIMEOUT_MS)
-    tab = context.new_page()
-    yield tab
-    try:                                # what the page showed last: the first thing to look at when a step fails
-        tab.screenshot(path=str(ARTIFACTS / f"last_{request.node.name}.png"), full_page=True)
-    finally:
-        context.close()
 
 
 # -- helpers local to these tests ----------------------------------------------------------
