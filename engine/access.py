@@ -136,12 +136,19 @@ class ScopedRepository:
     def list_cases(self) -> list[dict]:
         return self.read_cases(lambda cases: [copy.deepcopy(c) for c in cases])
 
+    def counts(self) -> tuple[int, int]:
+        """(cases this user may see, cases they may not): one pass, nothing copied or masked."""
+        def count(cases: list[dict]) -> tuple[int, int]:
+            seen = sum(1 for c in cases if self._visible(c))
+            return seen, len(cases) - seen
+        return self._repo.read_cases(count)
+
     def count_cases(self) -> int:
-        return self.read_cases(len)
+        return self.counts()[0]
 
     def hidden_count(self) -> int:
         """Cases this user may not see: shown only as a number."""
-        return self._repo.count_cases() - self.count_cases()
+        return self.counts()[1]
 
     def save_case(self, case: dict, expected_revision: int | None = None) -> dict:
         if self.access.training_only:

@@ -82,11 +82,6 @@ def _plan(pack: Pack) -> _Plan:
     return found
 
 
-def compiled_for(pack: Pack) -> CompiledRules:
-    """The pack's ruleset; compiled once per pack version."""
-    return _plan(pack).compiled
-
-
 def _ordered(ids: set[str], order: Mapping[str, int]) -> tuple[str, ...]:
     """Ids in the order of their YAML list (unknown ids last)."""
     return tuple(sorted(ids, key=lambda i: order.get(i, len(order))))

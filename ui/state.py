@@ -58,3 +58,12 @@ def repo() -> ScopedRepository:
     access = auth.access()
     logged = st.session_state.setdefault("auth.__viewed", set())
     return ScopedRepository(raw_repo(), pack(), access, auth.audit_log(), logged)
+
+
+def visible_total(repo: ScopedRepository) -> int:
+    """How many cases this user may see; the number they may not see is shown, nothing more
+    (支援会議 cases without consent, other agencies' cases: 社会福祉法 第106条の6)."""
+    total, hidden = repo.counts()
+    if hidden:
+        st.caption(f"このほかに、閲覧の権限がないケースが {hidden} 件あります（件数のみ表示）。")
+    return total

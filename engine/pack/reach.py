@@ -89,11 +89,7 @@ def why_never(cond: Condition, facts: Mapping[str, FactInfo], choice_ids,
                 if why:
                     return why
         for c in cond.items:
-            if not isinstance(c, (Atom, All)):
-                why = why_never(c, facts, choice_ids, member_facts)
-                if why:
-                    return why
-            elif isinstance(c, All):
+            if not isinstance(c, Atom):     # atoms were checked together above
                 why = why_never(c, facts, choice_ids, member_facts)
                 if why:
                     return why

@@ -13,11 +13,7 @@ PER_PAGE = 50
 DEMO_COUNT = 200
 EARLIEST = dt.date(2000, 1, 1)        # date_input otherwise offers only the last ten years
 st.title("ケース一覧")
-total = repo.count_cases()
-hidden = repo.hidden_count()
-if hidden:
-    # 支援会議 cases without consent and other agencies' cases: their number only (社会福祉法 第106条の6).
-    st.caption(f"このほかに、閲覧の権限がないケースが {hidden} 件あります（件数のみ表示）。")
+total = state.visible_total(repo)
 if not total:
     st.info("まだケースがありません。「相談受付」から相談を受け付けると、ここに並びます。\n\n"
             "操作を試すだけなら、架空のデモデータを作れます（実在の人ではありません。記録には demo の印が付きます）。")

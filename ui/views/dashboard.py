@@ -9,11 +9,7 @@ from ui import state
 
 pack, repo = state.pack(), state.repo()
 st.title("ダッシュボード")
-total = repo.count_cases()
-hidden = repo.hidden_count()
-if hidden:
-    # 支援会議 cases without consent and other agencies' cases: their number only (社会福祉法 第106条の6).
-    st.caption(f"このほかに、閲覧の権限がないケースが {hidden} 件あります（件数のみ表示）。")
+total = state.visible_total(repo)
 if not total:
     st.info("まだケースがないため、集計するものがありません。「相談受付」で相談を受け付けると、ここに件数が出ます。\n\n"
             "画面を試すだけなら「ケース一覧」で架空のデモデータを作れます。")
