@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine import stats  # noqa: E402
-from engine.caselist import CaseQuery, row_view, run_query  # noqa: E402
-from engine.demo import save_demo  # noqa: E402
+from engine.casework import stats  # noqa: E402
+from engine.casework.caselist import CaseQuery, row_view, run_query  # noqa: E402
+from engine.casework.demo import save_demo  # noqa: E402
 from engine.pack import load_pack  # noqa: E402
 from storage import open_repository  # noqa: E402
 

@@ -19,10 +19,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from engine.cases import intake_events, new_record, take_intake  # noqa: E402
-from engine.decide import decide  # noqa: E402
-from engine.demo import demo_cases  # noqa: E402
+from engine.casework.cases import intake_events, new_record, take_intake  # noqa: E402
+from engine.casework.demo import demo_cases  # noqa: E402
 from engine.pack import DEFAULT_PACK, load_pack  # noqa: E402
+from engine.rules.decide import decide  # noqa: E402
 from storage import open_repository  # noqa: E402
 
 ENGINE_CASES = 10_000
@@ -67,8 +67,8 @@ def save_p50(pack, backend: str, preloaded: list[dict], fresh: list[dict]) -> fl
 
 def impact_seconds(pack, size: int = 20_000) -> dict:
     """The 設定 > 公開 impact preview: every stored case decided under live and under a draft."""
-    from engine.demo import save_demo
-    from engine.impact import preview
+    from engine.casework.demo import save_demo
+    from engine.changes.impact import preview
     from engine.pack import load_sources
     sources = dict(pack.sources)
     sources["rules.yaml"] = sources["rules.yaml"].replace('{fact: field_count, op: ">=", value: 2}',

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from .errors import CaseError, ConfigError, TsunaguError
-from .pack import DEFAULT_PACK, load_pack
+from engine.errors import CaseError, ConfigError, TsunaguError
+from engine.pack import DEFAULT_PACK, load_pack
 
 EXIT_OK, EXIT_FAIL, EXIT_INVALID = 0, 1, 2
 DEFAULT_DATA = os.environ.get("TSUNAGU_DATA", "./data")
@@ -64,7 +64,7 @@ def explain(decision_json: dict) -> str:
 
 
 def cmd_route(args) -> int:
-    from .decide import decide
+    from engine.rules.decide import decide
     pack = _pack(args)
     result = decide(pack, _read_case(args.case)).to_json(pack)
     print(explain(result) if args.explain else json.dumps(result, ensure_ascii=False, indent=2))
@@ -72,7 +72,7 @@ def cmd_route(args) -> int:
 
 
 def cmd_test(args) -> int:
-    from .scenarios import render_failure, run_all
+    from engine.changes.scenarios import render_failure, run_all
     pack = _pack(args)
     results = run_all(pack)
     failed = [r for r in results if not r.passed]
@@ -83,8 +83,8 @@ def cmd_test(args) -> int:
 
 
 def cmd_demo_data(args) -> int:
+    from engine.casework.demo import save_demo
     from storage import open_repository
-    from .demo import save_demo
     pack = _pack(args)
     with open_repository(args.data) as repo:
         count = save_demo(repo, pack, args.cases, seed=args.seed)
@@ -93,15 +93,15 @@ def cmd_demo_data(args) -> int:
 
 
 def _open_live(args):
+    from engine.changes.versions import live_pack
     from storage import open_repository
-    from .versions import live_pack
     repo = open_repository(args.data)
     return repo, live_pack(repo, args.config)
 
 
 def cmd_impact(args) -> int:
-    from .impact import preview
-    from .pack import load_pack as load_draft
+    from engine.changes.impact import preview
+    from engine.pack import load_pack as load_draft
     draft = load_draft(Path(args.draft))
     repo, live = _open_live(args)
     with repo:
@@ -114,7 +114,7 @@ def cmd_impact(args) -> int:
 
 
 def cmd_versions(args) -> int:
-    from .versions import history
+    from engine.changes.versions import history
     repo, _ = _open_live(args)
     with repo:
         for v in history(repo):
@@ -125,8 +125,8 @@ def cmd_versions(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    from .pack import read_sources
-    from .versions import ensure_live, publish
+    from engine.changes.versions import ensure_live, publish
+    from engine.pack import read_sources
     repo, _ = _open_live(args)
     with repo:
         info = publish(repo, read_sources(Path(args.draft)), args.author, args.reason, ensure_live(repo, args.config))
@@ -135,7 +135,7 @@ def cmd_publish(args) -> int:
 
 
 def cmd_rollback(args) -> int:
-    from .versions import rollback
+    from engine.changes.versions import rollback
     repo, _ = _open_live(args)
     with repo:
         info = rollback(repo, args.version, args.author, args.reason)
@@ -145,6 +145,7 @@ def cmd_rollback(args) -> int:
 
 def cmd_user(args) -> int:
     import getpass
+
     from storage.users import UserStore
     users = UserStore(args.data)
     if args.action == "list":
@@ -163,10 +164,10 @@ def cmd_user(args) -> int:
         pack = _pack(args)
         unknown = [r for r in args.role if r not in pack.ids("roles")]
         if unknown or not args.role:
-            from .errors import did_you_mean
+            from engine.errors import did_you_mean
             raise TsunaguError(f"役割 {unknown or '（なし）'} はありません。{did_you_mean((unknown or [''])[0], pack.ids('roles'))}")
         if args.agency and args.agency not in pack.ids("agencies"):
-            from .errors import did_you_mean
+            from engine.errors import did_you_mean
             raise TsunaguError(f"機関「{args.agency}」は名簿にありません。{did_you_mean(args.agency, pack.ids('agencies'))}")
         users.add(args.user_id, args.name or args.user_id, args.role, password, args.agency)
         _audit(args, "user_add", target=args.user_id)

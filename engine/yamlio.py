@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigIssue
+from engine.errors import ConfigIssue
 
 
 @dataclass(frozen=True)

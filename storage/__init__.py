@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.errors import did_you_mean, StorageError
+from engine.errors import StorageError, did_you_mean
 from storage.base import UNSET, Repository
 from storage.sqlite_store import SQLiteRepository
 from storage.tinydb_store import TinyDBRepository

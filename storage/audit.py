@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from engine.errors import StorageError
-
-from .atomic_json import fsync_dir
+from storage.atomic_json import fsync_dir
 
 GENESIS = "0" * 64
 # Keys an entry may carry besides its chain fields: ids and codes, never names or text.

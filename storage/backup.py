@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from engine.errors import StorageError
-
-from .audit import AuditLog
+from storage.audit import AuditLog
 
 LOCKS = (".lock", ".users.lock", "audit/.lock")
 SKIP = {".lock", ".users.lock", ".lock.tmp"}

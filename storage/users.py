@@ -20,8 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.errors import StorageError, TsunaguError
-
-from .atomic_json import fsync_dir
+from storage.atomic_json import fsync_dir
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15

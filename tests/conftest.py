@@ -52,6 +52,7 @@ def browser():
 def page(browser, app_url, request):
     """A fresh browser tab on the app; ``app_url`` comes from the test module."""
     from playwright.sync_api import expect
+
     from tests.e2e_support import ARTIFACTS, STEP_TIMEOUT_MS
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP",
                                   timezone_id="Asia/Tokyo")

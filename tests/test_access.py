@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.access import MASK, Access, AccessError, ScopedRepository
-from engine.cases import new_record
+from engine.casework.access import MASK, Access, AccessError, ScopedRepository
+from engine.casework.cases import new_record
 from engine.pack import load_pack
 from storage import open_repository
 from storage.audit import AuditLog

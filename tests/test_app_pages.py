@@ -5,7 +5,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from engine.cases import take_intake
+from engine.casework.cases import take_intake
 from engine.pack import load_pack
 from storage import open_repository
 
@@ -88,7 +88,7 @@ def test_urgent_case_is_unmistakable(data):
 def open_case(case_id: str) -> AppTest:
     at = app()
     at.session_state["case_id"] = case_id
-    return at.switch_page("views/case.py").run()
+    return at.switch_page("views/consult/case.py").run()
 
 
 def test_case_page_changes_status_and_refuses_a_stale_save(data):
@@ -138,12 +138,12 @@ def test_old_case_with_deleted_agency_and_removed_field_still_shows(data):
 def test_unknown_case_and_empty_store(data):
     at = open_case("C19990101-000000")
     assert not at.exception and "見つかりません" in at.error[0].value
-    at = app().switch_page("views/cases.py").run()
+    at = app().switch_page("views/consult/cases.py").run()
     assert not at.exception and at.info
 
 
 def test_roster_shows_every_agency_from_the_yaml(data):
-    at = app().switch_page("views/roster.py").run()
+    at = app().switch_page("views/directory/roster.py").run()
     assert not at.exception
     shown = " ".join(str(df.value.to_dict()) for df in at.dataframe)
     for agency in load_pack().agencies:
@@ -153,7 +153,7 @@ def test_roster_shows_every_agency_from_the_yaml(data):
 
 
 def test_resources_filter_by_need_and_area(data):
-    at = app().switch_page("views/resources.py").run()
+    at = app().switch_page("views/directory/resources.py").run()
     assert not at.exception
     everything = len(load_pack().resources)
     assert at.markdown[0].value == f"{everything} 件" or f"{everything} 件" in [m.value for m in at.markdown]

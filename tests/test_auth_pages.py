@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.cases import take_intake
+from engine.casework.cases import take_intake
 from engine.pack import load_pack
 from storage import open_repository
 from storage.audit import AuditLog
@@ -45,7 +45,7 @@ def test_new_store_asks_for_the_first_administrator(data):
 
 def test_nothing_but_login_before_login(data):
     UserStore(data).add("sato", "佐藤", ["welfare_division"], PASSWORD)
-    for page in ("views/cases.py", "views/case.py", "views/settings_rules.py", "views/audit.py"):
+    for page in ("views/consult/cases.py", "views/consult/case.py", "views/settings/rules.py", "views/admin/audit.py"):
         at = app().switch_page(page).run()
         assert at.title[0].value == "つなぐ　ログイン"
         assert not at.dataframe and not at.sidebar.caption
@@ -85,11 +85,11 @@ def test_agency_staff_cannot_open_another_agencys_case_by_session_state(data):
                                             "person": {"name": "架空 一郎", "age": 40, "concerns": ["debt"]}})
     at = login(app().run(), "houkatsu")
     at.session_state["case_id"] = other["id"]          # the "session-state trick"
-    at.switch_page("views/case.py").run()
+    at.switch_page("views/consult/case.py").run()
     assert not at.exception
     assert "権限がありません" in at.error[0].value
     assert "架空 一郎" not in " ".join(m.value for m in at.markdown)
-    at.switch_page("views/cases.py").run()
+    at.switch_page("views/consult/cases.py").run()
     assert other["id"] not in str([df.value for df in at.dataframe])
     assert AuditLog(data).verify().ok
 
@@ -98,9 +98,9 @@ def test_trainee_sees_only_training(data):
     UserStore(data).add("kenshu", "研修生", ["trainee"], PASSWORD)
     at = login(app().run(), "kenshu")
     with pytest.raises(ValueError, match="Known pages") as err:
-        at.switch_page("views/cases.py")
-    assert "training_sandbox.py" in str(err.value) and "intake.py" not in str(err.value)
-    at.switch_page("views/training_sandbox.py").run()
+        at.switch_page("views/consult/cases.py")
+    assert "training/sandbox.py" in str(err.value) and "consult/intake.py" not in str(err.value)
+    at.switch_page("views/training/sandbox.py").run()
     assert any("研修モード" in w.value for w in at.warning)
 
 
@@ -114,7 +114,7 @@ def test_others_see_only_the_count_and_cannot_export(data):
         take_intake(repo, pack, {"received_on": "2026-11-21", "channel": "self", "resident": True, "area": "area1",
                                  "consent": "yes", "person": {"age": 80, "concerns": ["care_need"]}})
     at = login(app().run(), "houkatsu")
-    at.switch_page("views/dashboard.py").run()
+    at.switch_page("views/status/dashboard.py").run()
     assert not at.exception
     assert any("閲覧の権限がないケースが 1 件" in c.value for c in at.caption)
     assert not at.get("download_button") and any("出力の権限" in c.value for c in at.caption)

@@ -5,12 +5,11 @@ import threading
 
 import pytest
 
+from engine.casework.demo import save_demo
+from engine.changes.versions import ensure_live, history
 from engine.cli import main
-from engine.demo import save_demo
 from engine.errors import StorageError
-from engine.pack import load_pack
-from engine.versions import ensure_live, history
-from engine.pack import DEFAULT_PACK
+from engine.pack import DEFAULT_PACK, load_pack
 from storage import open_repository
 from storage.audit import AuditLog
 from storage.backup import backup, restore

@@ -14,9 +14,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-import engine.calendar
-from engine.calendar import (CLOSURE, ON_DEMAND_KEY, CalendarError, next_occurrence, occurrences, on_demand_occurrences,
-                             open_on_demand, previous_occurrence, to_ical)
+import engine.casework.calendar
+from engine.casework.calendar import (
+    CLOSURE,
+    ON_DEMAND_KEY,
+    CalendarError,
+    next_occurrence,
+    occurrences,
+    on_demand_occurrences,
+    open_on_demand,
+    previous_occurrence,
+    to_ical,
+)
 from engine.errors import ConflictError, TsunaguError
 from engine.pack import DEFAULT_PACK, load_pack
 from storage import open_repository
@@ -52,7 +61,7 @@ def of(occs, meeting_id):
 
 
 def test_doctests():
-    assert doctest.testmod(engine.calendar).failed == 0
+    assert doctest.testmod(engine.casework.calendar).failed == 0
 
 
 def test_monthly_meeting_twelve_times_bimonthly_six_times_in_a_year(pack):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.caselist import CaseQuery, Page, QueryError, fold, row_view, run_query
+from engine.casework.caselist import CaseQuery, Page, QueryError, fold, row_view, run_query
 from engine.pack import load_pack
 
 
@@ -19,7 +19,7 @@ def pack():
 def case(case_id: str, received_on: str | None = "2026-04-01", status: str = "received", area: str | None = "area1",
          programs=(), agencies=(), meetings=(), priority: str | None = "normal", name: str | None = None,
          kana: str | None = None) -> dict:
-    """A stored case record as engine.cases.new_record builds it, with only what the list reads."""
+    """A stored case record as engine.casework.cases.new_record builds it, with only what the list reads."""
     person = {"age": 70, "concerns": ["care_need"]}
     if name is not None:
         person["name"] = name
@@ -232,8 +232,8 @@ def test_row_view_in_japanese(pack):
 
 
 def test_row_view_of_a_real_record(pack):
-    from engine.cases import new_record
-    from engine.demo import demo_cases
+    from engine.casework.cases import new_record
+    from engine.casework.demo import demo_cases
     record, _ = new_record(pack, next(demo_cases(pack, 1, seed=3)))
     record["id"] = "C20261126-000001"
     row = row_view(pack, record)

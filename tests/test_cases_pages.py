@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import stats
-from engine.cases import new_record
-from engine.demo import demo_cases
+from engine.casework import stats
+from engine.casework.cases import new_record
+from engine.casework.demo import demo_cases
 from engine.pack import load_pack
 from storage import open_repository
 
@@ -29,15 +29,15 @@ def open_page(page: str) -> AppTest:
     return at.switch_page(page).run()
 
 
-def with_demo(page: str = "views/cases.py") -> AppTest:
-    at = open_page("views/cases.py")
+def with_demo(page: str = "views/consult/cases.py") -> AppTest:
+    at = open_page("views/consult/cases.py")
     next(b for b in at.button if b.label == DEMO).click().run()
     assert not at.exception
-    return at if page == "views/cases.py" else at.switch_page(page).run()
+    return at if page == "views/consult/cases.py" else at.switch_page(page).run()
 
 
 def expected_demo(pack) -> list[dict]:
-    """The intakes the button made (engine.demo.save_demo): same generator, seed and day."""
+    """The intakes the button made (engine.casework.demo.save_demo): same generator, seed and day."""
     return list(demo_cases(pack, 200, end=dt.date.today()))
 
 
@@ -51,7 +51,7 @@ def table(at: AppTest):
 
 # -- ケース一覧 ---------------------------------------------------------------------
 def test_empty_store_offers_demo_data_which_makes_200_cases(data):
-    at = open_page("views/cases.py")
+    at = open_page("views/consult/cases.py")
     assert not at.exception
     assert "まだケースがありません" in at.info[0].value
     next(b for b in at.button if b.label == DEMO).click().run()
@@ -118,11 +118,11 @@ def test_old_and_odd_records_still_list(data, pack):
     record["decision"]["agencies"] = [{"id": "deleted_agency", "name": "廃止された機関"}]
     with open_repository(data) as repo:
         repo.save_cases_bulk([record, {"id": "C00000000-000001", "status": "received"}, {"id": "C00000000-000002"}])
-    at = open_page("views/cases.py")
+    at = open_page("views/consult/cases.py")
     assert not at.exception
     assert shown(at) == "3 件中 1–3 件"
     assert "" in set(table(at)["状態"]) and "受付" in set(table(at)["状態"])
-    at.switch_page("views/dashboard.py").run()
+    at.switch_page("views/status/dashboard.py").run()
     assert not at.exception
 
 
@@ -132,13 +132,13 @@ def metrics(at: AppTest) -> dict:
 
 
 def test_dashboard_with_no_cases(data):
-    at = open_page("views/dashboard.py")
+    at = open_page("views/status/dashboard.py")
     assert not at.exception
     assert "まだケースがない" in at.info[0].value
 
 
 def test_dashboard_with_demo_cases(data, pack):
-    at = with_demo("views/dashboard.py")
+    at = with_demo("views/status/dashboard.py")
     assert not at.exception
     assert metrics(at)["新規相談件数"] == "200"
     intakes = expected_demo(pack)
@@ -151,7 +151,7 @@ def test_dashboard_with_demo_cases(data, pack):
 
 
 def test_dashboard_custom_period_without_cases(data):
-    at = with_demo("views/dashboard.py")
+    at = with_demo("views/status/dashboard.py")
     at.selectbox(key="dashboard.period").set_value("custom").run()
     at.date_input(key="dashboard.from").set_value(dt.date(2000, 1, 1)).run()
     at.date_input(key="dashboard.to").set_value(dt.date(2000, 12, 31)).run()

@@ -7,11 +7,11 @@ import subprocess
 
 import pytest
 
-from engine.decide import decide
-from engine.diagram import node_id, overview_dot, path_dot
-from engine.model import thawed
 from engine.pack import load_pack
-from engine.training import training_scenarios
+from engine.pack.model import thawed
+from engine.rules.decide import decide
+from engine.training.diagram import node_id, overview_dot, path_dot
+from engine.training.lessons import training_scenarios
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,28 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e_support import (ARTIFACTS, add_account, log_in, STEP_TIMEOUT_MS, choose, choose_radio,
-                               click_button, combobox, date_value, go_to, nav_links, no_exception, open_app,
-                               open_list, option, pick, running_app, screenshot, settle, type_number)
+from tests.e2e_support import (
+    ARTIFACTS,
+    STEP_TIMEOUT_MS,
+    add_account,
+    choose,
+    choose_radio,
+    click_button,
+    combobox,
+    date_value,
+    go_to,
+    log_in,
+    nav_links,
+    no_exception,
+    open_app,
+    open_list,
+    option,
+    pick,
+    running_app,
+    screenshot,
+    settle,
+    type_number,
+)
 
 
 @pytest.fixture
@@ -124,7 +143,7 @@ def test_meetings_calendar_and_every_page_opens_on_an_empty_store(page, app_url)
 
 
 def test_unauthenticated_visitor_sees_only_login_and_staff_cannot_open_another_agencys_case(browser, tmp_path):
-    from engine.cases import take_intake
+    from engine.casework.cases import take_intake
     from engine.pack import load_pack
     from storage import open_repository
     data = tmp_path / "data"

@@ -18,8 +18,21 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e_support import (ARTIFACTS, STEP_TIMEOUT_MS, add_account, choose, choose_radio, click_button,
-                               log_in, no_exception, running_app, screenshot, settle, sidebar_link, type_number)
+from tests.e2e_support import (
+    ARTIFACTS,
+    STEP_TIMEOUT_MS,
+    add_account,
+    choose,
+    choose_radio,
+    click_button,
+    log_in,
+    no_exception,
+    running_app,
+    screenshot,
+    settle,
+    sidebar_link,
+    type_number,
+)
 
 RULE = "multi_field"
 RULE_LABEL = "2分野以上 → 多機関協働事業"
@@ -31,7 +44,7 @@ DEMO_CASES = 60
 @pytest.fixture
 def data_dir(tmp_path):
     """A data folder with an administrator and fictional demo cases routed under the bundled pack."""
-    from engine.demo import save_demo
+    from engine.casework.demo import save_demo
     from engine.pack import load_pack
     from storage import open_repository
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -97,9 +110,9 @@ def programs_column(page):
 
 def expected_impact(data_dir):
     """What the engine says the draft changes, computed here on the same data the app uses."""
-    from engine.impact import preview
+    from engine.changes.impact import preview
+    from engine.changes.versions import DRAFT_KEY, history, pack_of
     from engine.pack import load_sources
-    from engine.versions import DRAFT_KEY, history, pack_of
     from storage import open_repository
     with open_repository(data_dir) as repo:
         live = pack_of(repo, next(v.id for v in history(repo) if v.live))

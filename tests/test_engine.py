@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.decide import decide
-from engine.durable_backend import compile_rules
 from engine.errors import CaseError
 from engine.pack import DEFAULT_PACK, load_pack
+from engine.rules.decide import decide
+from engine.rules.durable_backend import compile_rules
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from engine.cases import take_intake
-from engine.form_change import (add_field, choice_usage, field_change, field_change_notice, move_field, remove_field,
-                                set_field_keys, update_item)
+from engine.casework.cases import take_intake
+from engine.changes.form_change import (
+    add_field,
+    choice_usage,
+    field_change,
+    field_change_notice,
+    move_field,
+    remove_field,
+    set_field_keys,
+    update_item,
+)
 from engine.pack import DEFAULT_PACK, load_pack, load_sources, read_sources
 from storage import open_repository
 

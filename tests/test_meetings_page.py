@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.cases import take_intake
+from engine.casework.cases import take_intake
 from engine.pack import load_pack
 from storage import open_repository
 
@@ -54,7 +54,7 @@ def case_8050(pack, repo):
 def meetings_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=10)
     at.run()
-    at.switch_page("views/meetings.py").run()
+    at.switch_page("views/meetings/meetings.py").run()
     assert not at.exception
     return at
 

@@ -14,13 +14,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import seed, HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, given, seed, settings
 from hypothesis import strategies as st
+from oracle import load_pack_data, reference_decide, reference_facts
 
-from engine.decide import decide
 from engine.errors import ConfigError
 from engine.pack import load_pack
-from oracle import load_pack_data, reference_decide, reference_facts
+from engine.rules.decide import decide
 
 HANNAN = Path(__file__).resolve().parent.parent / "config" / "hannan"
 RAW = load_pack_data(HANNAN)

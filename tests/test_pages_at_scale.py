@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.demo import save_demo
+from engine.casework.demo import save_demo
 from engine.pack import load_pack
 from storage import open_repository
 
@@ -24,10 +24,10 @@ def big(tmp_path_factory):
 
 
 @pytest.mark.parametrize("page, expect", [
-    ("views/cases.py", f"{SIZE} 件中 1–50 件"),
-    ("views/dashboard.py", None),
-    ("views/meetings.py", None),
-    ("views/case.py", None),
+    ("views/consult/cases.py", f"{SIZE} 件中 1–50 件"),
+    ("views/status/dashboard.py", None),
+    ("views/meetings/meetings.py", None),
+    ("views/consult/case.py", None),
 ])
 def test_page_at_20000_cases(big, monkeypatch, page, expect):
     path, first = big

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine.decide import decide
-from engine.model import thawed
 from engine.pack import load_pack
-from engine.quiz import Answer, history_entry, question_order, score
-from engine.training import training_scenarios
+from engine.pack.model import thawed
+from engine.rules.decide import decide
+from engine.training.lessons import training_scenarios
+from engine.training.quiz import Answer, history_entry, question_order, score
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.changes.scenarios import load_scenarios, render_failure, run_all, run_scenario
 from engine.errors import ConfigError
-from engine.model import frozen
 from engine.pack import DEFAULT_PACK, load_pack
-from engine.scenarios import load_scenarios, render_failure, run_all, run_scenario
+from engine.pack.model import frozen
 
 SCENARIO_DIR = DEFAULT_PACK / "scenarios"
 FILES = sorted(p.name for p in SCENARIO_DIR.glob("*.yaml"))

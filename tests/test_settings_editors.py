@@ -9,9 +9,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from engine.cases import take_intake
+from engine.casework.cases import take_intake
+from engine.changes.versions import get_draft, live_pack, publish
 from engine.pack import DEFAULT_PACK, load_pack, load_sources
-from engine.versions import get_draft, live_pack, publish
 from storage import open_repository
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
@@ -45,7 +45,7 @@ def warnings(at: AppTest) -> str:
 
 # -- フォーム ------------------------------------------------------------------------
 def test_relabel_goes_to_the_draft_keeping_comments_and_live_is_unchanged(data):
-    at = open_page("views/settings_forms.py")
+    at = open_page("views/settings/forms.py")
     at.selectbox(key="forms.intake.field").set_value("consent").run()
     at.text_input(key="forms.intake.consent.label").set_value("本人の同意（情報共有）").run()
     at.button(key="forms.intake.consent.save").click().run()
@@ -59,7 +59,7 @@ def test_relabel_goes_to_the_draft_keeping_comments_and_live_is_unchanged(data):
 
 
 def test_add_a_field(data):
-    at = open_page("views/settings_forms.py")
+    at = open_page("views/settings/forms.py")
     at.text_input(key="forms.intake.add.id").set_value("visit_count")
     at.text_input(key="forms.intake.add.label").set_value("訪問回数")
     at.selectbox(key="forms.intake.add.type").set_value("integer").run()
@@ -71,7 +71,7 @@ def test_add_a_field(data):
 
 
 def test_bad_new_id_is_explained_and_nothing_saved(data):
-    at = open_page("views/settings_forms.py")
+    at = open_page("views/settings/forms.py")
     at.text_input(key="forms.intake.add.id").set_value("訪問")
     at.text_input(key="forms.intake.add.label").set_value("訪問").run()
     at.button(key="forms.intake.add.save").click().run()
@@ -79,7 +79,7 @@ def test_bad_new_id_is_explained_and_nothing_saved(data):
 
 
 def test_removing_a_field_a_rule_uses_is_blocked_with_the_notice(data):
-    at = open_page("views/settings_forms.py")
+    at = open_page("views/settings/forms.py")
     at.selectbox(key="forms.intake.field").set_value("consent").run()
     assert at.button(key="forms.intake.consent.remove").disabled     # AppTest, like a browser, cannot click it
     assert "振り分けルール multi_field_consent" in warnings(at) and "先にルールを直してください" in warnings(at)
@@ -91,7 +91,7 @@ def test_removed_field_keeps_its_value_on_the_case_page(data):
     with open_repository(data) as repo:
         stored, _ = take_intake(repo, pack, CASE)
     assert "summary" not in " ".join(str(r) for r in pack.rules)      # no rule reads it
-    at = open_page("views/settings_forms.py")
+    at = open_page("views/settings/forms.py")
     at.selectbox(key="forms.intake.field").set_value("summary").run()
     assert "この項目は 1 件のケースに値があります" in " ".join(i.value for i in at.info)
     at.button(key="forms.intake.summary.remove").click().run()
@@ -103,7 +103,7 @@ def test_removed_field_keeps_its_value_on_the_case_page(data):
         assert live_pack(repo, DEFAULT_PACK).intake.field("summary") is None
     at = AppTest.from_file(APP, default_timeout=10).run()
     at.session_state["case_id"] = stored["id"]
-    at.switch_page("views/case.py").run()
+    at.switch_page("views/consult/case.py").run()
     assert not at.exception
     shown = [m.value for m in at.markdown]
     assert any("summary（現在のフォームにない項目）" in m for m in shown)
@@ -112,7 +112,7 @@ def test_removed_field_keeps_its_value_on_the_case_page(data):
 
 # -- 会議の設定 ------------------------------------------------------------------------
 def test_nonsense_cadence_is_refused_and_nothing_saved(data):
-    at = open_page("views/settings_meetings.py")
+    at = open_page("views/settings/meetings.py")
     at.selectbox(key="settings_meetings.meeting").set_value("juso_kaigi").run()
     at.selectbox(key="settings_meetings.juso_kaigi.kind").set_value("bimonthly").run()
     at.number_input(key="settings_meetings.juso_kaigi.per_year").set_value(12).run()
@@ -123,7 +123,7 @@ def test_nonsense_cadence_is_refused_and_nothing_saved(data):
 
 
 def test_meeting_change_is_saved(data):
-    at = open_page("views/settings_meetings.py")
+    at = open_page("views/settings/meetings.py")
     at.selectbox(key="settings_meetings.meeting").set_value("juso_kaigi").run()
     at.selectbox(key="settings_meetings.juso_kaigi.weekday").set_value("friday").run()
     at.button(key="settings_meetings.juso_kaigi.save").click().run()
@@ -135,7 +135,7 @@ def test_meeting_change_is_saved(data):
 
 # -- 語彙・名簿 ---------------------------------------------------------------------------
 def test_relabel_a_concern(data):
-    at = open_page("views/settings_vocab.py")
+    at = open_page("views/settings/vocab.py")
     at.selectbox(key="settings_vocab.list").set_value("concerns").run()
     at.selectbox(key="settings_vocab.concerns.item").set_value("withdrawal").run()
     at.text_input(key="settings_vocab.concerns.withdrawal.label").set_value("ひきこもり（長期）").run()
@@ -148,7 +148,7 @@ def test_relabel_a_concern(data):
 
 
 def test_removing_a_used_concern_is_blocked(data):
-    at = open_page("views/settings_vocab.py")
+    at = open_page("views/settings/vocab.py")
     at.selectbox(key="settings_vocab.list").set_value("concerns").run()
     at.selectbox(key="settings_vocab.concerns.item").set_value("abuse").run()
     assert at.button(key="settings_vocab.concerns.abuse.remove").disabled
@@ -156,7 +156,7 @@ def test_removing_a_used_concern_is_blocked(data):
 
 
 def test_add_an_agency(data):
-    at = open_page("views/settings_roster.py")
+    at = open_page("views/settings/roster.py")
     at.text_input(key="settings_roster.new.id").set_value("homon_kango")
     at.text_input(key="settings_roster.new.label").set_value("訪問看護ステーション（試験）")
     at.text_input(key="settings_roster.new.kind").set_value("homon_kango")
@@ -173,7 +173,7 @@ def test_add_an_agency(data):
 
 
 def test_an_agency_a_meeting_names_cannot_be_removed(data):
-    at = open_page("views/settings_roster.py")
+    at = open_page("views/settings/roster.py")
     at.selectbox(key="settings_roster.agency").set_value("kurashi_marugoto").run()
     assert at.button(key="settings_roster.kurashi_marugoto.remove").disabled
     assert "会議の構成機関" in warnings(at) and "重層的支援会議" in warnings(at)

@@ -5,17 +5,17 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from engine.demo import save_demo
-from engine.impact import preview
+from engine.casework.demo import save_demo
+from engine.changes.impact import preview
+from engine.changes.scenario_edit import accept_results
+from engine.changes.scenarios import run_all
+from engine.changes.versions import content_hash, ensure_live, get_draft, history, publish, save_draft
 from engine.pack import DEFAULT_PACK, load_pack, load_sources, read_sources
-from engine.scenario_edit import accept_results
-from engine.scenarios import run_all
-from engine.versions import content_hash, ensure_live, get_draft, history, publish, save_draft
 from storage import open_repository
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 LOWER = ('{fact: field_count, op: ">=", value: 2}', '{fact: field_count, op: ">=", value: 1}')
-PUBLISH, HISTORY = "views/settings_publish.py", "views/settings_history.py"
+PUBLISH, HISTORY = "views/settings/publish.py", "views/settings/history.py"
 
 
 def lowered() -> dict:

@@ -1,4 +1,4 @@
-"""設定 > ルール: the row builder's conversions (engine.rule_build) and the page in AppTest."""
+"""設定 > ルール: the row builder's conversions (engine.changes.rule_build) and the page in AppTest."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,12 +10,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from engine.editing import EditError
+from engine.changes.editing import EditError
+from engine.changes.rule_build import (
+    Comparison,
+    Row,
+    RuleForm,
+    Unsupported,
+    form_issues,
+    from_rule,
+    op_label,
+    preview,
+    rule_dict,
+    with_rule,
+)
+from engine.changes.versions import ensure_live, live_pack, save_draft
 from engine.pack import DEFAULT_PACK, load_pack
-from engine.rule_build import (Comparison, Row, RuleForm, Unsupported, form_issues, from_rule, op_label, preview,
-                               rule_dict, with_rule)
-from engine.sentences import rule_text
-from engine.versions import ensure_live, live_pack, save_draft
+from engine.rules.sentences import rule_text
 from storage import open_repository
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
@@ -28,7 +38,7 @@ def rule(rule_id: str) -> dict:
     return next(r for r in RULES if r["id"] == rule_id)
 
 
-# -- engine.rule_build --------------------------------------------------------------------
+# -- engine.changes.rule_build --------------------------------------------------------------------
 @pytest.mark.parametrize("raw", RULES, ids=[r["id"] for r in RULES])
 def test_every_hannan_rule_round_trips_through_rows(raw):
     form = from_rule(raw, "area")
@@ -123,7 +133,7 @@ def test_with_rule_keeps_the_files_comments_and_layout():
 
 def open_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=10)
-    at.switch_page("views/settings_rules.py").run()
+    at.switch_page("views/settings/rules.py").run()
     assert not at.exception
     return at
 

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from engine import stats
+from engine.casework import stats
 from engine.pack import load_pack
 
 

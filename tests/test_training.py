@@ -5,10 +5,19 @@ import re
 
 import pytest
 
-from engine.decide import decide
-from engine.model import thawed
 from engine.pack import load_pack
-from engine.training import describe, meeting_lesson, narrate, quiz_history, record_quiz, route_steps, training_scenarios, why
+from engine.pack.model import thawed
+from engine.rules.decide import decide
+from engine.training.lessons import (
+    describe,
+    meeting_lesson,
+    narrate,
+    quiz_history,
+    record_quiz,
+    route_steps,
+    training_scenarios,
+    why,
+)
 from storage import open_repository
 
 # The CSW leaflet's examples and the くらし丸ごと相談室's four typical consultations.
@@ -101,7 +110,7 @@ def test_quiz_history_is_kept_per_trainee(tmp_path):
 
 
 def test_hidden_fields_are_not_required(pack):
-    from engine.facts import missing_required
+    from engine.rules.facts import missing_required
     non_resident = {"received_on": "2026-11-01", "channel": "self", "resident": False, "consent": "yes",
                     "person": {"age": 70, "concerns": ["care_need"]}}
     assert missing_required(pack.intake.fields, non_resident) == []

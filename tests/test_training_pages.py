@@ -6,17 +6,17 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.decide import decide
-from engine.model import thawed
 from engine.pack import load_pack
-from engine.training import BANNER, quiz_history, training_scenarios
+from engine.pack.model import thawed
+from engine.rules.decide import decide
+from engine.training.lessons import BANNER, quiz_history, training_scenarios
 from storage import open_repository
 
 UI = Path(__file__).resolve().parents[1] / "ui"
 APP = str(UI / "app.py")
 # The live ケース一覧 (pages are moving from ui/pages to ui/views).
-CASES_PAGE = "views/cases.py" if (UI / "views" / "cases.py").exists() else "views/cases.py"
-PAGES = ["views/training_overview.py", "views/training_cases.py", "views/training_quiz.py", "views/training_sandbox.py"]
+CASES_PAGE = "views/consult/cases.py" if (UI / "views" / "cases.py").exists() else "views/consult/cases.py"
+PAGES = ["views/training/overview.py", "views/training/cases.py", "views/training/quiz.py", "views/training/sandbox.py"]
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def answer(at: AppTest, programs, agencies, meetings, priority) -> None:
 
 
 def test_quiz_scores_right_and_partly_right_answers_and_keeps_history(data, pack):
-    at = open_page("views/training_quiz.py")
+    at = open_page("views/training/quiz.py")
     assert "名前を入れると" in at.info[0].value
     at.text_input(key="quiz.trainee").set_value("研修 一郎").run()
     scenario, decision = current_decision(at, pack)
@@ -97,7 +97,7 @@ def test_quiz_scores_right_and_partly_right_answers_and_keeps_history(data, pack
 
 
 def test_quiz_order_is_shuffled_per_trainee_session(data, pack):
-    at = open_page("views/training_quiz.py")
+    at = open_page("views/training/quiz.py")
     at.session_state["quiz.seed"] = "fixed"
     at.text_input(key="quiz.trainee").set_value("研修 花子").run()
     first = at.session_state["quiz.order"]
@@ -108,7 +108,7 @@ def test_quiz_order_is_shuffled_per_trainee_session(data, pack):
 
 # -- 練習の相談受付 ------------------------------------------------------------------
 def test_sandbox_intake_goes_to_the_training_store_only(data):
-    at = open_page("views/training_sandbox.py")
+    at = open_page("views/training/sandbox.py")
     at.radio(key="sandbox.resident").set_value("はい").run()
     at.selectbox(key="sandbox.channel").set_value("self")
     at.selectbox(key="sandbox.area").set_value("area2")
@@ -122,13 +122,13 @@ def test_sandbox_intake_goes_to_the_training_store_only(data):
         assert repo.count_cases() == 1
     with open_repository(data) as live:
         assert live.count_cases() == 0
-    at.switch_page("views/cases.py").run()
+    at.switch_page("views/consult/cases.py").run()
     assert not at.exception
     assert "まだケースがありません" in at.info[0].value
 
 
 def test_sandbox_refuses_a_case_with_missing_fields(data):
-    at = open_page("views/training_sandbox.py")
+    at = open_page("views/training/sandbox.py")
     button(at, "練習として受け付けて振り分ける").click().run()
     assert not at.exception and "「相談経路」は必須です" in text(at)
     with open_repository(data / "training") as repo:
@@ -138,7 +138,7 @@ def test_sandbox_refuses_a_case_with_missing_fields(data):
 # -- ケースで学ぶ / 全体図 ------------------------------------------------------------
 def test_walkthrough_reveals_one_step_at_a_time(data, pack):
     first = training_scenarios(pack)[0]
-    at = open_page("views/training_cases.py")
+    at = open_page("views/training/cases.py")
     assert "歳の方から" in at.info[0].value and "ステップ2" not in text(at)
     for _ in range(3):
         at.button(key="tcases.next").click().run()
@@ -153,7 +153,7 @@ def test_walkthrough_reveals_one_step_at_a_time(data, pack):
 
 
 def test_overview_explains_a_node_and_draws_a_case_path(data):
-    at = open_page("views/training_overview.py")
+    at = open_page("views/training/overview.py")
     at.selectbox(key="overview.item").set_value("meetings:shien_kaigi").run()
     assert not at.exception and "社会福祉法 第106条の6" in text(at)
     at.selectbox(key="overview.scenario").set_value("scenarios/03_8050_no_consent.yaml").run()

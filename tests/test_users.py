@@ -1,7 +1,6 @@
 """Accounts: Argon2 hashes (long Japanese passphrases), lockout, disable, reset."""
 from __future__ import annotations
 
-
 import pytest
 
 from storage.users import MAX_FAILURES, AuthError, UserStore

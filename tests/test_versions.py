@@ -7,15 +7,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.casework.demo import demo_cases, save_demo
+from engine.changes.editing import delete_item, set_field
+from engine.changes.impact import preview
+from engine.changes.versions import (
+    PublishError,
+    ensure_live,
+    history,
+    live_pack,
+    pack_of,
+    publish,
+    rollback,
+    rule_changes,
+    yaml_diff,
+)
 from engine.cli import main
-from engine.decide import decide
-from engine.demo import demo_cases, save_demo
-from engine.editing import delete_item, set_field
 from engine.errors import ConfigError, ConflictError
-from engine.impact import preview
 from engine.pack import DEFAULT_PACK, load_pack, load_sources, read_sources
-from engine.versions import (PublishError, ensure_live, history, live_pack, pack_of, publish, rollback, rule_changes,
-                             yaml_diff)
+from engine.rules.decide import decide
 from storage import open_repository
 
 LOWER = ('{fact: field_count, op: ">=", value: 2}', '{fact: field_count, op: ">=", value: 1}')
@@ -165,8 +174,8 @@ def test_publish_then_rollback_restores_every_decision(tmp_path_factory, edits):
 
 
 def test_accepting_new_results_makes_failing_scenarios_pass():
-    from engine.scenario_edit import accept_results
-    from engine.scenarios import run_all
+    from engine.changes.scenario_edit import accept_results
+    from engine.changes.scenarios import run_all
     sources = read_sources(DEFAULT_PACK)
     sources["rules.yaml"] = sources["rules.yaml"].replace(*LOWER)
     results = run_all(load_sources(sources))
@@ -178,8 +187,8 @@ def test_accepting_new_results_makes_failing_scenarios_pass():
 
 
 def test_a_case_saved_as_a_scenario_is_a_passing_scenario():
-    from engine.scenario_edit import scenario_file_name, scenario_text
-    from engine.scenarios import run_all
+    from engine.changes.scenario_edit import scenario_file_name, scenario_text
+    from engine.changes.scenarios import run_all
     pack = load_pack()
     sources = read_sources(DEFAULT_PACK)
     case = {"received_on": "2026-11-20", "channel": "minsei", "resident": True, "area": "area3", "consent": "no",

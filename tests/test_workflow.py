@@ -3,11 +3,19 @@ from __future__ import annotations
 
 import pytest
 
-from engine.cases import take_intake
+from engine.casework.cases import take_intake
+from engine.casework.workflow import (
+    WorkflowError,
+    add_note,
+    agenda,
+    change_status,
+    connect_resource,
+    record_outcome,
+    redecide,
+    save_plan,
+)
 from engine.errors import CaseError, ConflictError
 from engine.pack import load_pack
-from engine.workflow import (WorkflowError, add_note, agenda, change_status, connect_resource, record_outcome,
-                             redecide, save_plan)
 from storage import open_repository
 
 CASE_8050 = {"received_on": "2026-11-20", "channel": "self", "resident": True, "area": "area2", "consent": "yes",

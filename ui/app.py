@@ -11,39 +11,41 @@ if auth.current_user() is None:
     st.stop()
 access = auth.access()
 
+# Pages live in one folder per section; each keeps the URL it had when the folders were flat,
+# so bookmarks and links staff saved still open the same page.
 PAGES = {
     "相談": [
-        st.Page("views/intake.py", title="相談受付", icon="📝", default=True),
-        st.Page("views/cases.py", title="ケース一覧", icon="📋"),
-        st.Page("views/case.py", title="ケース詳細", icon="📄"),
+        st.Page("views/consult/intake.py", url_path="intake", title="相談受付", icon="📝", default=True),
+        st.Page("views/consult/cases.py", url_path="cases", title="ケース一覧", icon="📋"),
+        st.Page("views/consult/case.py", url_path="case", title="ケース詳細", icon="📄"),
     ],
     "会議": [
-        st.Page("views/meetings.py", title="会議", icon="📅"),
+        st.Page("views/meetings/meetings.py", url_path="meetings", title="会議", icon="📅"),
     ],
     "状況": [
-        st.Page("views/dashboard.py", title="ダッシュボード", icon="📊"),
+        st.Page("views/status/dashboard.py", url_path="dashboard", title="ダッシュボード", icon="📊"),
     ],
     "設定": [
-        st.Page("views/settings_rules.py", title="ルール", icon="⚙️"),
-        st.Page("views/settings_forms.py", title="フォーム", icon="🧾"),
-        st.Page("views/settings_meetings.py", title="会議の設定", icon="🗓️"),
-        st.Page("views/settings_roster.py", title="名簿の設定", icon="🏢"),
-        st.Page("views/settings_vocab.py", title="語彙", icon="🔤"),
-        st.Page("views/settings_publish.py", title="公開", icon="🚀"),
-        st.Page("views/settings_history.py", title="履歴", icon="🕘"),
+        st.Page("views/settings/rules.py", url_path="settings_rules", title="ルール", icon="⚙️"),
+        st.Page("views/settings/forms.py", url_path="settings_forms", title="フォーム", icon="🧾"),
+        st.Page("views/settings/meetings.py", url_path="settings_meetings", title="会議の設定", icon="🗓️"),
+        st.Page("views/settings/roster.py", url_path="settings_roster", title="名簿の設定", icon="🏢"),
+        st.Page("views/settings/vocab.py", url_path="settings_vocab", title="語彙", icon="🔤"),
+        st.Page("views/settings/publish.py", url_path="settings_publish", title="公開", icon="🚀"),
+        st.Page("views/settings/history.py", url_path="settings_history", title="履歴", icon="🕘"),
     ],
     "名簿・資源": [
-        st.Page("views/roster.py", title="名簿", icon="🏢"),
-        st.Page("views/resources.py", title="地域資源", icon="🌱"),
+        st.Page("views/directory/roster.py", url_path="roster", title="名簿", icon="🏢"),
+        st.Page("views/directory/resources.py", url_path="resources", title="地域資源", icon="🌱"),
     ],
     "管理": [
-        st.Page("views/audit.py", title="監査ログ", icon="🔏"),
+        st.Page("views/admin/audit.py", url_path="audit", title="監査ログ", icon="🔏"),
     ],
     "研修": [
-        st.Page("views/training_overview.py", title="全体図", icon="🗺️"),
-        st.Page("views/training_cases.py", title="ケースで学ぶ", icon="📖"),
-        st.Page("views/training_quiz.py", title="クイズ", icon="❓"),
-        st.Page("views/training_sandbox.py", title="練習の相談受付", icon="🧪"),
+        st.Page("views/training/overview.py", url_path="training_overview", title="全体図", icon="🗺️"),
+        st.Page("views/training/cases.py", url_path="training_cases", title="ケースで学ぶ", icon="📖"),
+        st.Page("views/training/quiz.py", url_path="training_quiz", title="クイズ", icon="❓"),
+        st.Page("views/training/sandbox.py", url_path="training_sandbox", title="練習の相談受付", icon="🧪"),
     ],
 }
 

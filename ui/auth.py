@@ -11,7 +11,7 @@ import time
 
 import streamlit as st
 
-from engine.access import Access
+from engine.casework.access import Access, ScopedRepository
 from storage.audit import AuditLog
 from storage.users import AuthError, User, UserStore
 from ui import state
@@ -127,3 +127,20 @@ def logout() -> None:
     st.session_state.clear()
     st.session_state["auth.__notice"] = "ログアウトしました。"
     st.rerun()
+
+
+def repo() -> ScopedRepository:
+    """The store as the logged-in user may use it: cases filtered and masked, writes checked,
+    views audited (each case once per session)."""
+    scope = access()
+    logged = st.session_state.setdefault("auth.__viewed", set())
+    return ScopedRepository(state.raw_repo(), state.pack(), scope, audit_log(), logged)
+
+
+def visible_total(repo: ScopedRepository) -> int:
+    """How many cases this user may see; the number they may not see is shown, nothing more
+    (支援会議 cases without consent, other agencies' cases: 社会福祉法 第106条の6)."""
+    total, hidden = repo.counts()
+    if hidden:
+        st.caption(f"このほかに、閲覧の権限がないケースが {hidden} 件あります（件数のみ表示）。")
+    return total

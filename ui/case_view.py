@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from engine.model import FormField, Pack
-from engine.wareki import wareki
+from engine.casework.wareki import wareki
+from engine.pack.model import FormField, Pack
 
 EVENT_LABELS = {
     "received": "受付", "decided": "振り分け", "status_changed": "状態の変更", "plan_saved": "支援プラン作成",

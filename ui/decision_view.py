@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.model import Pack
+from engine.pack.model import Pack
 
 
 def show_decision(pack: Pack, decision: dict) -> None:

@@ -12,16 +12,16 @@ from typing import Callable, Mapping
 
 import streamlit as st
 
+from engine.changes.versions import ensure_live, get_draft, pack_of, save_draft
 from engine.errors import ConfigError, ConflictError
-from engine.model import Pack
 from engine.pack import load_sources
-from engine.versions import ensure_live, get_draft, pack_of, save_draft
-from ui import state
+from engine.pack.model import Pack
+from ui import auth, state
 
 
 def current() -> tuple[dict, str, dict | None]:
     """(sources, base version id, the stored draft or None if editing starts from live)."""
-    repo = state.repo()
+    repo = auth.repo()
     live_id = ensure_live(repo, state.config_dir())
     draft = get_draft(repo)
     if draft:
@@ -46,7 +46,7 @@ def change(edit: Callable[[dict], dict], message: str) -> bool:
         return False
     author = st.session_state.get("user", "staff")
     try:
-        save_draft(state.repo(), new, base, author, expected=stored)
+        save_draft(auth.repo(), new, base, author, expected=stored)
     except ConflictError as err:
         st.error(str(err))
         return False
@@ -68,7 +68,7 @@ def banner() -> None:
 
 
 def live() -> Pack:
-    repo = state.repo()
+    repo = auth.repo()
     return pack_of(repo, ensure_live(repo, state.config_dir()))
 
 
@@ -86,7 +86,7 @@ def pack_or_stop(what: str) -> Pack:
 
 def save_file(name: str, edit: Callable[[str], str], message: str) -> None:
     """Apply ``edit`` to one file of the draft; save only if the whole pack still loads."""
-    from engine.editing import EditError
+    from engine.changes.editing import EditError
     newest, _, _ = current()
     try:
         text = edit(newest[name])

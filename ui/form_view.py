@@ -11,8 +11,8 @@ from typing import Any, Mapping
 
 import streamlit as st
 
-from engine.facts import visible
-from engine.model import FormField, Pack
+from engine.pack.model import FormField, Pack
+from engine.rules.facts import visible
 
 YES, NO = "はい", "いいえ"
 

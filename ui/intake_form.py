@@ -6,10 +6,10 @@ import datetime as dt
 
 import streamlit as st
 
-from engine.cases import take_intake
+from engine.casework.cases import take_intake
 from engine.errors import CaseError, StorageError
-from engine.facts import missing_required
-from engine.model import Pack
+from engine.pack.model import Pack
+from engine.rules.facts import missing_required
 from ui.form_view import jsonable, render_form
 
 

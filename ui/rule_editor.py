@@ -2,7 +2,7 @@
 
 Widget state lives under ``rules.edit.*``. Keys of the 項目 / 演算子 / 値 widgets include
 the fact (and the operator's kind), so changing the fact gives fresh widgets instead of a
-value of the wrong type. The conversion rows ⇄ rule data is in ``engine.rule_build``.
+value of the wrong type. The conversion rows ⇄ rule data is in ``engine.changes.rule_build``.
 """
 from __future__ import annotations
 
@@ -12,15 +12,34 @@ from typing import Any, Callable
 import streamlit as st
 import yaml
 
-from engine.conditions import PRESENCE_OPS, FactInfo
-from engine.editing import EditError
+from engine.changes.editing import EditError
+from engine.changes.rule_build import (
+    COMBINE,
+    COUNT_OPS,
+    LIST_OPS,
+    SCOPES,
+    Comparison,
+    Row,
+    RuleForm,
+    Unsupported,
+    agency_kinds,
+    covering_fact,
+    form_issues,
+    from_rule,
+    kind_label,
+    op_label,
+    ops_for,
+    parse_list,
+    preview,
+    row_issues,
+    rule_dict,
+    with_rule,
+)
+from engine.changes.versions import content_hash
 from engine.errors import ConflictError
-from engine.model import Pack
-from engine.rule_build import (COMBINE, COUNT_OPS, LIST_OPS, SCOPES, Comparison, Row, RuleForm, Unsupported,
-                               agency_kinds, covering_fact, form_issues, from_rule, kind_label, op_label, ops_for,
-                               parse_list, preview, row_issues, rule_dict, with_rule)
-from engine.sentences import rule_text
-from engine.versions import content_hash
+from engine.pack.model import Pack
+from engine.rules.conditions import PRESENCE_OPS, FactInfo
+from engine.rules.sentences import rule_text
 from ui import draft
 
 SEEN = "rules.seen"

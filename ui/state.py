@@ -5,11 +5,11 @@ import os
 
 import streamlit as st
 
+from engine.changes.versions import live_pack
 from engine.errors import ConfigError, StorageError
-from engine.access import ScopedRepository
-from engine.model import Pack
 from engine.pack import DEFAULT_PACK
-from engine.versions import live_pack
+from engine.pack.model import Pack
+from engine.training.lessons import training_dir
 from storage import Repository, open_repository
 
 
@@ -51,19 +51,15 @@ def pack() -> Pack:
         st.stop()
 
 
-def repo() -> ScopedRepository:
-    """The store as the logged-in user may use it: cases filtered and masked, writes checked,
-    views audited (each case once per session)."""
-    from ui import auth
-    access = auth.access()
-    logged = st.session_state.setdefault("auth.__viewed", set())
-    return ScopedRepository(raw_repo(), pack(), access, auth.audit_log(), logged)
+@st.cache_resource(show_spinner=False)
+def _training_repo(path: str) -> Repository:
+    return open_repository(path)
 
 
-def visible_total(repo: ScopedRepository) -> int:
-    """How many cases this user may see; the number they may not see is shown, nothing more
-    (支援会議 cases without consent, other agencies' cases: 社会福祉法 第106条の6)."""
-    total, hidden = repo.counts()
-    if hidden:
-        st.caption(f"このほかに、閲覧の権限がないケースが {hidden} 件あります（件数のみ表示）。")
-    return total
+def training_repo() -> Repository:
+    """The practice store, ``<data>/training``: never the live lists, agendas or exports."""
+    try:
+        return _training_repo(str(training_dir(data_dir())))
+    except StorageError as err:
+        st.error(f"研修用のデータを開けません: {err}")
+        st.stop()

@@ -1,4 +1,6 @@
-"""Loading a configuration pack: one schema per file kind, next to its loader."""
-from .loader import DEFAULT_PACK, load_pack, load_sources, read_sources
+"""The configuration pack: one schema and loader per YAML file kind, references checked across files,
+and the validated, immutable ``Pack`` model (``model``) every other package reads."""
+from engine.pack.loader import DEFAULT_PACK, load_pack, load_sources, read_sources
+from engine.pack.model import Pack
 
-__all__ = ["DEFAULT_PACK", "load_pack", "load_sources", "read_sources"]
+__all__ = ["DEFAULT_PACK", "Pack", "load_pack", "load_sources", "read_sources"]

@@ -1,8 +1,8 @@
 """forms/*.yaml: the 相談受付票, 支援プラン and 会議記録, rendered by the UI from this data."""
 from __future__ import annotations
 
-from ..model import Form, FormField
-from .schema import ID, LABEL
+from engine.pack.model import Form, FormField
+from engine.pack.schema import ID, LABEL
 
 FIELD_TYPES = ["text", "textarea", "integer", "date", "boolean", "select", "multiselect", "group", "repeat"]
 

@@ -1,9 +1,9 @@
 """lifecycle.yaml: case statuses and the transitions allowed between them."""
 from __future__ import annotations
 
-from .schema import ID, ID_LIST, LABEL, items
-from .vocab import choices
-from ..yamlio import YamlDoc
+from engine.pack.schema import ID, ID_LIST, LABEL, items
+from engine.pack.vocab import choices
+from engine.yamlio import YamlDoc
 
 SCHEMA = {
     "initial": {**ID, "required": True},

@@ -10,14 +10,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from ..conditions import FactInfo, Parser
-from ..errors import ConfigError, ConfigIssue, did_you_mean
-from ..model import Pack, frozen
-from . import forms, lifecycle, meetings, programs, resources, roles, roster, rules, vocab
-from .reach import why_never
-from .refs import check_references, check_rule_refs
-from .schema import check
-from ..yamlio import YamlDoc, parse_yaml
+from engine.errors import ConfigError, ConfigIssue, did_you_mean
+from engine.pack import forms, lifecycle, meetings, programs, resources, roles, roster, rules, vocab
+from engine.pack.model import Pack, frozen
+from engine.pack.reach import why_never
+from engine.pack.refs import check_references, check_rule_refs
+from engine.pack.schema import check
+from engine.rules.conditions import FactInfo, Parser
+from engine.yamlio import YamlDoc, parse_yaml
 
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "config" / "hannan"
 PACK_SCHEMA = {"id": {"type": "string", "required": True}, "name": {"type": "string", "required": True}}

@@ -1,9 +1,9 @@
 """meetings.yaml: the meetings, their cadence, consent and confidentiality."""
 from __future__ import annotations
 
-from .schema import ID, ID_LIST, LABEL, items
-from .vocab import choices
-from ..yamlio import YamlDoc
+from engine.pack.schema import ID, ID_LIST, LABEL, items
+from engine.pack.vocab import choices
+from engine.yamlio import YamlDoc
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 CADENCE = {

@@ -1,9 +1,9 @@
 """programs.yaml: the five 事業."""
 from __future__ import annotations
 
-from .schema import ID, LABEL, items
-from .vocab import choices
-from ..yamlio import YamlDoc
+from engine.pack.schema import ID, LABEL, items
+from engine.pack.vocab import choices
+from engine.yamlio import YamlDoc
 
 SCHEMA = {
     "programs": items({

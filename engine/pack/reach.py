@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from ..conditions import All, AnyMember, AnyOf, Atom, Condition, FactInfo
+from engine.rules.conditions import All, AnyMember, AnyOf, Atom, Condition, FactInfo
 
 
 def _atoms(cond: All) -> list[Atom]:

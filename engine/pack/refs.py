@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Mapping
 
-from ..errors import ConfigIssue, did_you_mean
-from ..model import Choice
-from .meetings import cadence_issues
-from ..yamlio import YamlDoc
+from engine.errors import ConfigIssue, did_you_mean
+from engine.pack.meetings import cadence_issues
+from engine.pack.model import Choice
+from engine.yamlio import YamlDoc
 
 Lists = Mapping[str, tuple[Choice, ...]]
 

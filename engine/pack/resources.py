@@ -1,9 +1,9 @@
 """resources.yaml: community resources that rules suggest (never case owners)."""
 from __future__ import annotations
 
-from .schema import ID, ID_LIST, LABEL, items
-from .vocab import choices
-from ..yamlio import YamlDoc
+from engine.pack.schema import ID, ID_LIST, LABEL, items
+from engine.pack.vocab import choices
+from engine.yamlio import YamlDoc
 
 SCHEMA = {
     "resources": items({

@@ -1,9 +1,9 @@
 """roles.yaml: who may see which cases and do what (accounts live in the data folder)."""
 from __future__ import annotations
 
-from .schema import ID, LABEL, items
-from .vocab import choices
-from ..yamlio import YamlDoc
+from engine.pack.schema import ID, LABEL, items
+from engine.pack.vocab import choices
+from engine.yamlio import YamlDoc
 
 PERMISSIONS = ["publish_config", "manage_users", "view_audit", "export"]
 SCHEMA = {

@@ -1,9 +1,9 @@
 """roster.yaml: divisions, areas, school districts and every agency (CSWs included)."""
 from __future__ import annotations
 
-from .schema import ID, ID_LIST, LABEL, items
-from .vocab import choices
-from ..yamlio import YamlDoc
+from engine.pack.schema import ID, ID_LIST, LABEL, items
+from engine.pack.vocab import choices
+from engine.yamlio import YamlDoc
 
 _BASE = {"id": {**ID, "required": True}, "label": LABEL, "placeholder": {"type": "boolean"}}
 SCHEMA = {

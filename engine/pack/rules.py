@@ -1,10 +1,10 @@
 """rules.yaml: who counts as a household member, derived facts, and the routing rules."""
 from __future__ import annotations
 
-from ..conditions import FactInfo, Parser
-from ..model import Action, AgencyRef, Derived, Form, Members, Rule
-from .schema import ID, ID_LIST, LABEL
-from ..yamlio import YamlDoc, join
+from engine.pack.model import Action, AgencyRef, Derived, Form, Members, Rule
+from engine.pack.schema import ID, ID_LIST, LABEL
+from engine.rules.conditions import FactInfo, Parser
+from engine.yamlio import YamlDoc, join
 
 DERIVED_FNS = ["member_values", "member_fields", "count", "max_member", "min_member",
                "any_member", "count_members", "condition"]
@@ -62,7 +62,7 @@ def build_derived(doc: YamlDoc, facts: dict, mfacts: dict, parser: Parser, sizes
         if need == "field":
             src = mfacts.get(raw["field"])
             if src is None:
-                from ..errors import did_you_mean
+                from engine.errors import did_you_mean
                 issues.append((join(path, "field"), f"世帯員の項目「{raw['field']}」がありません", did_you_mean(raw["field"], mfacts)))
                 continue
             if fn == "member_values":

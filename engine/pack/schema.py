@@ -9,8 +9,8 @@ from typing import Any, Iterable
 
 from cerberus import Validator
 
-from ..errors import ConfigIssue, did_you_mean
-from ..yamlio import YamlDoc, join
+from engine.errors import ConfigIssue, did_you_mean
+from engine.yamlio import YamlDoc, join
 
 _TYPES = {
     "string": "文字列", "integer": "整数", "boolean": "true / false", "list": "一覧（- で始まる行）",

@@ -1,9 +1,9 @@
 """vocabularies.yaml: concerns and their 分野, channels, consent, relations, priorities."""
 from __future__ import annotations
 
-from ..model import Choice, frozen
-from .schema import ID, LABEL, items
-from ..yamlio import YamlDoc
+from engine.pack.model import Choice, frozen
+from engine.pack.schema import ID, LABEL, items
+from engine.yamlio import YamlDoc
 
 _CHOICE = {"id": {**ID, "required": True}, "label": LABEL}
 SCHEMA = {

@@ -1,0 +1,194 @@
+"""Who may see which case, enforced where the data is read (not only hidden in pages).
+
+- cases: all / own_agency / none, from roles.yaml; 'own agency' = the case was routed to
+  the user's agency, or taken (created) by it.
+- A case routed to a confidential meeting (支援会議) without consent is visible only to
+  that meeting's members (roles with ``confidential_meetings``) and to whoever took it
+  (社会福祉法 第106条の6); everyone else gets only counts.
+- Personal fields (those marked ``personal: true`` in the intake form) are masked in
+  lists for users who do not own the case.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from engine.errors import TsunaguError
+from engine.pack.model import Pack
+from storage.users import User
+
+MASK = "＊＊＊"
+
+
+class AccessError(TsunaguError):
+    """The user may not see or change this."""
+
+
+@dataclass(frozen=True)
+class Access:
+    user: User
+    scope: str                   # all / own_agency / none
+    confidential: bool
+    permissions: frozenset[str]
+    training_only: bool
+
+    @classmethod
+    def of(cls, pack: Pack, user: User) -> "Access":
+        roles = [r for r in pack.choices("roles") if r.id in user.roles]
+        scopes = {r.get("cases") for r in roles}
+        scope = "all" if "all" in scopes else "own_agency" if "own_agency" in scopes else "none"
+        return cls(user, scope, any(r.get("confidential_meetings") for r in roles),
+                   frozenset(p for r in roles for p in r.get("permissions") or ()),
+                   bool(roles) and all(r.get("training_only") for r in roles))
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+def confidential(pack: Pack, case: Mapping) -> bool:
+    """Routed to a confidential meeting without the person's consent."""
+    secret = {m.id for m in pack.meetings if m.get("confidential")}
+    routed = {m.get("id") for m in (case.get("decision") or {}).get("meetings", [])}
+    return bool(secret & routed) and (case.get("intake") or {}).get("consent") != "yes"
+
+
+def took_it(access: Access, case: Mapping) -> bool:
+    user = access.user
+    return case.get("created_by") == user.id or (
+        user.agency is not None and (case.get("intake") or {}).get("receiving_agency") == user.agency)
+
+
+def owns(access: Access, case: Mapping) -> bool:
+    if access.scope == "all" or took_it(access, case):
+        return True
+    routed = {a.get("id") for a in (case.get("decision") or {}).get("agencies", [])}
+    return access.user.agency is not None and access.user.agency in routed
+
+
+def can_view(pack: Pack, access: Access, case: Mapping) -> bool:
+    if access.scope == "none":
+        return False
+    if confidential(pack, case):
+        return access.confidential or took_it(access, case)
+    return access.scope == "all" or owns(access, case)
+
+
+def masked(pack: Pack, access: Access, case: Mapping) -> dict:
+    """A copy with personal fields hidden unless the user owns the case."""
+    out = copy.deepcopy(dict(case))
+    if owns(access, case):
+        return out
+    intake = out.get("intake") or {}
+    for f in pack.intake.fields:
+        if f.type == "group":
+            group = intake.get(f.id) or {}
+            for c in f.fields:
+                if c.personal and c.id in group:
+                    group[c.id] = MASK
+        elif f.personal and f.id in intake:
+            intake[f.id] = MASK
+    return out
+
+
+class ScopedRepository:
+    """The repository as one user may use it: reads filtered and masked, writes checked,
+    views and changes written to the audit log (ids only)."""
+
+    def __init__(self, repo: Any, pack: Pack, access: Access, audit: Any | None = None, viewed: set | None = None):
+        self._repo, self._pack, self.access, self._audit = repo, pack, access, audit
+        # Case ids whose view is already logged in this session: a page redrawn ten times
+        # is one view in the audit log, not ten.
+        self._viewed = viewed
+
+    def __getattr__(self, name: str) -> Any:
+        # Versions, meta and the rest are not case data: they pass through.
+        return getattr(self._repo, name)
+
+    def _log(self, action: str, **fields: Any) -> None:
+        if self._audit is not None:
+            self._audit.append(self.access.user.id, action, **fields)
+
+    def _visible(self, case: Mapping | None) -> bool:
+        return case is not None and can_view(self._pack, self.access, case)
+
+    def get_case(self, case_id: str) -> dict | None:
+        case = self._repo.get_case(case_id)
+        if case is None:
+            return None
+        if not self._visible(case):
+            self._log("case_view_denied", case_id=case_id)
+            raise AccessError("このケースを見る権限がありません。必要なら、ケースを受け付けた機関か市民福祉課に相談してください。")
+        if self._viewed is None or case_id not in self._viewed:
+            self._log("case_view", case_id=case_id)
+            if self._viewed is not None:
+                self._viewed.add(case_id)
+        return case
+
+    def read_cases(self, view: Callable[[list[dict]], Any]) -> Any:
+        def scoped(cases: list[dict]) -> Any:
+            shown = [c if owns(self.access, c) else masked(self._pack, self.access, c)
+                     for c in cases if self._visible(c)]
+            return view(shown)
+        return self._repo.read_cases(scoped)
+
+    def list_cases(self) -> list[dict]:
+        return self.read_cases(lambda cases: [copy.deepcopy(c) for c in cases])
+
+    def counts(self) -> tuple[int, int]:
+        """(cases this user may see, cases they may not): one pass, nothing copied or masked."""
+        def count(cases: list[dict]) -> tuple[int, int]:
+            seen = sum(1 for c in cases if self._visible(c))
+            return seen, len(cases) - seen
+        return self._repo.read_cases(count)
+
+    def count_cases(self) -> int:
+        return self.counts()[0]
+
+    def hidden_count(self) -> int:
+        """Cases this user may not see: shown only as a number."""
+        return self.counts()[1]
+
+    def save_case(self, case: dict, expected_revision: int | None = None) -> dict:
+        if self.access.training_only:
+            raise AccessError("研修生のアカウントでは本番のケースを保存できません。研修の「練習用の受付」を使ってください。")
+        existing = self._repo.get_case(case["id"]) if case.get("id") else None
+        if existing is not None and not self._visible(existing):
+            raise AccessError("このケースを変更する権限がありません。")
+        if existing is None:
+            case = {**case, "created_by": self.access.user.id}
+            if self.access.user.agency and not (case.get("intake") or {}).get("receiving_agency"):
+                case["intake"] = {**(case.get("intake") or {}), "receiving_agency": self.access.user.agency}
+        stored = self._repo.save_case(case, expected_revision=expected_revision)
+        self._log("case_write", case_id=stored["id"])
+        return stored
+
+    def add_event(self, case_id: str, event: dict) -> dict:
+        self.get_case(case_id)
+        return self._repo.add_event(case_id, event)
+
+    def add_events_bulk(self, events: list) -> int:
+        for case_id in {c for c, _ in events}:
+            if not self._visible(self._repo.get_case(case_id)):
+                raise AccessError("このケースを変更する権限がありません。")
+        return self._repo.add_events_bulk(events)
+
+    def events(self, case_id: str) -> list[dict]:
+        self.get_case(case_id)
+        return self._repo.events(case_id)
+
+    def set_meta(self, key: str, value: Any, **kw: Any) -> None:
+        # Publishing or rolling back the configuration flips one meta value: audit it here,
+        # so every way of publishing is recorded.
+        from engine.changes.versions import LIVE_KEY
+        if key == LIVE_KEY and not self.access.can("publish_config"):
+            raise AccessError("設定を公開する権限がありません。管理者に依頼してください。")
+        self._repo.set_meta(key, value, **kw)
+        if key == LIVE_KEY and value:
+            record = self._repo.get_version(value["live"]) or {}
+            self._log("config_rollback" if record.get("kind") == "rollback" else "config_publish", version=value["live"])
+
+    def export(self, what: str) -> None:
+        if not self.access.can("export"):
+            raise AccessError("CSV を出力する権限がありません。")
+        self._log("export", target=what)

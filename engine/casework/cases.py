@@ -1,0 +1,47 @@
+"""Taking a consultation: coerce, decide, and store the case with its decision.
+
+The only place that joins the engine and the store, so the CLI, the UI and the
+benchmark all save cases the same way.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+from engine.pack.model import Pack
+from engine.rules.decide import Decision, decide_prepared
+from engine.rules.facts import prepare
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def new_record(pack: Pack, raw_case: Mapping[str, Any], actor: str = "system") -> tuple[dict, Decision]:
+    """A case record (not yet saved) and the decision it carries."""
+    prepared = prepare(pack, raw_case)
+    decision = decide_prepared(pack, prepared)
+    record = {
+        "status": pack.initial_status,
+        "created_at": now_iso(),
+        "created_by": actor,
+        "intake": prepared.case,
+        "decision": decision.to_json(pack),
+        "config_version": pack.version,
+    }
+    return record, decision
+
+
+def intake_events(stored: Mapping[str, Any], actor: str) -> list[tuple[str, dict]]:
+    """The first two events of every case: received, and decided (with the decision)."""
+    return [(stored["id"], {"type": "received", "by": actor, "status": stored["status"]}),
+            (stored["id"], {"type": "decided", "by": actor, "config_version": stored["config_version"],
+                            "decision": stored["decision"]})]
+
+
+def take_intake(repo: Any, pack: Pack, raw_case: Mapping[str, Any], actor: str = "system") -> tuple[dict, Decision]:
+    """Decide and save a new case with its first events; returns the stored record."""
+    record, decision = new_record(pack, raw_case, actor)
+    stored = repo.save_case(record)
+    repo.add_events_bulk(intake_events(stored, actor))
+    return stored, decision

@@ -1,0 +1,72 @@
+"""Fictional demo cases, spread over areas, channels, consent and concerns.
+
+Names are random pairings from short lists and carry ``demo: true``; they describe
+nobody. Used for pilots, training and benchmarks.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Iterator
+
+from engine.pack.model import Pack
+
+_SURNAMES = [("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
+             ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"), ("松本", "マツモト")]
+_GIVEN = [("花子", "ハナコ"), ("太郎", "タロウ"), ("一郎", "イチロウ"), ("陽子", "ヨウコ"), ("健一", "ケンイチ"),
+          ("美咲", "ミサキ"), ("翔太", "ショウタ"), ("和子", "カズコ"), ("誠", "マコト"), ("由美", "ユミ")]
+_SUMMARIES = {
+    "care_need": "足腰が弱って買い物に行けない", "dementia": "物忘れが増えて火の消し忘れがある",
+    "withdrawal": "息子が何年も家から出ていない", "isolation": "近所づきあいがなく一人で過ごしている",
+    "hoarding": "家の中に物があふれている", "debt": "借金の返済に追われている", "arrears": "家賃と電気代を滞納している",
+    "no_income": "お金がなくて生活できない", "work": "仕事が長続きしない", "housing": "家賃が払えず住まいが心配",
+    "mental_health": "心の病で働けない", "alcohol": "お酒がやめられない", "disability": "障がいのある家族の将来が心配",
+    "childcare": "子育てが不安", "pregnancy": "妊娠中で頼れる人がいない", "abuse": "家族から叩かれているようだ",
+    "info_request": "使える福祉サービスを知りたい",
+}
+
+
+def demo_case(pack: Pack, rng: random.Random, day: dt.date) -> dict:
+    concerns = pack.ids("concerns")
+    person_concerns = rng.sample(concerns, k=rng.choice([1, 1, 1, 2, 2, 3]))
+    household = []
+    for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+        household.append({"relation": rng.choice([r for r in pack.ids("relations") if r != pack.members.self_relation]),
+                          "age": rng.randint(0, 95),
+                          "concerns": rng.sample(concerns, k=rng.choice([0, 1, 1, 2]))})
+    resident = rng.random() > 0.05
+    surname, given = rng.choice(_SURNAMES), rng.choice(_GIVEN)
+    case = {
+        "received_on": day.isoformat(),
+        "channel": rng.choice(pack.ids("channels")),
+        "resident": resident,
+        "consent": rng.choice(pack.ids("consent")),
+        "person": {"name": f"{surname[0]} {given[0]}", "kana": f"{surname[1]} {given[1]}",
+                   "age": rng.randint(15, 98), "concerns": person_concerns},
+        "household": household,
+        "summary": "、".join(_SUMMARIES.get(c, c) for c in person_concerns) + "（デモデータ）",
+    }
+    if resident:
+        case["area"] = rng.choice(pack.ids("areas"))
+    return case
+
+
+def demo_cases(pack: Pack, n: int, seed: int = 2026, end: dt.date | None = None) -> Iterator[dict]:
+    """``n`` fictional cases received over the year before ``end``."""
+    rng = random.Random(seed)
+    end = end or dt.date.today()
+    for _ in range(n):
+        yield demo_case(pack, rng, end - dt.timedelta(days=rng.randint(0, 364)))
+
+
+def save_demo(repo, pack: Pack, n: int, seed: int = 2026, actor: str = "demo") -> int:
+    """Route ``n`` fictional cases and store them with their intake events; returns n."""
+    from engine.casework.cases import intake_events, new_record
+    records = []
+    for case in demo_cases(pack, n, seed=seed):
+        record = new_record(pack, case, actor=actor)[0]
+        record["demo"] = True
+        records.append(record)
+    stored = repo.save_cases_bulk(records)
+    repo.add_events_bulk([e for r in stored for e in intake_events(r, actor)])
+    return len(stored)

@@ -1,0 +1,145 @@
+"""What happens to a case after intake: status changes, plans, notes, re-decisions,
+meeting outcomes and connections to community resources.
+
+Every change is saved with the revision the staff member opened, so a second person
+saving the same case gets a conflict message instead of silently overwriting the first;
+every change also appends an event, which is the case's timeline.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from engine.errors import TsunaguError
+from engine.pack.model import Pack
+from engine.rules.decide import decide_prepared
+from engine.rules.facts import coerce_form, prepare
+
+
+class WorkflowError(TsunaguError):
+    """A change the configuration does not allow (e.g. a status transition)."""
+
+
+def _load(repo: Any, case_id: str) -> dict:
+    case = repo.get_case(case_id)
+    if case is None:
+        raise WorkflowError(f"ケース {case_id} は見つかりません。削除されたか、IDが違います。ケース一覧から開き直してください。")
+    return case
+
+
+def _save(repo: Any, case: dict, expected_revision: int | None, event: dict) -> dict:
+    stored = repo.save_case(case, expected_revision=expected_revision)
+    repo.add_event(stored["id"], event)
+    return stored
+
+
+def allowed_next(pack: Pack, status: str) -> tuple[str, ...]:
+    """Statuses the lifecycle allows from ``status`` (none from an unknown one)."""
+    for s in pack.statuses:
+        if s.id == status:
+            return tuple(s.get("next") or ())
+    return ()
+
+
+def is_final(pack: Pack, status: str) -> bool:
+    return any(s.id == status and s.get("final") for s in pack.statuses)
+
+
+def change_status(repo: Any, pack: Pack, case_id: str, to: str, actor: str,
+                  expected_revision: int | None = None, note: str = "") -> dict:
+    case = _load(repo, case_id)
+    current = case.get("status", pack.initial_status)
+    if to not in allowed_next(pack, current):
+        names = "、".join(pack.label("statuses", s) for s in allowed_next(pack, current)) or "なし"
+        raise WorkflowError(f"「{pack.label('statuses', current)}」から「{pack.label('statuses', to)}」には移れません。"
+                            f"移れる先: {names}（lifecycle.yaml で決まっています）")
+    case["status"] = to
+    return _save(repo, case, expected_revision, {"type": "status_changed", "by": actor, "from": current, "to": to, "note": note})
+
+
+def add_note(repo: Any, case_id: str, text: str, actor: str) -> dict:
+    if not text.strip():
+        raise WorkflowError("メモが空です。内容を書いてから保存してください。")
+    _load(repo, case_id)
+    return repo.add_event(case_id, {"type": "note", "by": actor, "text": text.strip()})
+
+
+def save_plan(repo: Any, pack: Pack, case_id: str, raw: Mapping, actor: str, expected_revision: int | None = None) -> dict:
+    """Store the 支援プラン (validated against forms/plan.yaml)."""
+    plan = coerce_form(pack, pack.forms["plan"].fields, raw)
+    case = _load(repo, case_id)
+    first = "plan" not in case
+    case["plan"] = plan
+    return _save(repo, case, expected_revision, {"type": "plan_saved" if first else "plan_updated", "by": actor, "plan": plan})
+
+
+def redecide(repo: Any, pack: Pack, case_id: str, actor: str, expected_revision: int | None = None,
+             intake: Mapping | None = None) -> dict:
+    """Route the case again (after new facts, or under a newer configuration).
+
+    The previous decision stays in the timeline; the case carries the new one.
+    """
+    case = _load(repo, case_id)
+    old = case.get("intake", {})
+    prepared = prepare(pack, intake if intake is not None else old)
+    decision = decide_prepared(pack, prepared).to_json(pack)
+    before = case.get("decision")
+    # Values of fields the current form no longer has are kept: a form change never
+    # loses what was recorded. Meetings already held stay done, so a re-decision that
+    # still names them does not put the case back on their agenda.
+    known = {f.id for f in pack.intake.fields}
+    kept = {k: v for k, v in old.items() if k not in known}
+    case.update(intake={**kept, **prepared.case}, decision=decision, config_version=pack.version)
+    return _save(repo, case, expected_revision, {"type": "redecided", "by": actor, "before": before, "after": decision,
+                                                 "config_version": pack.version})
+
+
+def record_outcome(repo: Any, pack: Pack, case_id: str, raw: Mapping, actor: str,
+                   expected_revision: int | None = None) -> dict:
+    """Write a 会議記録 back to the case; its outcome may move the status (lifecycle on_outcome).
+
+    The meeting decides, so the move applies from any open status.
+    """
+    record = coerce_form(pack, pack.forms["meeting_record"].fields, raw)
+    case = _load(repo, case_id)
+    done = list(case.get("meetings_done", []))
+    done.append({"meeting": record["meeting"], "held_on": record["held_on"], "outcome": record["outcome"]})
+    case["meetings_done"] = done
+    before = case.get("status")
+    after = pack.on_outcome.get(record["outcome"])
+    if after and not is_final(pack, before or ""):
+        case["status"] = after
+    return _save(repo, case, expected_revision, {"type": "meeting_outcome", "by": actor, "record": record,
+                                                 "from": before, "to": case.get("status")})
+
+
+def connect_resource(repo: Any, pack: Pack, case_id: str, resource_id: str, actor: str, note: str = "",
+                     expected_revision: int | None = None) -> dict:
+    """Record a つなぎ to a community resource; it shows in the timeline."""
+    if resource_id not in pack.ids("resources"):
+        raise WorkflowError(f"地域資源「{resource_id}」は resources.yaml にありません。")
+    case = _load(repo, case_id)
+    connections = list(case.get("connections", []))
+    connections.append({"resource": resource_id, "note": note})
+    case["connections"] = connections
+    return _save(repo, case, expected_revision, {"type": "resource_connected", "by": actor, "resource": resource_id, "note": note})
+
+
+def waiting_for(pack: Pack, case: Mapping, meeting_id: str) -> bool:
+    """Is the case routed to ``meeting_id`` and not yet discussed there since it was routed?"""
+    if is_final(pack, case.get("status", "")):
+        return False
+    if meeting_id not in {m.get("id") for m in case.get("decision", {}).get("meetings", [])}:
+        return False
+    return not any(d.get("meeting") == meeting_id for d in case.get("meetings_done", []))
+
+
+def agenda(pack: Pack, cases: list[Mapping], meeting_id: str) -> list[Mapping]:
+    """Cases waiting for ``meeting_id``: highest priority first, then oldest first.
+
+    Every routed case is listed, with or without a drafted plan: the page marks which
+    ones have a plan, so the secretariat sees what still needs drafting.
+    """
+    ranks = {p.id: p.get("rank", 0) for p in pack.choices("priorities")}
+    waiting = [c for c in cases if waiting_for(pack, c, meeting_id)]
+    return sorted(waiting, key=lambda c: (-ranks.get(c.get("decision", {}).get("priority"), 0),
+                                          c.get("intake", {}).get("received_on", ""), c["id"]))

@@ -1,0 +1,320 @@
+"""From a consultation as typed or uploaded to the facts the rules see.
+
+Every value is coerced to the type the form declares *before* any rule runs: the rule
+engine would happily find ``"70" >= 65`` true by comparing strings. Hidden fields
+(``show_if`` false) are dropped, so they count as unanswered, as the form promises.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from engine.errors import CaseError, CaseIssue, did_you_mean
+from engine.pack.model import FormField, Pack
+from engine.rules.conditions import evaluate
+
+_TRUE = {"true", "yes", "1", "はい", "有", "あり", "在住"}
+_FALSE = {"false", "no", "0", "いいえ", "無", "なし"}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What ``decide`` works on: the cleaned case, flat facts, and the household members."""
+
+    case: dict
+    facts: dict
+    members: tuple[dict, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+_LOOKUPS: dict[tuple[str, str], dict[str, str]] = {}
+_IDS: dict[int, frozenset[str]] = {}
+_FIELDS_OF: dict[str, tuple[dict, tuple[str, ...]]] = {}
+
+
+def _ids(fields: tuple[FormField, ...]) -> frozenset[str]:
+    """Field ids of a form's (immutable) field tuple, worked out once."""
+    found = _IDS.get(id(fields))
+    if found is None:
+        found = _IDS[id(fields)] = frozenset(f.id for f in fields)
+    return found
+
+
+def _concern_fields(pack: Pack) -> tuple[dict, tuple[str, ...]]:
+    found = _FIELDS_OF.get(pack.version)
+    if found is None:
+        found = _FIELDS_OF[pack.version] = ({c.id: c.get("field") for c in pack.choices("concerns")}, pack.ids("fields"))
+    return found
+
+
+def _choice_lookup(pack: Pack, name: str) -> dict[str, str]:
+    """id → id and label → id for a choice list; staff may type the label (続柄「長男」)."""
+    key = (pack.version, name)
+    found = _LOOKUPS.get(key)
+    if found is None:
+        options = pack.choices(name)
+        found = {unicodedata.normalize("NFKC", c.label): c.id for c in options}
+        found.update({c.id: c.id for c in options})
+        _LOOKUPS[key] = found
+    return found
+
+
+class Coercer:
+    def __init__(self, pack: Pack):
+        self.pack = pack
+        self.issues: list[CaseIssue] = []
+        self.warnings: list[str] = []
+
+    def _bad(self, key: str, message: str, hint: str = "") -> None:
+        self.issues.append(CaseIssue(key, message, hint))
+
+    def choice(self, f: FormField, value: Any, key: str) -> str | None:
+        lookup = _choice_lookup(self.pack, f.choices or "")
+        if isinstance(value, bool):  # YAML reads an unquoted yes / no as true / false
+            value = "yes" if value else "no"
+        found = lookup.get(value) if isinstance(value, str) else None
+        if found is not None:
+            return found
+        text = unicodedata.normalize("NFKC", str(value)).strip() if not isinstance(value, bool) else str(value).lower()
+        found = lookup.get(text)
+        if found is not None:
+            return found
+        self._bad(key, f"「{f.label}」に「{value}」という選択肢はありません",
+                  did_you_mean(text, self.pack.ids(f.choices or "")) or "選択肢から選んでください")
+        return None
+
+    def scalar(self, f: FormField, value: Any, key: str) -> Any:
+        kind = f.type
+        if kind in ("text", "textarea"):
+            text = str(value).strip()
+            if f.pattern and text and not re.search(f.pattern, text):
+                self._bad(key, f"「{f.label}」の形式が違います", f.help or "入力の形式を確かめてください")
+                return None
+            return text or None
+        if kind == "integer":
+            if isinstance(value, bool):
+                number = None
+            elif isinstance(value, int):
+                number = value
+            elif isinstance(value, float) and value.is_integer():
+                number = int(value)
+            else:
+                text = unicodedata.normalize("NFKC", str(value)).strip().removesuffix("歳")
+                number = int(text) if re.fullmatch(r"-?\d+", text) else None
+            if number is None:
+                self._bad(key, f"「{f.label}」は整数で入力してください（入力: {value!r}）")
+                return None
+            if (f.min is not None and number < f.min) or (f.max is not None and number > f.max):
+                self._bad(key, f"「{f.label}」は {f.min}〜{f.max} の範囲で入力してください（入力: {number}）")
+                return None
+            return number
+        if kind == "date":
+            if isinstance(value, dt.datetime):
+                return value.date().isoformat()
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            try:
+                return dt.date.fromisoformat(unicodedata.normalize("NFKC", str(value)).strip()).isoformat()
+            except ValueError:
+                self._bad(key, f"「{f.label}」は日付（例: 2026-11-20）で入力してください（入力: {value!r}）")
+                return None
+        if kind == "boolean":
+            if isinstance(value, bool):
+                return value
+            text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+            if text in _TRUE or text in _FALSE:
+                return text in _TRUE
+            self._bad(key, f"「{f.label}」は はい / いいえ（true / false）で入力してください（入力: {value!r}）")
+            return None
+        if kind == "select":
+            return self.choice(f, value, key)
+        if kind == "multiselect":
+            values = value if isinstance(value, (list, tuple)) else [value]
+            out = [self.choice(f, v, f"{key}[{i}]") for i, v in enumerate(values) if not _empty(v)]
+            return list(dict.fromkeys(v for v in out if v is not None)) or None
+        raise ValueError(kind)
+
+    def fields(self, fields: tuple[FormField, ...], data: Any, path: str) -> dict:
+        if not isinstance(data, Mapping):
+            self._bad(path or "ケース", "「項目: 値」の形で入力してください")
+            return {}
+        known = _ids(fields)
+        for extra in data:
+            if extra not in known and not str(extra).startswith("_"):
+                self.warnings.append(f"フォームにない項目「{path + '.' if path else ''}{extra}」は判定に使いません"
+                                     + (f"（{did_you_mean(str(extra), known)}）" if did_you_mean(str(extra), known) else ""))
+        out: dict = {}
+        for f in fields:
+            value = data.get(f.id)
+            if value is None or value == "" or value == [] or value == {}:
+                continue
+            key = f"{path}.{f.id}" if path else f.id
+            if f.type == "group":
+                sub = self.fields(f.fields, value, key)
+                if sub:
+                    out[f.id] = sub
+            elif f.type == "repeat":
+                items = value if isinstance(value, list) else [value]
+                if f.max_items and len(items) > f.max_items:
+                    self._bad(key, f"「{f.label}」は {f.max_items} 件までです")
+                rows = [self.fields(f.fields, item, f"{key}[{i}]") for i, item in enumerate(items)]
+                rows = [r for r in rows if r]
+                if rows:
+                    out[f.id] = rows
+            else:
+                coerced = self.scalar(f, value, key)
+                if coerced is not None:
+                    out[f.id] = coerced
+        return out
+
+
+def flat_facts(pack: Pack, case: Mapping) -> dict:
+    """Case-level facts: top-level fields, and group fields as ``group.field``."""
+    out = {}
+    for f in pack.intake.fields:
+        if f.id not in case:
+            continue
+        if f.type == "group":
+            for k, v in case[f.id].items():
+                out[f"{f.id}.{k}"] = v
+        elif f.type != "repeat":
+            out[f.id] = case[f.id]
+    return out
+
+
+def _hide(pack: Pack, case: dict) -> tuple[dict, dict]:
+    """Drop fields whose ``show_if`` is false, until nothing changes (one may hide another).
+
+    Returns the case and its flat facts.
+    """
+    for _ in range(len(pack.intake.fields) + 1):
+        facts = flat_facts(pack, case)
+        hidden = {f.id for f in pack.intake.fields if f.show_if is not None and f.id in case and not evaluate(f.show_if, facts)}
+        if not hidden:
+            break
+        case = {k: v for k, v in case.items() if k not in hidden}
+    return case, facts
+
+
+def members_of(pack: Pack, case: Mapping) -> tuple[dict, ...]:
+    m = pack.members
+    me = {"relation": m.self_relation, **case.get(m.self_group, {})}
+    return (me, *[dict(row) for row in case.get(m.repeat, [])])
+
+
+def derive(pack: Pack, facts: dict, members: tuple[dict, ...]) -> dict:
+    """Add the derived facts declared in rules.yaml, in declaration order."""
+    field_of, field_order = _concern_fields(pack)
+    for d in pack.derived:
+        if d.fn == "member_values":
+            values = []
+            for m in members:
+                v = m.get(d.field)
+                values.extend(v if isinstance(v, list) else [] if v is None else [v])
+            value = list(dict.fromkeys(values)) or None
+        elif d.fn == "member_fields":
+            present = {field_of.get(c) for m in members for c in m.get(d.field, [])}
+            value = [f for f in field_order if f in present] or None
+        elif d.fn == "count":
+            value = len(facts.get(d.of, []))
+        elif d.fn in ("max_member", "min_member"):
+            ages = [m[d.field] for m in members if m.get(d.field) is not None]
+            value = (max(ages) if d.fn == "max_member" else min(ages)) if ages else None
+        elif d.fn == "any_member":
+            value = any(evaluate(d.where, m) for m in members)
+        elif d.fn == "count_members":
+            value = sum(evaluate(d.where, m) for m in members)
+        else:
+            value = evaluate(d.when, facts, members)
+        if value is not None:
+            facts[d.id] = value
+    return facts
+
+
+def prepare(pack: Pack, raw_case: Mapping, trusted: bool = False) -> Facts:
+    """Coerce, hide, flatten and derive; raise ``CaseError`` naming every bad value.
+
+    ``trusted``: the case was coerced by this very pack before (a stored intake decided
+    under the same version), so its values already have their declared types.
+    """
+    coercer = Coercer(pack)
+    if trusted:
+        case = {f.id: raw_case[f.id] for f in pack.intake.fields if f.id in raw_case}
+    else:
+        case = coercer.fields(pack.intake.fields, raw_case, "")
+    if coercer.issues:
+        raise CaseError(coercer.issues)
+    case, facts = _hide(pack, case)
+    members = members_of(pack, case)
+    facts = derive(pack, facts, members)
+    return Facts(case, facts, members, tuple(coercer.warnings))
+
+
+def missing_required(form_fields: tuple[FormField, ...], case: Mapping, path: str = "") -> list[CaseIssue]:
+    """Required fields left empty; a field hidden by its ``show_if`` is not required."""
+    shown: dict = {}
+    for f in form_fields:
+        value = case.get(f.id)
+        if f.type == "group" and isinstance(value, Mapping):
+            shown.update({f"{f.id}.{k}": v for k, v in value.items() if not _empty(v)})
+        elif f.type != "repeat" and not _empty(value):
+            shown[f.id] = value
+    out = []
+    for f in form_fields:
+        if f.show_if is not None and not evaluate(f.show_if, shown):
+            continue
+        key = f"{path}.{f.id}" if path else f.id
+        value = case.get(f.id)
+        if f.type == "group":
+            out += missing_required(f.fields, value or {}, key) if (value or f.required) else []
+        elif f.type == "repeat":
+            for i, row in enumerate(value or []):
+                out += missing_required(f.fields, row, f"{key}[{i}]")
+        elif f.required and _empty(value):
+            out.append(CaseIssue(key, f"「{f.label}」は必須です", "入力してください"))
+    return out
+
+
+def visible(pack: Pack, form_fields: tuple[FormField, ...], raw: Mapping) -> dict[str, bool]:
+    """Which top-level fields a form shows for the values typed so far.
+
+    Values that do not coerce yet (a half-typed age) simply count as unanswered here;
+    the form reports them when it is submitted.
+    """
+    coercer = Coercer(pack)
+    values: dict = {}
+    for f in form_fields:
+        value = raw.get(f.id)
+        if _empty(value) or f.type == "repeat":
+            continue
+        if f.type == "group":
+            for c in f.fields:
+                if not _empty((value or {}).get(c.id)):
+                    v = coercer.scalar(c, value[c.id], c.id)
+                    if v is not None:
+                        values[f"{f.id}.{c.id}"] = v
+        else:
+            v = coercer.scalar(f, value, f.id)
+            if v is not None:
+                values[f.id] = v
+    return {f.id: f.show_if is None or evaluate(f.show_if, values) for f in form_fields}
+
+
+def coerce_form(pack: Pack, form_fields: tuple[FormField, ...], raw: Mapping, require: bool = True) -> dict:
+    """Values of any form (支援プラン, 会議記録) cleaned to their declared types.
+
+    Raises ``CaseError`` naming every bad or (with ``require``) missing value.
+    """
+    coercer = Coercer(pack)
+    clean = coercer.fields(form_fields, raw, "")
+    problems = coercer.issues + (missing_required(form_fields, clean) if require else [])
+    if problems:
+        raise CaseError(problems)
+    return clean

@@ -1,0 +1,48 @@
+"""監査ログ (管理者): who logged in, viewed, changed, exported and published what — ids only."""
+import datetime as dt
+
+import streamlit as st
+
+from engine.casework.stats import to_csv
+from engine.casework.wareki import wareki
+from ui import auth, state
+
+access = auth.access()
+st.title("監査ログ")
+if not access.can("view_audit"):
+    st.error("監査ログを見る権限がありません。")
+    st.stop()
+log = auth.audit_log()
+verdict = log.verify()
+(st.success if verdict.ok else st.error)(verdict.message)
+entries = list(log.entries())
+if not entries:
+    st.info("まだ記録がありません。")
+    st.stop()
+
+ACTIONS = {"login": "ログイン", "logout": "ログアウト", "login_failure": "ログイン失敗", "session_timeout": "時間切れ",
+           "case_view": "ケースの閲覧", "case_view_denied": "閲覧の拒否", "case_write": "ケースの変更",
+           "export": "CSV 出力", "config_publish": "設定の公開", "config_rollback": "設定を戻す",
+           "user_add": "アカウント作成", "user_disable": "アカウント無効化", "user_reset": "パスワード再設定"}
+left, middle, right = st.columns(3)
+actors = left.multiselect("だれが", sorted({e["actor"] for e in entries}), placeholder="すべて")
+actions = middle.multiselect("何を", sorted({e["action"] for e in entries}), format_func=lambda a: ACTIONS.get(a, a),
+                             placeholder="すべて")
+case_id = right.text_input("ケースID")
+since = st.date_input("この日から", value=None, min_value=dt.date(2020, 1, 1))
+rows = [e for e in reversed(entries)
+        if (not actors or e["actor"] in actors) and (not actions or e["action"] in actions)
+        and (not case_id or e.get("case_id") == case_id.strip()) and (not since or e["at"][:10] >= since.isoformat())]
+st.caption(f"{len(rows)} 件（全 {len(entries)} 件）")
+table = [{"連番": e["seq"], "日時": f"{wareki(e['at'][:10])} {e['at'][11:19]}", "だれが": e["actor"],
+          "何を": ACTIONS.get(e["action"], e["action"]), "ケース": e.get("case_id", ""),
+          "対象": e.get("target", e.get("version", ""))} for e in rows]
+st.dataframe(table, hide_index=True, use_container_width=True)
+
+
+def export() -> bytes:
+    auth.repo().export("audit_csv")
+    return to_csv(table, ["連番", "日時", "だれが", "何を", "ケース", "対象"])
+
+
+st.download_button("CSVで保存", export, file_name="tsunagu_audit.csv", mime="text/csv")

@@ -1,0 +1,98 @@
+"""ケース一覧: find a case by status, program, agency, area, meeting, priority, date or name."""
+import datetime as dt
+
+import streamlit as st
+
+from engine.casework.caselist import SORTS, CaseQuery, row_view, run_query
+from engine.casework.demo import save_demo
+from engine.errors import StorageError
+from ui import auth, state
+
+pack, repo = state.pack(), auth.repo()
+PER_PAGE = 50
+DEMO_COUNT = 200
+EARLIEST = dt.date(2000, 1, 1)        # date_input otherwise offers only the last ten years
+st.title("ケース一覧")
+total = auth.visible_total(repo)
+if not total:
+    st.info("まだケースがありません。「相談受付」から相談を受け付けると、ここに並びます。\n\n"
+            "操作を試すだけなら、架空のデモデータを作れます（実在の人ではありません。記録には demo の印が付きます）。")
+    if st.button(f"デモデータを作る（架空の{DEMO_COUNT}件）", type="primary"):
+        try:
+            with st.spinner("デモデータを作っています…"):
+                save_demo(repo, pack, DEMO_COUNT)           # marked demo: true, with their intake events
+        except StorageError as err:
+            st.error(f"デモデータを保存できませんでした: {err}")
+            st.stop()
+        st.rerun()
+    st.stop()
+
+
+def first_page() -> None:
+    # A new filter gives a new result; page 7 of the old one means nothing in it.
+    st.session_state["cases.page"] = 1
+
+
+def move(delta: int) -> None:
+    st.session_state["cases.page"] = max(1, st.session_state.get("cases.page", 1) + delta)
+
+
+def open_case() -> None:
+    chosen = st.session_state.get("cases.open")
+    if chosen:
+        st.session_state["case_id"] = chosen
+        st.session_state["cases.open"] = None        # back on this page, the box is empty again
+        st.session_state["cases.go"] = True
+
+
+if st.session_state.pop("cases.go", False):
+    st.switch_page("views/consult/case.py")
+
+
+def choose(label: str, kind: str, key: str) -> list[str]:
+    return st.sidebar.multiselect(label, pack.ids(kind), format_func=lambda i: pack.label(kind, i),
+                                  key=f"cases.{key}", on_change=first_page, placeholder="すべて")
+
+
+st.sidebar.markdown("### 絞り込み")
+text = st.sidebar.text_input("氏名・ふりがな", key="cases.text", on_change=first_page,
+                             help="ひらがな・カタカナのどちらでも探せます。空白は無視します。")
+statuses = choose("状態", "statuses", "statuses")
+programs = choose("事業", "programs", "programs")
+agencies = choose("機関", "agencies", "agencies")
+areas = choose("圏域", "areas", "areas")
+meetings = choose("会議", "meetings", "meetings")
+priorities = choose("優先度", "priorities", "priorities")
+date_from = st.sidebar.date_input("受付日（から）", value=None, min_value=EARLIEST, key="cases.date_from", on_change=first_page)
+date_to = st.sidebar.date_input("受付日（まで）", value=None, min_value=EARLIEST, key="cases.date_to", on_change=first_page)
+sort = st.sidebar.selectbox("並べ替え", list(SORTS), format_func=SORTS.get, key="cases.sort", on_change=first_page)
+
+st.session_state.setdefault("cases.page", 1)
+query = CaseQuery(statuses=statuses, programs=programs, agencies=agencies, areas=areas, meetings=meetings,
+                  priorities=priorities, date_from=date_from, date_to=date_to, text=text, sort=sort,
+                  page=max(1, int(st.session_state["cases.page"])), per_page=PER_PAGE)
+
+def page_of(cases: list[dict]):
+    # A read-only view: only the rows of this page are built, nothing is copied.
+    found = run_query(cases, query, pack)
+    return found, [row_view(pack, case) for case in found.rows]
+
+
+result, rows = repo.read_cases(page_of)
+st.session_state["cases.page"] = result.page          # a page beyond the end shows the last one
+
+if not result.total:
+    st.info(f"条件に合うケースはありません（全 {total} 件）。左の「絞り込み」の条件を減らしてください。")
+    st.stop()
+
+st.caption(f"{result.total} 件中 {result.first}–{result.last} 件")
+st.dataframe(rows, hide_index=True)
+
+prev_col, page_col, next_col = st.columns([1, 2, 1], vertical_alignment="bottom")
+prev_col.button("前へ", on_click=move, args=(-1,), disabled=result.page <= 1, key="cases.prev")
+page_col.number_input(f"ページ（全 {result.pages} ページ）", min_value=1, max_value=result.pages, step=1, key="cases.page")
+next_col.button("次へ", on_click=move, args=(1,), disabled=result.page >= result.pages, key="cases.next")
+
+names = {row["ID"]: row["氏名"] for row in rows}
+st.selectbox("ケースを開く", list(names), index=None, placeholder="ケースIDを選択", key="cases.open",
+             format_func=lambda i: f"{i}　{names[i]}".rstrip(), on_change=open_case)

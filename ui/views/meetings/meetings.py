@@ -1,0 +1,162 @@
+"""会議: the meeting calendar (iCal), a meeting's agenda, and the 会議記録 written back to cases."""
+import copy
+import datetime as dt
+
+import streamlit as st
+
+from engine.casework.calendar import (
+    WEEKDAY_JA,
+    CalendarError,
+    by_date,
+    closed_reason,
+    is_on_demand,
+    next_occurrence,
+    occurrences,
+    on_demand_occurrences,
+    open_on_demand,
+    previous_occurrence,
+    to_ical,
+)
+from engine.casework.wareki import wareki
+from engine.casework.workflow import WorkflowError, agenda, record_outcome
+from engine.errors import CaseError, ConflictError, StorageError
+from ui import auth, state
+from ui.form_view import clear_form, jsonable, render_form
+
+pack, repo = state.pack(), auth.repo()
+meetings = {m.id: m for m in pack.meetings}
+form = pack.forms["meeting_record"]
+user = st.session_state.get("user", "staff")
+today = dt.date.today()
+
+st.title("会議")
+st.caption("会議の開催予定、会議で協議するケース（議題）、会議の結果の記録。結果はケースの状態に反映されます。")
+
+try:
+    opened = on_demand_occurrences(repo)
+except CalendarError as err:
+    st.error(str(err))
+    opened = []
+
+# -- 開催予定 ------------------------------------------------------------------
+st.subheader("開催予定（今後12か月）")
+sessions = sorted([*occurrences(pack, today, 12), *(o for o in opened if o.date >= today)], key=by_date)
+shown = st.multiselect("表示する会議", list(meetings), key="meetings.filter", placeholder="すべての会議",
+                       format_func=lambda i: meetings[i].label)
+if shown:
+    sessions = [o for o in sessions if o.meeting_id in shown]
+if sessions:
+    st.dataframe([{"日付": f"{wareki(o.date)}（{WEEKDAY_JA[o.date.weekday()]}）", "会議": o.label,
+                   "備考": o.note()} for o in sessions], hide_index=True, width="stretch")
+else:
+    st.info("この期間に予定された会議はありません。随時開催の会議は、開催が決まったときに下で日程を登録します。")
+if any((m.get("cadence") or {}).get("placeholder") for m in pack.meetings):
+    st.caption("定例会議の曜日・週は仮の設定です（meetings.yaml の cadence）。祝日・年末年始に当たる日は自動で移します。")
+st.download_button("カレンダーに取り込む（iCal）", to_ical(sessions, pack), file_name="tsunagu-meetings.ics",
+                   mime="text/calendar", key="meetings.ical")
+
+# -- 会議を選ぶ ----------------------------------------------------------------
+st.divider()
+meeting_id = st.selectbox("会議", list(meetings), key="meetings.meeting", format_func=lambda i: meetings[i].label)
+m = meetings[meeting_id]
+if m.get("purpose"):
+    st.markdown(m.get("purpose"))
+upcoming = next_occurrence(pack, meeting_id, today, opened)
+if upcoming:
+    moved = f"　※{upcoming.note()}" if upcoming.shifted else ""
+    st.markdown(f"**次回** {wareki(upcoming.date)}（{WEEKDAY_JA[upcoming.date.weekday()]}）{moved}")
+elif is_on_demand(m):
+    st.markdown("**随時開催**　開催が決まったら、開催日を登録してください。")
+if m.get("confidential"):
+    st.warning(f"🔒 {m.label}の構成員には守秘義務があります（{m.get('legal_basis') or '社会福祉法 第106条の6'}）。"
+               "会議で共有した情報は、構成員以外に伝えないでください。")
+if is_on_demand(m):
+    with st.container(border=True):
+        day = st.date_input("開催する日", value=today, key="meetings.open_on", format="YYYY-MM-DD")
+        if day and closed_reason(day):
+            st.caption(f"⚠️ {wareki(day)} は{closed_reason(day)}です。")
+        if st.button(f"{m.label}を開催する", key="meetings.open"):
+            try:
+                open_on_demand(repo, pack, meeting_id, day, user)
+            except (CalendarError, StorageError) as err:
+                st.error(f"開催日を登録できませんでした。{err}")
+            else:
+                st.session_state["meetings.__notice"] = ("success", f"{m.label}を {wareki(day)} に開催します。開催予定に加えました。")
+                st.rerun()
+
+# -- 議題 ----------------------------------------------------------------------
+st.divider()
+notice = st.session_state.pop("meetings.__notice", None)
+if notice:
+    kind, text = notice
+    (st.success if kind == "success" else st.error)(text)
+st.subheader(f"議題　{m.label}")
+if not repo.count_cases():
+    st.info("まだケースがありません。「相談受付」で相談を受け付けると、会議で協議するケースがここに並びます。")
+    st.stop()
+# Read-only view over every case; the few on the agenda are copied out.
+items = repo.read_cases(lambda cases: copy.deepcopy(agenda(pack, cases, meeting_id)))
+if not items:
+    st.info(f"{m.label}で協議を待っているケースはありません。")
+    st.stop()
+
+
+def priority(case: dict) -> str:
+    p = case.get("decision", {}).get("priority", "normal")
+    return f"🚨 {pack.label('priorities', p)}" if p == "urgent" else pack.label("priorities", p)
+
+
+st.dataframe([{
+    "ID": c["id"],
+    "受付日": wareki(c.get("intake", {}).get("received_on")),
+    "優先度": priority(c),
+    "状態": pack.label("statuses", c.get("status", "")),
+    "支援プラン": "あり" if "plan" in c else "なし",
+    "事業": "、".join(p["name"] for p in c.get("decision", {}).get("programs", [])),
+} for c in items], hide_index=True, width="stretch")
+if m.get("agenda") == "cases_with_plan" and any("plan" not in c for c in items):
+    st.caption("支援プランが「なし」のケースは、会議の前に市民福祉課がプランを作成します。")
+
+# -- 会議記録 ------------------------------------------------------------------
+st.subheader("会議の結果を記録する")
+by_id = {c["id"]: c for c in items}
+if st.session_state.get("meetings.case") not in by_id:
+    # The case left the agenda (its outcome was recorded): nothing is selected any more.
+    st.session_state.pop("meetings.case", None)
+case_id = st.selectbox("記録するケース", list(by_id), index=None, key="meetings.case", placeholder="ケースIDを選択",
+                       format_func=lambda i: f"{i}（{priority(by_id[i])}・{pack.label('statuses', by_id[i].get('status', ''))}）")
+if case_id is None:
+    st.caption("ケースを選ぶと、会議記録の入力欄が出ます。")
+    st.stop()
+
+prefix = f"meeting_record.{meeting_id}.{case_id}"
+if f"{prefix}.meeting" not in st.session_state:
+    # A freshly opened form: remember the revision staff are looking at, so a save
+    # over someone else's newer save is refused instead of silently overwriting it.
+    held = previous_occurrence(pack, meeting_id, today, opened)
+    st.session_state[f"{prefix}.meeting"] = meeting_id
+    st.session_state[f"{prefix}.held_on"] = held.date if held else today
+    st.session_state[f"{prefix}.__revision"] = by_id[case_id]["revision"]
+
+errors = st.session_state.get(f"{prefix}.__errors", {})
+raw = render_form(pack, form.fields, prefix, errors)
+if st.button("結果を記録する", type="primary", key="meetings.record"):
+    try:
+        stored = record_outcome(repo, pack, case_id, jsonable(raw), actor=user,
+                                expected_revision=st.session_state[f"{prefix}.__revision"])
+    except CaseError as err:
+        st.session_state[f"{prefix}.__errors"] = {i.key: i.render() for i in err.issues}
+        st.rerun()
+    except ConflictError as err:
+        # Reload: the next save is checked against what is stored now; the typed values stay.
+        st.session_state[f"{prefix}.__revision"] = (repo.get_case(case_id) or {}).get("revision")
+        st.error(f"{err}（最新の内容を読み込み直しました。入力した内容は残っています。）")
+    except (WorkflowError, StorageError) as err:
+        st.error(f"記録できませんでした。入力した内容は残っています。{err}")
+    else:
+        clear_form(form.fields, prefix)
+        st.session_state["meetings.__notice"] = (
+            "success", f"ケース {case_id} に会議の結果を記録しました。状態: {pack.label('statuses', stored.get('status', ''))}")
+        st.rerun()
+if errors:
+    st.error(f"入力に {len(errors)} 件の誤りがあります。各項目の下の説明を見て直してください。入力した内容は残っています。")

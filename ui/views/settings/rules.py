@@ -1,0 +1,65 @@
+"""設定 > ルール: the routing rules as sentences, a structured editor, and rules.yaml itself.
+
+Every change goes into the draft (``ui.draft``); nothing here touches the live pack.
+"""
+import streamlit as st
+
+from engine.changes.editing import delete_item, move_item, set_field
+from engine.rules.sentences import rule_text
+from ui import draft
+from ui.rule_editor import commit, editor, raw_editor, watch
+
+st.title("ルール")
+draft.banner()
+sources, _base, _stored = draft.current()
+watch(sources)
+pack, err = draft.draft_pack(sources)
+if err is not None:
+    st.error("下書きの設定にエラーがあるため、ルールの一覧と編集画面は使えません。"
+             "「YAML（上級者向け）」タブで rules.yaml を直してください。")
+    for issue in err.issues:
+        st.error(issue.render())
+
+listing, building, raw = st.tabs(["ルール一覧", "ルールを編集・追加", "YAML（上級者向け）"])
+
+
+def act(edit, message: str) -> None:
+    if commit(edit, message):
+        st.rerun()
+
+
+with listing:
+    if pack is None:
+        st.info("設定のエラーを直すと、ルールが文で表示されます。")
+    else:
+        st.caption("上から順に調べ、条件にあてはまるルールがすべて働きます。")
+        last = len(pack.rules) - 1
+        for i, rule in enumerate(pack.rules):
+            with st.container(border=True):
+                st.markdown(f"**{i + 1}. {rule.label}**　`{rule.id}`" + ("　**〔無効〕**" if not rule.enabled else ""))
+                st.markdown(rule_text(pack, rule))
+                cols = st.columns([1, 1, 1, 2, 2, 1])
+                key = f"rules.list.{rule.id}"
+                if cols[0].button("編集", key=f"{key}.edit"):
+                    st.session_state["rules.edit.pending"] = rule.id
+                    st.toast(f"「ルールを編集・追加」タブで「{rule.label}」を編集できます。")
+                if cols[1].button("↑", key=f"{key}.up", disabled=i == 0, help="1つ上へ"):
+                    act(lambda t, r=rule: move_item(t, "rules", r.id, -1), f"ルール「{rule.label}」を1つ上に移しました。")
+                if cols[2].button("↓", key=f"{key}.down", disabled=i == last, help="1つ下へ"):
+                    act(lambda t, r=rule: move_item(t, "rules", r.id, 1), f"ルール「{rule.label}」を1つ下に移しました。")
+                toggle = "有効にする" if not rule.enabled else "無効にする"
+                if cols[3].button(toggle, key=f"{key}.toggle"):
+                    act(lambda t, r=rule: set_field(t, "rules", r.id, "enabled", not r.enabled),
+                        f"ルール「{rule.label}」を{'有効' if not rule.enabled else '無効'}にしました。")
+                sure = cols[4].checkbox("削除してよい", key=f"{key}.sure")
+                if cols[5].button("削除", key=f"{key}.delete", disabled=not sure):
+                    act(lambda t, r=rule: delete_item(t, "rules", r.id), f"ルール「{rule.label}」を削除しました。")
+
+with building:
+    if pack is None:
+        st.info("設定のエラーを直すと、ルールを画面で編集できます。")
+    else:
+        editor(pack, sources)
+
+with raw:
+    raw_editor(sources)
