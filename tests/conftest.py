@@ -25,6 +25,24 @@ def data(tmp_path, monkeypatch):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "real_auth: use the real login (no test administrator)")
+    _patient_apptest()
+
+
+def _patient_apptest(floor: float = 60) -> None:
+    """AppTest waits at least ``floor`` seconds for a script run, whatever a test asks for.
+
+    A page test checks what a page shows, not how fast: speed lives in ``make bench``. On a
+    loaded 2-core machine a 10 s wait fails pages that are merely slow to get the CPU.
+    """
+    from streamlit.testing.v1 import AppTest
+    original = AppTest.from_file.__func__
+    if getattr(original, "_patient", False):
+        return
+
+    def from_file(cls, *args, default_timeout: float = floor, **kwargs):
+        return original(cls, *args, default_timeout=max(default_timeout, floor), **kwargs)
+    from_file._patient = True
+    AppTest.from_file = classmethod(from_file)
 
 
 @pytest.fixture(autouse=True)

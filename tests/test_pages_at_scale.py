@@ -32,7 +32,7 @@ def big(tmp_path_factory):
 def test_page_at_20000_cases(big, monkeypatch, page, expect):
     path, first = big
     monkeypatch.setenv("TSUNAGU_DATA", str(path))
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=60).run()     # pages are known by path after a first run
     at.session_state["case_id"] = first
     at.switch_page(page).run()
     assert not at.exception

@@ -132,7 +132,7 @@ def test_with_rule_keeps_the_files_comments_and_layout():
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=10)
+    at = AppTest.from_file(APP, default_timeout=10).run()
     at.switch_page("views/settings/rules.py").run()
     assert not at.exception
     return at
