@@ -57,7 +57,7 @@ def measure(pack, size: int = SIZE) -> dict:
             timed = {name: _median_ms(page(query)) for name, query in queries.items()}
             out[f"list_cases_copy_all_ms_{size}"] = _median_ms(repo.list_cases)
             out[f"dashboard_ms_{size}"] = _median_ms(
-                lambda: repo.read_cases(lambda cases: (stats.report(cases), stats.counts(cases))))
+                lambda: repo.read_cases(lambda cases: (stats.report(cases, figures=stats.pack_figures(pack)), stats.counts(cases))))
             count = repo.count_cases()
     if count != size:
         raise SystemExit(f"{count} cases stored, expected {size}")

@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--config", default=os.environ.get("TSUNAGU_CONFIG", str(DEFAULT_PACK)),
-                       help="設定パックのフォルダ（既定: 同梱の阪南市パック）")
+                       help="設定パックのフォルダ（既定: 同梱の既定のパック）")
         p.set_defaults(func=func)
         return p
 

@@ -52,8 +52,8 @@ def test_overview_has_every_agency_and_meeting(pack, overview):
 
 
 def test_overview_paths(pack, overview):
-    assert 'prog_multi_agency -> mt_juso_kaigi [label="同意あり"' in overview
-    assert 'prog_multi_agency -> mt_shien_kaigi [label="同意なし"' in overview
+    assert 'prog_multi_agency -> mt_juso_kaigi [label="本人同意が必要"' in overview
+    assert 'prog_multi_agency -> mt_shien_kaigi [label="同意がなくても（守秘義務）"' in overview
     assert "prog_comprehensive -> ag_houkatsu_a" in overview                     # program → agency
     assert "ag_kurashi_marugoto -> mt_juso_kaigi" in overview                    # member → meeting
     assert 'soudan -> ag_houkatsu_a [label="介護 → 地域包括支援センター"' in overview

@@ -71,29 +71,36 @@ def test_counts_in_a_period():
     assert stats.counts(CASES, "2025-06-05", "2025-06-05")["program"] == {"comprehensive": 1, "multi_agency": 1}
 
 
-def test_report_figures_for_a_fiscal_year():
-    report = stats.report(CASES, *FY2025)
+def test_report_figures_for_a_fiscal_year(pack):
+    report = stats.report(CASES, *FY2025, stats.pack_figures(pack))
+    routed = dict(report.routed)
     assert report.new_cases == 4
-    assert report.multi_agency == 3                  # C2, C3, C4
+    assert routed["多機関協働事業につないだ件数"] == 3       # C2, C3, C4
     assert report.plans == 1                         # C2's plan; C4's was made in the next 年度
     assert report.meetings_held == 3                 # juso 07-17, juso 08-21, shien 07-17
     assert report.discussed == 4                     # C2 twice, C3 once, C4 once
     assert report.held_by_meeting == {"juso_kaigi": 2, "shien_kaigi": 1}
     assert report.discussed_by_meeting == {"juso_kaigi": 3, "shien_kaigi": 1}
-    assert report.shien_kaigi == 1
-    assert report.participation == 1
-    assert report.outreach == 1
+    assert routed["支援会議につないだ件数"] == 1
+    assert routed["参加支援事業につないだ件数"] == 1
+    assert routed["アウトリーチ等につないだ件数"] == 1
     assert dict(report.figures())["新規相談件数"] == 4
 
 
-def test_report_over_all_time():
-    report = stats.report(CASES)
-    assert (report.new_cases, report.multi_agency, report.plans) == (5, 3, 3)
+def test_report_over_all_time(pack):
+    report = stats.report(CASES, figures=stats.pack_figures(pack))
+    routed = dict(report.routed)
+    assert (report.new_cases, routed["多機関協働事業につないだ件数"], report.plans) == (5, 3, 3)
     assert (report.meetings_held, report.discussed) == (4, 5)
-    assert (report.participation, report.outreach) == (2, 2)
+    assert (routed["参加支援事業につないだ件数"], routed["アウトリーチ等につないだ件数"]) == (2, 2)
     assert [label for label, _ in report.figures()] == [
-        "新規相談件数", "多機関協働事業につないだ件数", "プラン作成件数", "会議開催件数", "会議で協議した件数",
-        "支援会議につないだ件数", "参加支援事業につないだ件数", "アウトリーチ等につないだ件数"]
+        "新規相談件数", "プラン作成件数", "会議開催件数", "会議で協議した件数",
+        "多機関協働事業につないだ件数", "支援会議につないだ件数", "参加支援事業につないだ件数", "アウトリーチ等につないだ件数"]
+
+
+def test_a_figure_counts_a_case_once_whatever_it_names():
+    both = stats.Figure("どちらか", programs=("multi_agency",), meetings=("juso_kaigi",))
+    assert dict(stats.report(CASES, figures=[both]).routed) == {"どちらか": 3}   # C2, C3, C4; C2 hits both, once
 
 
 def test_nothing_to_count():

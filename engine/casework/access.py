@@ -118,7 +118,7 @@ class ScopedRepository:
             return None
         if not self._visible(case):
             self._log("case_view_denied", case_id=case_id)
-            raise AccessError("このケースを見る権限がありません。必要なら、ケースを受け付けた機関か市民福祉課に相談してください。")
+            raise AccessError("このケースを見る権限がありません。必要なら、ケースを受け付けた機関か事業の担当課に相談してください。")
         if self._viewed is None or case_id not in self._viewed:
             self._log("case_view", case_id=case_id)
             if self._viewed is not None:

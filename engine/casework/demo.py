@@ -15,17 +15,6 @@ _SURNAMES = [("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "ス�
              ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"), ("松本", "マツモト")]
 _GIVEN = [("花子", "ハナコ"), ("太郎", "タロウ"), ("一郎", "イチロウ"), ("陽子", "ヨウコ"), ("健一", "ケンイチ"),
           ("美咲", "ミサキ"), ("翔太", "ショウタ"), ("和子", "カズコ"), ("誠", "マコト"), ("由美", "ユミ")]
-_SUMMARIES = {
-    "care_need": "足腰が弱って買い物に行けない", "dementia": "物忘れが増えて火の消し忘れがある",
-    "withdrawal": "息子が何年も家から出ていない", "isolation": "近所づきあいがなく一人で過ごしている",
-    "hoarding": "家の中に物があふれている", "debt": "借金の返済に追われている", "arrears": "家賃と電気代を滞納している",
-    "no_income": "お金がなくて生活できない", "work": "仕事が長続きしない", "housing": "家賃が払えず住まいが心配",
-    "mental_health": "心の病で働けない", "alcohol": "お酒がやめられない", "disability": "障がいのある家族の将来が心配",
-    "childcare": "子育てが不安", "pregnancy": "妊娠中で頼れる人がいない", "abuse": "家族から叩かれているようだ",
-    "info_request": "使える福祉サービスを知りたい",
-}
-
-
 def demo_case(pack: Pack, rng: random.Random, day: dt.date) -> dict:
     concerns = pack.ids("concerns")
     person_concerns = rng.sample(concerns, k=rng.choice([1, 1, 1, 2, 2, 3]))
@@ -44,7 +33,7 @@ def demo_case(pack: Pack, rng: random.Random, day: dt.date) -> dict:
         "person": {"name": f"{surname[0]} {given[0]}", "kana": f"{surname[1]} {given[1]}",
                    "age": rng.randint(15, 98), "concerns": person_concerns},
         "household": household,
-        "summary": "、".join(_SUMMARIES.get(c, c) for c in person_concerns) + "（デモデータ）",
+        "summary": "、".join(pack.label("concerns", c) for c in person_concerns) + "（デモデータ）",
     }
     if resident:
         case["area"] = rng.choice(pack.ids("areas"))

@@ -34,42 +34,38 @@ NONE = ""
 
 
 @dataclass(frozen=True)
-class ReportIds:
-    """The pack ids the report figures look for (the national scheme's five programs)."""
+class Figure:
+    """A report figure the pack declares (pack.yaml ``report.figures``): cases routed to
+    any of ``programs`` or ``meetings``."""
 
-    multi_agency: str = "multi_agency"
-    participation: str = "participation"
-    outreach: str = "outreach"
-    shien_kaigi: str = "shien_kaigi"
+    label: str
+    programs: tuple[str, ...] = ()
+    meetings: tuple[str, ...] = ()
+
+
+def pack_figures(pack: Pack) -> tuple[Figure, ...]:
+    """The report figures of ``pack``, in its order."""
+    return tuple(Figure(f["label"], tuple(f.get("programs") or ()), tuple(f.get("meetings") or ()))
+                 for f in pack.info["report"]["figures"])
 
 
 @dataclass(frozen=True)
 class Report:
-    """The figures for one period. ``*_by_meeting`` map a meeting id to its count."""
+    """The figures for one period. ``routed`` holds the pack's figures as (label, count);
+    ``*_by_meeting`` map a meeting id to its count."""
 
     new_cases: int = 0
-    multi_agency: int = 0
     plans: int = 0
     meetings_held: int = 0
     discussed: int = 0
-    shien_kaigi: int = 0
-    participation: int = 0
-    outreach: int = 0
+    routed: tuple[tuple[str, int], ...] = ()
     held_by_meeting: Mapping[str, int] = field(default_factory=dict)
     discussed_by_meeting: Mapping[str, int] = field(default_factory=dict)
 
     def figures(self) -> list[tuple[str, int]]:
-        """(Japanese name, value) in the order a report lists them."""
-        return [
-            ("新規相談件数", self.new_cases),
-            ("多機関協働事業につないだ件数", self.multi_agency),
-            ("プラン作成件数", self.plans),
-            ("会議開催件数", self.meetings_held),
-            ("会議で協議した件数", self.discussed),
-            ("支援会議につないだ件数", self.shien_kaigi),
-            ("参加支援事業につないだ件数", self.participation),
-            ("アウトリーチ等につないだ件数", self.outreach),
-        ]
+        """(Japanese name, value) in the order a report lists them: the common four, then the pack's."""
+        return [("新規相談件数", self.new_cases), ("プラン作成件数", self.plans),
+                ("会議開催件数", self.meetings_held), ("会議で協議した件数", self.discussed), *self.routed]
 
 
 def in_period(day: str, date_from: str | None = None, date_to: str | None = None) -> bool:
@@ -175,7 +171,7 @@ def _done(case: Mapping) -> list[Mapping]:
 
 
 def report(cases: Iterable[Mapping], date_from: str | None = None, date_to: str | None = None,
-           ids: ReportIds = ReportIds()) -> Report:
+           figures: Iterable[Figure] = ()) -> Report:
     """The period's figures for the 重層的支援体制整備事業 report.
 
     会議開催件数 counts distinct (meeting, day) pairs; 会議で協議した件数 counts case
@@ -184,8 +180,12 @@ def report(cases: Iterable[Mapping], date_from: str | None = None, date_to: str 
     cases = [c for c in cases if is_mapping(c)]
     received = in_period_cases(cases, date_from, date_to)
 
-    def routed(key: str, wanted: str) -> int:
-        return sum(wanted in ids_of(as_mapping(c.get("decision")).get(key)) for c in received)
+    def routed(figure: Figure) -> int:
+        def hit(case: Mapping) -> bool:
+            decision = as_mapping(case.get("decision"))
+            return bool(set(figure.programs) & set(ids_of(decision.get("programs")))
+                        or set(figure.meetings) & set(ids_of(decision.get("meetings"))))
+        return sum(hit(c) for c in received)
 
     plans = 0
     sessions: set[tuple[str, str]] = set()
@@ -202,13 +202,10 @@ def report(cases: Iterable[Mapping], date_from: str | None = None, date_to: str 
                 discussions.add((str(case.get("id") or id(case)), meeting, held_on[:10]))
     return Report(
         new_cases=len(received),
-        multi_agency=routed("programs", ids.multi_agency),
         plans=plans,
         meetings_held=len(sessions),
         discussed=len(discussions),
-        shien_kaigi=routed("meetings", ids.shien_kaigi),
-        participation=routed("programs", ids.participation),
-        outreach=routed("programs", ids.outreach),
+        routed=tuple((f.label, routed(f)) for f in figures),
         held_by_meeting=dict(Counter(m for m, _ in sessions)),
         discussed_by_meeting=dict(Counter(m for _, m, _ in discussions)),
     )

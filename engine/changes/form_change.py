@@ -235,7 +235,7 @@ _LIST_REFS = {
     "divisions": [("roster.yaml", "agencies", "division", "支援機関の担当課"), ("programs.yaml", "programs", "division", "事業の担当課"),
                   ("meetings.yaml", "meetings", "member_divisions", "会議の構成課"),
                   ("resources.yaml", "resources", "owner", "地域資源の問い合わせ先")],
-    "agencies": [("meetings.yaml", "meetings", "members", "会議の構成機関"), ("roster.yaml", "agencies", "stationed_at", "CSWの配置先"),
+    "agencies": [("meetings.yaml", "meetings", "members", "会議の構成機関"), ("roster.yaml", "agencies", "stationed_at", "機関の配置先"),
                  ("resources.yaml", "resources", "owner", "地域資源の問い合わせ先")],
 }
 _THEN = {"programs": "programs", "meetings": "meetings", "resources": "resources", "agencies": "agencies", "priority": "priorities"}

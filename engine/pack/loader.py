@@ -11,18 +11,24 @@ from types import MappingProxyType
 from typing import Mapping
 
 from engine.errors import ConfigError, ConfigIssue, did_you_mean
-from engine.pack import forms, lifecycle, meetings, programs, resources, roles, roster, rules, vocab
+from engine.pack import forms, info as pack_info, lifecycle, meetings, programs, resources, roles, roster, rules, vocab
 from engine.pack.model import Pack, frozen
 from engine.pack.reach import why_never
-from engine.pack.refs import check_references, check_rule_refs
+from engine.pack.refs import RefChecker, check_references, check_rule_refs
 from engine.pack.schema import check
 from engine.rules.conditions import FactInfo, Parser
 from engine.yamlio import YamlDoc, parse_yaml
 
-DEFAULT_PACK = Path(__file__).resolve().parents[2] / "config" / "hannan"
-PACK_SCHEMA = {"id": {"type": "string", "required": True}, "name": {"type": "string", "required": True}}
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+#: The bundled pack used when no --config is given; its folder is named in config/DEFAULT, not in code.
+DEFAULT_PACK = CONFIG_DIR / (CONFIG_DIR / "DEFAULT").read_text(encoding="utf-8").strip()
+
+
+def bundled_packs() -> list[Path]:
+    """Every pack folder shipped under config/ (the default first)."""
+    return sorted((p.parent for p in CONFIG_DIR.glob("*/pack.yaml")), key=lambda p: (p != DEFAULT_PACK, p.name))
 FILES = {
-    "pack.yaml": PACK_SCHEMA,
+    "pack.yaml": pack_info.SCHEMA,
     "vocabularies.yaml": vocab.SCHEMA,
     "roster.yaml": roster.SCHEMA,
     "programs.yaml": programs.SCHEMA,
@@ -63,7 +69,7 @@ def _parse_all(sources: Mapping[str, str]) -> tuple[dict[str, YamlDoc], list[Con
         doc, errs = parse_yaml(sources[name], name)
         issues += errs
         if doc is not None and not errs:
-            issues += check(doc, schema, allow_unknown=(name == "pack.yaml"))
+            issues += check(doc, schema)
             docs[name] = doc
     for form_id in REQUIRED_FORMS:
         if f"forms/{form_id}.yaml" not in sources:
@@ -128,6 +134,9 @@ def load_sources(sources: Mapping[str, str], root: str = "") -> Pack:
     initial, statuses, on_outcome = lifecycle.build(docs["lifecycle.yaml"])
     lists["statuses"] = statuses
     issues += check_references(docs, lists, lambda: lists)
+    info_refs = RefChecker(lists)
+    pack_info.check_info(docs["pack.yaml"], info_refs)
+    issues += info_refs.issues
     built_forms = {name.split("/", 1)[1]: _build_form(doc, lists, issues) for name, doc in docs.items() if name.startswith("forms/")}
     intake = built_forms["intake"]
     rdoc = docs["rules.yaml"]

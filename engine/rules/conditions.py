@@ -152,7 +152,7 @@ class Parser:
             value = [str(v) for v in value] if isinstance(value, list) else str(value)
         values = value if op in ("in", "not_in") else [value]
         if op in ("in", "not_in") and (not isinstance(value, list) or not value):
-            self._issue(join(path, "value"), f"{op} の value には値の一覧を書いてください", "例: value: [neighbour, minsei]")
+            self._issue(join(path, "value"), f"{op} の value には値の一覧を書いてください", "例: value: [ID1, ID2]")
             return None
         for v in values:
             if not self._value_ok(info, v, join(path, "value")):

@@ -105,7 +105,7 @@ def overview_dot(pack: Pack) -> str:
         for a in (a for a in pack.agencies if a.get("program") == p.id):
             lines.append(f'  {node_id("programs", p.id)} -> {node_id("agencies", a.id)} [{_attrs(color="#93c5fd", arrowhead="none")}];')
     for m in pack.meetings:
-        label = "同意あり" if m.get("consent_required") else "同意なし" if m.get("confidential") else ""
+        label = "本人同意が必要" if m.get("consent_required") else "同意がなくても（守秘義務）" if m.get("confidential") else ""
         if m.get("program"):
             lines.append(f'  {node_id("programs", m.get("program"))} -> {node_id("meetings", m.id)} '
                          f'[{_attrs(label=label, color=_EDGE["meetings"], penwidth="2")}];')

@@ -22,8 +22,6 @@ BANNER = "研修モード：ここで入力した内容は本番のケースに�
 TRAINING_SUBDIR = "training"
 KINDS = {"programs": "事業", "agencies": "機関", "meetings": "会議"}
 _CADENCE = {"monthly": "毎月", "bimonthly": "2か月ごと", "on_demand": "随時（必要なときに開催）"}
-_CONSENT = {"yes": "ご本人は、関係機関で情報を共有することに同意しています。",
-            "no": "ご本人は、関係機関で情報を共有することにまだ同意していません。"}
 
 
 def training_dir(data_dir: str | Path) -> Path:
@@ -64,21 +62,23 @@ def narrate(pack: Pack, case: Mapping[str, Any]) -> str:
     person = clean.get(m.self_group) or {}
     age = person.get("age")
     who = f"{age}歳の方" if age is not None else "年齢の分からない方"
+    words = pack.info["narrative"]
     channel, reporter = clean.get("channel"), clean.get("reporter")
-    if channel in (None, "self"):
-        lines = [f"{who}から相談がありました。"]
-    elif channel == "family":
-        lines = [f"{who}のご家族{f'（{reporter}）' if reporter else ''}から相談がありました。"]
+    label = pack.label("channels", channel) if channel else ""
+    said = {"who": who, "reporter": f"（{reporter}）" if reporter else "",
+            "source": f"{reporter}（{label}）" if reporter else label}
+    if channel is None:                 # an old record: the intake form requires a channel today
+        lines = [f"{who}について相談がありました。"]
     else:
-        source = f"{reporter}（{pack.label('channels', channel)}）" if reporter else pack.label("channels", channel)
-        lines = [f"{source}から、{who}について連絡がありました。"]
+        lines = [words["channels"].get(channel, words["other_channel"]).format(**said)]
+    city = pack.info["city"]["name"]
     if clean.get("resident") is True:
         area = f"（{pack.label('areas', clean['area'])}）" if clean.get("area") else ""
-        lines.append(f"阪南市{area}にお住まいです。")
+        lines.append(words["lives_in"].format(city=city, area=area))
     elif clean.get("resident") is False:
-        lines.append("阪南市の外にお住まいです。")
+        lines.append(words["lives_outside"].format(city=city))
     else:
-        lines.append("阪南市にお住まいかどうかは、まだ分かりません。")
+        lines.append(words["lives_unknown"].format(city=city))
     if person.get("concerns"):
         lines.append(f"ご本人の困りごとは{_labels(pack, 'concerns', person['concerns'])}です。")
     others = []
@@ -88,7 +88,7 @@ def narrate(pack: Pack, case: Mapping[str, Any]) -> str:
         others.append(pack.label("relations", row.get("relation", "")) + (f"（{'、'.join(detail)}）" if detail else ""))
     if others:
         lines.append(f"同じ世帯に、{'、'.join(others)}がいます。")
-    lines.append(_CONSENT.get(clean.get("consent"), "関係機関で情報を共有することへのご本人の同意は、まだ確認できていません。"))
+    lines.append(words["consent"].get(clean.get("consent"), words["consent_unknown"]))
     text = "".join(lines)
     return f"{text}\n\n「{clean['summary']}」" if clean.get("summary") else text
 

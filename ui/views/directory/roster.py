@@ -1,4 +1,4 @@
-"""名簿: agencies, divisions, areas and CSWs, as roster.yaml declares them."""
+"""名簿: agencies, divisions, areas and who covers each area, as roster.yaml declares them."""
 import streamlit as st
 
 from engine.pack.roster import OPERATION_LABELS
@@ -20,7 +20,7 @@ def names(list_name: str, ids) -> str:
 st.header("支援機関（事業別）")
 for program in pack.programs:
     members = [a for a in pack.agencies if a.get("program") == program.id]
-    with st.expander(f"{program.get('number')}. {program.label}（{len(members)}機関）", expanded=program.id == "comprehensive"):
+    with st.expander(f"{program.get('number')}. {program.label}（{len(members)}機関）", expanded=program.id == pack.programs[0].id):
         st.markdown(program.get("purpose", ""))
         st.dataframe([{
             "名称": a.label + mark(a),
@@ -33,10 +33,13 @@ for program in pack.programs:
             "機能": " / ".join(a.get("functions") or ()),
         } for a in members], hide_index=True, use_container_width=True)
 
-st.header("CSW（コミュニティソーシャルワーカー）")
-st.dataframe([{"担当圏域": names("areas", a.get("areas")), "名称": a.label,
-               "配置先": pack.label("agencies", a.get("stationed_at")) if a.get("stationed_at") else "—"}
-              for a in pack.agencies if a.get("kind") == "csw"], hide_index=True, use_container_width=True)
+# Agencies that cover only some areas are the ones a rule picks "by area"; the rest serve all.
+st.header("圏域ごとの担当機関")
+all_areas = set(pack.ids("areas"))
+st.dataframe([{"圏域": area.label + mark(area),
+               "担当機関": "、".join(a.label + mark(a) for a in pack.agencies
+                                   if area.id in (a.get("areas") or ()) and set(a.get("areas") or ()) != all_areas) or "—"}
+              for area in pack.choices("areas")], hide_index=True, use_container_width=True)
 
 left, right = st.columns(2)
 with left:

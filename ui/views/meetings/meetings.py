@@ -115,7 +115,8 @@ st.dataframe([{
     "事業": "、".join(p["name"] for p in c.get("decision", {}).get("programs", [])),
 } for c in items], hide_index=True, width="stretch")
 if m.get("agenda") == "cases_with_plan" and any("plan" not in c for c in items):
-    st.caption("支援プランが「なし」のケースは、会議の前に市民福祉課がプランを作成します。")
+    # The office's name is the pack's (configurable) text: shown as text, not markdown.
+    st.text(f"支援プランが「なし」のケースは、会議の前に{pack.label('divisions', pack.info['city']['office'])}がプランを作成します。")
 
 # -- 会議記録 ------------------------------------------------------------------
 st.subheader("会議の結果を記録する")

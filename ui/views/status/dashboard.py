@@ -31,7 +31,7 @@ elif period != ALL:
 st.caption("相談は受付日、会議は開催日、プランは作成日で期間に入れます。")
 
 # Read-only views over the stored cases: copying 20,000 records would cost more than counting.
-report, counted = repo.read_cases(lambda cases: (stats.report(cases, date_from, date_to),
+report, counted = repo.read_cases(lambda cases: (stats.report(cases, date_from, date_to, stats.pack_figures(pack)),
                                                  stats.counts(cases, date_from, date_to)))
 figures = report.figures()
 for i in range(0, len(figures), 4):
@@ -75,7 +75,8 @@ def case_csv() -> bytes:
 
 
 if not repo.access.can("export"):
-    st.caption("CSV の出力は、出力の権限がある役割（市民福祉課・管理者）だけが使えます。")
+    exporters = "・".join(r.label for r in pack.choices("roles") if "export" in (r.get("permissions") or ()))
+    st.text(f"CSV の出力は、出力の権限がある役割（{exporters or 'なし'}）だけが使えます。")
     st.stop()
 left, right = st.columns(2)
 left.download_button("件数をCSVで保存", counts_csv,
