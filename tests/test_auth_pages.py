@@ -117,4 +117,4 @@ def test_others_see_only_the_count_and_cannot_export(data):
     at.switch_page("views/status/dashboard.py").run()
     assert not at.exception
     assert any("閲覧の権限がないケースが 1 件" in c.value for c in at.caption)
-    assert not at.get("download_button") and any("出力の権限" in c.value for c in at.caption)
+    assert not at.get("download_button") and any("出力の権限がある役割（管理者・市民福祉課）" in t.value for t in at.text)

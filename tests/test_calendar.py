@@ -236,3 +236,21 @@ def test_previous_occurrence_is_the_default_record_date(pack):
     assert previous_occurrence(pack, "juso_kaigi", dt.date(2026, 11, 19)).date == dt.date(2026, 11, 19)
     assert previous_occurrence(pack, "juso_kaigi", dt.date(2026, 11, 18)).date == dt.date(2026, 10, 15)
     assert next_occurrence(pack, "juso_kaigi", dt.date(2026, 11, 20)).date == dt.date(2026, 12, 17)
+
+
+def test_a_meeting_held_twice_a_month_has_both_sessions():
+    """weeks: [2, 4] (ななうみ市の重層的支援会議): the 2nd and 4th Wednesday, 24 a year."""
+    nanaumi = load_pack(DEFAULT_PACK.parent / "nanaumi")
+    held = [o for o in occurrences(nanaumi, dt.date(2026, 4, 1), 12) if o.meeting_id == "juso_shien_kaigi"]
+    assert len(held) == 24
+    assert Counter((o.original_date.year, o.original_date.month) for o in held) == Counter(
+        {(y, m): 2 for y, m in [(2026, m) for m in range(4, 13)] + [(2027, m) for m in range(1, 4)]})
+    assert all(o.original_date.weekday() == 2 and (o.original_date.day - 1) // 7 + 1 in (2, 4) for o in held)
+
+
+def test_week_and_weeks_together_is_refused():
+    from engine.pack.meetings import cadence_issues
+    issues = cadence_issues({"kind": "monthly", "weekday": "monday", "week": 1, "weeks": [1, 3]})
+    assert [key for key, _, _ in issues] == ["weeks"]
+    too_many = cadence_issues({"kind": "monthly", "per_year": 30, "weekday": "monday", "weeks": [1, 3]})
+    assert too_many[0][1] == "毎月（月2回）の会議は年24回までです（per_year: 30）"

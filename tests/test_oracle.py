@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from oracle import load_pack_data, reference_decide, reference_facts
 
 from engine.errors import ConfigError
-from engine.pack import load_pack
+from engine.pack import bundled_packs, load_pack
 from engine.rules.decide import decide
 
 HANNAN = Path(__file__).resolve().parent.parent / "config" / "hannan"
@@ -155,6 +155,89 @@ def test_sample_fires_every_enabled_rule_hannan():
     enabled = [r["id"] for r in RAW["rules"]["rules"] if r.get("enabled", True)]
     assert n == 300
     assert [r for r in enabled if not fired[r]] == [], fired
+
+
+# --- every bundled pack, with cases drawn from the pack's own vocabulary --------------------
+
+@st.composite
+def pack_cases(draw, raw: dict) -> dict:
+    """Cases over the intake contract for any pack: its channels, areas, consent answers,
+    relations and concerns; planted with a concern outside every 分野 (the safety ones)
+    or with two concerns of different 分野, so multi-agency and safety rules are reached."""
+    lists = raw["lists"]
+    concerns = [c["id"] for c in lists["concerns"]]
+    field_of = {c["id"]: c.get("field") for c in lists["concerns"]}
+    relations = [r["id"] for r in lists["relations"]] + [r["label"] for r in lists["relations"]]
+
+    def member(self_member: bool) -> dict:
+        out: dict = {} if self_member else {"relation": draw(st.sampled_from(relations))}
+        _put(out, "age", draw(optional(AGES, None)))
+        _put(out, "concerns", draw(optional(st.lists(st.sampled_from(concerns), unique=True, max_size=4), [])))
+        return out
+
+    case: dict = {"received_on": str(draw(DATES))}
+    _put(case, "channel", draw(optional(st.sampled_from([c["id"] for c in lists["channels"]]))))
+    _put(case, "reporter", draw(optional(st.sampled_from(["隣に住む人", "担任"]), "")))
+    _put(case, "resident", draw(st.sampled_from([True, True, False, MISSING, None])))
+    _put(case, "area", draw(optional(st.sampled_from([a["id"] for a in lists["areas"]]), "")))
+    _put(case, "consent", draw(st.sampled_from([c["id"] for c in lists["consent"]] + [MISSING, None])))
+    person, household = member(True), [member(False) for _ in range(draw(st.integers(0, 3)))]
+    everyone = [person, *household]
+    who = everyone[draw(st.integers(0, len(everyone) - 1))]
+    plant = draw(st.sampled_from(["none", "no_field", "two_fields"]))
+    unfielded = [c for c in concerns if not field_of[c]]
+    if plant == "no_field" and unfielded:
+        who["concerns"] = list(dict.fromkeys([*(who.get("concerns") or []), draw(st.sampled_from(unfielded))]))
+    elif plant == "two_fields":
+        by_field = {}
+        for c in concerns:
+            if field_of[c]:
+                by_field.setdefault(field_of[c], c)
+        picked = draw(st.lists(st.sampled_from(sorted(by_field)), min_size=2, max_size=2, unique=True))
+        who["concerns"] = list(dict.fromkeys([*(who.get("concerns") or []), *(by_field[f] for f in picked)]))
+    case["person"] = person
+    if household:
+        case["household"] = household
+    return case
+
+
+BUNDLED = {root.name: (root, load_pack_data(root)) for root in bundled_packs()}
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return {name: load_pack(root) for name, (root, _) in BUNDLED.items()}
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_engine_agrees_with_oracle_every_bundled_pack(bundled, name):
+    raw = BUNDLED[name][1]
+
+    @settings(max_examples=400, **SETTINGS)
+    @given(case=pack_cases(raw))
+    def check(case):
+        assert engine_view(decide(bundled[name], case)) == reference_decide(raw, case), case
+
+    check()
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_generated_cases_reach_the_safety_and_multi_agency_rules(bundled, name):
+    """The generator is not blind: over a fixed sample, every rule that sets a priority or
+    names a meeting fires at least once (so the agreement above covers them)."""
+    raw = BUNDLED[name][1]
+    fired: Counter = Counter()
+
+    @seed(20261130)
+    @settings(max_examples=300, phases=[Phase.generate], **{**SETTINGS, "derandomize": False})
+    @given(case=pack_cases(raw))
+    def run(case):
+        fired.update(reference_decide(raw, case)["rules"])
+
+    run()
+    wanted = [r["id"] for r in raw["rules"]["rules"] if r.get("enabled", True)
+              and (r["then"].get("priority") or r["then"].get("meetings"))]
+    assert wanted and [r for r in wanted if not fired[r]] == [], fired
 
 
 # --- a synthetic pack that uses every construct of the language ---------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.pack import load_pack
+from engine.pack import bundled_packs, load_pack
 from engine.pack.model import thawed
 from engine.rules.decide import decide
 from engine.training.lessons import training_scenarios
@@ -87,3 +87,21 @@ def test_order_is_a_shuffle_fixed_by_the_seed():
 def test_history_entry_is_plain_data(pack, case_8050):
     entry = history_entry("2026-01-01T10:00:00+09:00", "scenarios/02.yaml", "8050", score(pack, case_8050, right(case_8050)))
     assert entry["points"] == 100 and entry["correct"] is True and entry["agencies"] == 1.0
+
+
+# -- every bundled pack: each training case scores 100 when answered as the rules decide,
+# and loses points, with a note naming a rule, when one agency is left out ------------------
+@pytest.mark.parametrize("root", bundled_packs(), ids=lambda p: p.name)
+def test_quiz_scores_every_training_case_of_every_bundled_pack(root):
+    pack = load_pack(root)
+    cases = training_scenarios(pack)
+    assert len(cases) >= 20
+    for s in cases:
+        decision = decide(pack, thawed(s.case))
+        assert score(pack, decision, right(decision)).points == 100, s.file
+        if decision.agencies:
+            short = Answer(decision.programs, decision.agencies[1:], decision.meetings, decision.priority)
+            result = score(pack, decision, short)
+            agencies = result.part("agencies")
+            assert result.points < 100 and agencies.missing == decision.agencies[:1], s.file
+            assert any(r.label in agencies.notes[0] for r in pack.rules), (s.file, agencies.notes)

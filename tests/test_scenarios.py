@@ -8,11 +8,10 @@ import pytest
 
 from engine.changes.scenarios import load_scenarios, render_failure, run_all, run_scenario
 from engine.errors import ConfigError
-from engine.pack import DEFAULT_PACK, load_pack
+from engine.pack import DEFAULT_PACK, bundled_packs, load_pack
 from engine.pack.model import frozen
 
 SCENARIO_DIR = DEFAULT_PACK / "scenarios"
-FILES = sorted(p.name for p in SCENARIO_DIR.glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -25,26 +24,47 @@ def scenarios(pack):
     return {Path(s.file).name: s for s in load_scenarios(SCENARIO_DIR, pack)}
 
 
-def test_there_are_enough_scenarios():
-    assert len(FILES) >= 30
+# Every bundled pack's scenarios, one test per file: a new pack under config/ is covered at once.
+PACKS = {root.name: root for root in bundled_packs()}
+PACK_FILES = [(name, p.name) for name, root in PACKS.items() for p in sorted((root / "scenarios").glob("*.yaml"))]
 
 
-@pytest.mark.parametrize("file", FILES)
-def test_scenario_passes(pack, scenarios, file):
+@pytest.fixture(scope="module")
+def bundled():
+    out = {}
+    for name, root in PACKS.items():
+        pack = load_pack(root)
+        out[name] = (pack, {Path(s.file).name: s for s in load_scenarios(root / "scenarios", pack)})
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(PACKS))
+def test_there_are_enough_scenarios_with_explanations(bundled, name):
+    pack, scenarios = bundled[name]
+    assert len(scenarios) >= 20
+    assert all(s.explanation.strip() for s in scenarios.values())
+
+
+@pytest.mark.parametrize("name,file", PACK_FILES)
+def test_scenario_passes(bundled, name, file):
+    pack, scenarios = bundled[name]
     result = run_scenario(pack, scenarios[file])
     assert result.passed, render_failure(result, pack)
 
 
-def test_every_enabled_rule_fires_in_some_scenario(pack):
+@pytest.mark.parametrize("name", sorted(PACKS))
+def test_every_enabled_rule_fires_in_some_scenario(bundled, name):
+    pack, _ = bundled[name]
     fired = {t.rule for r in run_all(pack) if r.decision for t in r.decision.trace}
     never = [r.id for r in pack.rules if r.enabled and r.id not in fired]
     assert not never, f"どのシナリオでも成り立たないルール: {never}"
 
 
-def test_every_scenario_checks_the_four_main_keys(scenarios):
-    for name, s in scenarios.items():
+@pytest.mark.parametrize("name", sorted(PACKS))
+def test_every_scenario_checks_the_four_main_keys(bundled, name):
+    for file, s in bundled[name][1].items():
         missing = {"programs", "agencies", "meetings", "priority"} - set(s.expect)
-        assert not missing, f"{name}: expect に {missing} がありません"
+        assert not missing, f"{name}/{file}: expect に {missing} がありません"
 
 
 GOOD = """\

@@ -23,7 +23,7 @@ from engine.changes.versions import (
 )
 from engine.cli import main
 from engine.errors import ConfigError, ConflictError
-from engine.pack import DEFAULT_PACK, load_pack, load_sources, read_sources
+from engine.pack import DEFAULT_PACK, bundled_packs, load_pack, load_sources, read_sources
 from engine.rules.decide import decide
 from storage import open_repository
 
@@ -116,6 +116,27 @@ def test_impact_preview_lists_cases_that_would_change(repo):
     assert result.counts["事業: +多機関協働事業"] == len(result.changed)
     unchanged = repo.read_cases(lambda cases: preview(cases, pack, pack))
     assert unchanged.changed == ()
+
+
+@pytest.mark.parametrize("root", bundled_packs(), ids=lambda p: p.name)
+def test_impact_preview_of_disabling_a_meeting_rule_on_every_bundled_pack(repo, root):
+    """Disable the first rule that sends a case to a meeting: the preview lists exactly the
+    stored cases that lose that meeting, and nothing else changes for them."""
+    pack = load_pack(root)
+    rule = next(r for r in pack.rules if r.then.meetings)
+    meeting = rule.then.meetings[0]
+    sources = {k: v for k, v in read_sources(root).items() if not k.startswith("scenarios/")}
+    sources["rules.yaml"] = set_field(sources["rules.yaml"], "rules", rule.id, "enabled", False)
+    draft = load_sources(sources)
+    save_demo(repo, pack, 150)
+    result = repo.read_cases(lambda cases: preview(cases, pack, draft))
+    expected = repo.read_cases(lambda cases: {c["id"] for c in cases if meeting in decide(pack, c["intake"]).meetings
+                                              and meeting not in decide(draft, c["intake"]).meetings})
+    assert result.evaluated == 150 and not result.errors and expected
+    assert {c["case_id"] for c in result.changed} == expected
+    for change in result.changed:
+        assert meeting in change["before"]["meetings"] and meeting not in change["after"]["meetings"]
+    assert result.counts[f"会議: −{pack.label('meetings', meeting)}"] == len(expected)
 
 
 def test_cli_impact_versions_publish_rollback(tmp_path, capsys):

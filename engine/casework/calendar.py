@@ -140,10 +140,11 @@ def _months(cadence: Any) -> list[int]:
 
 
 def _configured_dates(cadence: Any, first: dt.date, last: dt.date) -> list[dt.date]:
-    """The ``week``-th weekday of each meeting month from ``first`` to ``last`` (inclusive)."""
-    week = int(cadence["week"])
+    """The ``week``-th (or each of the ``weeks``-th) weekday of each meeting month from
+    ``first`` to ``last`` (inclusive)."""
+    weeks = [int(w) for w in cadence.get("weeks") or [cadence["week"]]]
     # "5th" means the last one: a month without a 5th Thursday still has its meeting.
-    nth = WEEKDAYS[cadence["weekday"]](-1 if week == 5 else week)
+    nth = [WEEKDAYS[cadence["weekday"]](-1 if week == 5 else week) for week in sorted(set(weeks))]
     rule = rrule(MONTHLY, dtstart=first, until=last, bymonth=_months(cadence), byweekday=nth)
     return [d.date() for d in rule]
 

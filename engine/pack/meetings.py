@@ -10,10 +10,11 @@ CADENCE = {
     "type": "dict", "required": True,
     "schema": {
         "kind": {"type": "string", "required": True, "allowed": ["monthly", "bimonthly", "on_demand"]},
-        "per_year": {"type": "integer", "min": 1, "max": 12},
+        "per_year": {"type": "integer", "min": 1, "max": 48},
         "start_month": {"type": "integer", "min": 1, "max": 12},
         "weekday": {"type": "string", "allowed": WEEKDAYS},
         "week": {"type": "integer", "min": 1, "max": 5},
+        "weeks": {"type": "list", "minlength": 1, "maxlength": 4, "schema": {"type": "integer", "min": 1, "max": 5}},
         "placeholder": {"type": "boolean"},
     },
 }
@@ -53,14 +54,18 @@ def cadence_issues(cadence: dict) -> list[tuple[str, str, str]]:
             out.append((extra[0], f"随時開催の会議に {extra[0]} は書けません", "kind を monthly / bimonthly にするか、この行を消してください"))
         return out
     if kind in PER_YEAR:
-        if cadence.get("per_year", PER_YEAR[kind]) > PER_YEAR[kind]:
+        most = PER_YEAR[kind] * len(set(cadence.get("weeks") or [1]))
+        if cadence.get("per_year", most) > most:
             label = "毎月" if kind == "monthly" else "2か月ごと"
-            out.append(("per_year", f"{label}の会議は年{PER_YEAR[kind]}回までです（per_year: {cadence['per_year']}）",
-                        f"per_year を {PER_YEAR[kind]} 以下にするか、kind を monthly にしてください"))
+            times = f"（月{len(set(cadence['weeks']))}回）" if cadence.get("weeks") else ""
+            out.append(("per_year", f"{label}{times}の会議は年{most}回までです（per_year: {cadence['per_year']}）",
+                        f"per_year を {most} 以下にするか、kind を monthly にしてください"))
+        if "week" in cadence and "weeks" in cadence:
+            out.append(("weeks", "week と weeks を両方は書けません", "月1回なら week: 3、月2回なら weeks: [2, 4] のどちらかにしてください"))
         for key in ("weekday", "week"):
-            if key not in cadence:
+            if key not in cadence and not (key == "week" and "weeks" in cadence):
                 out.append((key, f"定例の会議には {key}（開催の{'曜日' if key == 'weekday' else '週'}）が必要です",
-                            "仮の値でよいので書いてください（例: weekday: thursday, week: 3）"))
+                            "仮の値でよいので書いてください（例: weekday: thursday, week: 3。月2回なら weeks: [2, 4]）"))
     return out
 
 

@@ -33,12 +33,16 @@ kind = st.selectbox("開き方", list(KINDS), format_func=KINDS.get, key=f"{key}
 new_cadence: dict = {"kind": kind}
 if kind != "on_demand":
     c1, c2, c3, c4 = st.columns(4)
-    new_cadence["per_year"] = int(c1.number_input("年の回数", 1, 12, int(cadence.get("per_year") or PER_YEAR[kind]),
+    new_cadence["per_year"] = int(c1.number_input("年の回数", 1, 48, int(cadence.get("per_year") or PER_YEAR[kind]),
                                                   key=f"{key}.per_year"))
     weekday = cadence.get("weekday", "thursday")
     new_cadence["weekday"] = c2.selectbox("曜日", WEEKDAYS, index=WEEKDAYS.index(weekday), key=f"{key}.weekday",
                                           format_func=lambda w: f"{WEEKDAY_JA[WEEKDAYS.index(w)]}曜日")
-    new_cadence["week"] = int(c3.number_input("第何週", 1, 5, int(cadence.get("week", 1)), key=f"{key}.week"))
+    if cadence.get("weeks"):                      # held more than once a month (weeks: [2, 4])
+        new_cadence["weeks"] = c3.multiselect("第何週（月に複数回）", [1, 2, 3, 4, 5], default=list(cadence["weeks"]),
+                                              key=f"{key}.weeks") or [1]
+    else:
+        new_cadence["week"] = int(c3.number_input("第何週", 1, 5, int(cadence.get("week", 1)), key=f"{key}.week"))
     months = list(range(13))                      # 0: not set (AppTest cannot select a None option)
     new_cadence["start_month"] = c4.selectbox("最初の月", months, index=int(cadence.get("start_month") or 0), key=f"{key}.start_month",
                                               format_func=lambda n: f"{n}月" if n else "指定なし") or None
