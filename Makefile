@@ -5,7 +5,14 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+# `make run PACK=DIR` starts the app on another city's pack, with its own data folder
+# (a data folder belongs to one city: tsunagu serve refuses to mix them).
+PACK ?=
+ifeq ($(PACK),)
 TSUNAGU_DATA ?= ./data
+else
+TSUNAGU_DATA ?= ./data-$(notdir $(abspath $(PACK)))
+endif
 export TSUNAGU_DATA
 
 .PHONY: run test bench install check-python clean browser-deps
@@ -22,7 +29,7 @@ $(BIN)/.installed: pyproject.toml | check-python
 install: $(BIN)/.installed
 
 run: install
-	$(BIN)/tsunagu serve --port $(PORT) --data $(TSUNAGU_DATA)
+	$(BIN)/tsunagu serve --port $(PORT) --data $(TSUNAGU_DATA) $(if $(PACK),--config $(PACK))
 
 test: install browser-deps
 	$(BIN)/python -m pytest

@@ -1,4 +1,4 @@
-"""The ``tsunagu`` command line: validate, route, test, demo-data, serve."""
+"""The ``tsunagu`` command line: init, validate, route, test, demo-data, serve."""
 from __future__ import annotations
 
 import argparse
@@ -205,7 +205,35 @@ def cmd_restore(args) -> int:
     return EXIT_OK
 
 
+def cmd_init(args) -> int:
+    from engine.pack.init import init_pack
+    written = init_pack(args.folder, args.city)
+    pack = load_pack(Path(args.folder))
+    print(f"{args.folder} に「{pack.name}」の設定パックを作りました（{len(written)} ファイル）。\n"
+          f"placeholder: true の項目を市の値に書き換え、tsunagu validate --config {args.folder} と "
+          f"tsunagu test --config {args.folder} で確かめてください（書き方: docs/pack-guide.md）。")
+    return EXIT_OK
+
+
+def _check_data_matches(pack, data: str) -> None:
+    """A data folder started on one city's pack is never served with another city's."""
+    if not Path(data).is_dir():
+        return
+    from engine.changes.versions import live_version_id, pack_of
+    from storage import open_repository
+    with open_repository(data) as repo:
+        live = live_version_id(repo)
+        if live is None:
+            return
+        started = pack_of(repo, live)
+    if started.id != pack.id:
+        raise TsunaguError(f"データのフォルダ {data} は「{started.name}」の設定で使われています。"
+                           f"「{pack.name}」には別のデータのフォルダを --data で指定してください（ケースが混ざらないように）。")
+
+
 def cmd_serve(args) -> int:
+    pack = _pack(args)                  # a broken pack is reported here, not as a blank page
+    _check_data_matches(pack, args.data)
     app = Path(__file__).resolve().parents[1] / "ui" / "app.py"
     env = {**os.environ, "TSUNAGU_DATA": str(args.data), "TSUNAGU_CONFIG": str(args.config)}
     # Loopback by default: the data is 要配慮個人情報; a pilot puts nginx with HTTPS in front.
@@ -227,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    p = sub.add_parser("init", help="新しい市の設定パックをひな形から作る", description="新しい市の設定パックをひな形から作る")
+    p.add_argument("folder", help="作るフォルダ（まだないか、空のフォルダ）")
+    p.add_argument("--city", required=True, help="市の名前（例: さくら市）")
+    p.set_defaults(func=cmd_init)
     add("validate", cmd_validate, "設定パックを検証する")
     p = add("route", cmd_route, "ケース（YAML / JSON）を振り分けて JSON で表示する")
     p.add_argument("case", help="ケースのファイル（- で標準入力）")

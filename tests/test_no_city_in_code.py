@@ -131,3 +131,11 @@ def test_no_id_or_name_of_the_pack_in_the_code(root):
     files = sorted(p for folder in SCANNED for p in (ROOT / folder).rglob("*.py"))
     found = hits(pack_terms(load_pack(root)), files)
     assert not found, "設定パックの ID・名前がコードにあります（pack.yaml などへ移してください）:\n" + "\n".join(found)
+
+
+def test_no_id_or_name_of_the_init_template_in_the_code(tmp_path):
+    from engine.pack.init import init_pack
+    init_pack(tmp_path / "p", "試験のための架空市")
+    files = sorted(p for folder in SCANNED for p in (ROOT / folder).rglob("*.py"))
+    found = hits(pack_terms(load_pack(tmp_path / "p")), files)
+    assert not found, "ひな形の ID・名前がコードにあります:\n" + "\n".join(found)

@@ -62,6 +62,11 @@ def _state(repo: Any) -> dict:
     return repo.get_meta(LIVE_KEY) or {}
 
 
+def live_version_id(repo: Any) -> str | None:
+    """The live version id, or None for a store nothing was published to yet."""
+    return _state(repo).get("live")
+
+
 def ensure_live(repo: Any, config_dir: Path | str) -> str:
     """The live version id; a new store starts from the bundled pack in ``config_dir``."""
     state = _state(repo)
