@@ -40,8 +40,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(data_dir: Path, log_path: Path) -> Iterator[str]:
-    """Start ``streamlit run ui/app.py`` on a free loopback port; yield its URL; stop its process group."""
+def running_app(data_dir: Path, log_path: Path, config: Path | None = None) -> Iterator[str]:
+    """Start ``streamlit run ui/app.py`` on a free loopback port (on the pack ``config``, else the
+    default one); yield its URL; stop its process group."""
     port = free_port()
     python = ROOT / ".venv" / "bin" / "python"
     cmd = [str(python if python.exists() else Path(sys.executable)), "-m", "streamlit", "run", "ui/app.py",
@@ -50,6 +51,8 @@ def running_app(data_dir: Path, log_path: Path) -> Iterator[str]:
            "--server.fileWatcherType", "none"]     # an edit elsewhere in the checkout must not rerun the page
     env = {**os.environ, "TSUNAGU_DATA": str(data_dir)}
     env.pop("TSUNAGU_CONFIG", None)
+    if config is not None:
+        env["TSUNAGU_CONFIG"] = str(config)
     url = f"http://127.0.0.1:{port}/"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -44,6 +44,7 @@ def pack_terms(pack) -> dict[str, str]:
     add(pack.id, "pack id")
     add(pack.name, "pack name")
     add(pack.info["city"]["name"], "city name")
+    add(pack.info.get("motto"), "motto")
     for figure in pack.info["report"]["figures"]:
         add(figure["label"], "report figure")
     for list_name, items in pack.vocab.items():

@@ -60,8 +60,9 @@ else:
         allowed.add("管理")
 navigation = st.navigation({section: pages for section, pages in PAGES.items() if pages and section in allowed})
 with st.sidebar:
-    st.caption("つなぐ — 誰も一人ぼっちにしない、誰も排除しないまち")
-    roles = "、".join(r.label for r in auth.state.pack().choices("roles") if r.id in access.user.roles)
+    live = auth.state.pack()
+    st.caption("つなぐ — " + str(live.info.get("motto") or live.info["city"]["name"]))
+    roles = "、".join(r.label for r in live.choices("roles") if r.id in access.user.roles)
     st.caption(f"{access.user.name}（{roles}）")
     if st.button("ログアウト", key="auth.logout"):
         auth.logout()
