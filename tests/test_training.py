@@ -115,3 +115,15 @@ def test_hidden_fields_are_not_required(pack):
                     "person": {"age": 70, "concerns": ["care_need"]}}
     assert missing_required(pack.intake.fields, non_resident) == []
     assert [i.key for i in missing_required(pack.intake.fields, {**non_resident, "resident": True})] == ["area"]
+
+
+def test_narrative_wording_comes_from_the_pack():
+    """ななうみ市 (the fictional example) words the same case its own way: pack.yaml narrative."""
+    from engine.pack import DEFAULT_PACK
+    nanaumi = load_pack(DEFAULT_PACK.parent / "nanaumi")
+    case = {"received_on": "2026-11-20", "channel": "honnin", "resident": True, "area": "ku_higashi",
+            "consent": "mikakunin", "person": {"age": 82, "concerns": ["kaigo"]}}
+    text = narrate(nanaumi, case)
+    assert text.startswith("82歳の方が区役所の窓口に来られました。ななうみ市（東区）にお住まいです。")
+    assert text.endswith("ご本人に、関係機関で情報を共有してよいかはまだ聞けていません。")
+    assert "阪南市" not in text
