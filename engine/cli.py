@@ -186,9 +186,10 @@ def _audit(args, action: str, **fields) -> None:
 
 def cmd_audit(args) -> int:
     from storage.audit import AuditLog
-    verdict = AuditLog(args.data).verify()
+    # create=False: verifying must never make a missing log look like a new, empty one.
+    verdict = AuditLog(args.data, create=False).verify()
     print(verdict.message, file=sys.stdout if verdict.ok else sys.stderr)
-    return EXIT_OK if verdict.ok else EXIT_FAIL
+    return EXIT_OK if verdict.ok else EXIT_INVALID
 
 
 def cmd_backup(args) -> int:
@@ -309,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from storage.private import restrict_umask
+    restrict_umask()                 # every file the CLI creates is the service account's alone
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

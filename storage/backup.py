@@ -9,13 +9,16 @@ import contextlib
 import fcntl
 import io
 import json
+import os
 import tarfile
 import time
 from pathlib import Path
 from typing import Iterator
 
 from engine.errors import StorageError
+
 from storage.audit import AuditLog
+from storage.private import FILE_MODE, lock_file, make_dir, open_private
 
 LOCKS = (".lock", ".users.lock", "audit/.lock")
 SKIP = {".lock", ".users.lock", ".lock.tmp"}
@@ -26,8 +29,8 @@ def _all_locks(data: Path) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         for name in LOCKS:
             path = data / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = stack.enter_context(open(path, "a"))
+            make_dir(path.parent)
+            handle = stack.enter_context(lock_file(path))
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
 
@@ -43,15 +46,30 @@ def backup(data_dir: str | Path, out: str | Path) -> dict:
                        and not p.name.endswith(".tmp") and out.resolve() != p.resolve())
         manifest = {"format": "tsunagu-backup", "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                     "files": len(files)}
-        tmp = out.with_name(out.name + ".tmp")
-        with tarfile.open(tmp, "w:gz") as tar:
-            blob = json.dumps(manifest, ensure_ascii=False).encode()
-            info = tarfile.TarInfo("MANIFEST.json")
-            info.size = len(blob)
-            tar.addfile(info, io.BytesIO(blob))
-            for path in files:
-                tar.add(path, arcname=f"data/{path.relative_to(data).as_posix()}")
-        tmp.replace(out)
+        make_dir(out.parent)
+        # A backup killed mid-way leaves its temp file: the next run removes it (ours by name).
+        for debris in out.parent.glob(f".{out.name}.*.tmp"):
+            debris.unlink(missing_ok=True)
+        for debris in out.parent.glob("*.tar.gz.tmp"):
+            debris.unlink(missing_ok=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        try:
+            with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as raw, \
+                    tarfile.open(fileobj=raw, mode="w:gz") as tar:
+                blob = json.dumps(manifest, ensure_ascii=False).encode()
+                info = tarfile.TarInfo("MANIFEST.json")
+                info.size = len(blob)
+                info.mode = FILE_MODE
+                tar.addfile(info, io.BytesIO(blob))
+                for path in files:
+                    tar.add(path, arcname=f"data/{path.relative_to(data).as_posix()}")
+                tar.close()
+                raw.flush()
+                os.fsync(raw.fileno())
+            tmp.replace(out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     return manifest
 
 
@@ -66,16 +84,18 @@ def restore(archive: str | Path, data_dir: str | Path, force: bool = False) -> d
             if manifest.get("format") != "tsunagu-backup":
                 raise StorageError(f"{archive} はつなぐのバックアップではありません。")
             members = [m for m in tar.getmembers() if m.name.startswith("data/") and m.isfile()]
-            data.mkdir(parents=True, exist_ok=True)
+            make_dir(data)
             for member in members:
                 target = (data / member.name[len("data/"):]).resolve()
                 if not target.is_relative_to(data.resolve()):
                     raise StorageError(f"バックアップに不正なパスがあります: {member.name}")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(tar.extractfile(member).read())
+                make_dir(target.parent)
+                # 600 whatever the archive or the umask says: users.json and the cases are restored too.
+                with os.fdopen(open_private(target, os.O_WRONLY | os.O_TRUNC), "wb") as out_file:
+                    out_file.write(tar.extractfile(member).read())
     except (tarfile.TarError, KeyError, OSError) as err:
         raise StorageError(f"{archive} を読めません（{err}）。ファイルが壊れていないか確かめてください。") from err
-    verdict = AuditLog(data).verify()
+    verdict = AuditLog(data, create=False).verify()
     if not verdict.ok:
         raise StorageError(f"復元しましたが、監査ログが正しくつながっていません: {verdict.message}")
     return manifest

@@ -16,6 +16,8 @@ from typing import Iterator
 
 from engine.errors import StorageError
 
+from storage.private import open_private
+
 
 class RepoLock:
     """``reading()`` for this process's threads only; ``writing()`` also excludes other processes."""
@@ -23,7 +25,7 @@ class RepoLock:
     def __init__(self, lock_path: Path):
         self._threads = threading.RLock()
         self._path = lock_path
-        self._fd: int | None = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd: int | None = open_private(lock_path, os.O_RDWR)
         # flock is not counted: the first unlock releases it, so nested writing()
         # sections (bulk save calling helpers) must only lock at the outermost level.
         self._depth = 0

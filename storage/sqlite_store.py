@@ -17,6 +17,7 @@ from typing import Any, Iterator
 from engine.errors import StorageError
 from storage import records
 from storage.base import UNSET, Repository
+from storage.private import make_dir, touch_private
 
 FILE_NAME = "tsunagu.sqlite3"
 
@@ -38,8 +39,10 @@ class SQLiteRepository(Repository):
 
     def __init__(self, data_dir: str | Path):
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_dir(self.data_dir)
         self.path = self.data_dir / FILE_NAME
+        # sqlite creates the file (and its -wal/-shm, with the same mode) under the umask: make it 600 first.
+        touch_private(self.path)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         try:

@@ -27,6 +27,7 @@ from storage import records
 from storage.atomic_json import AtomicJSONStorage, remove_leftover_temps
 from storage.base import UNSET, Repository
 from storage.locking import RepoLock
+from storage.private import make_dir
 
 FORMAT = "tsunagu-tinydb"
 DEFAULT_SHARDS = 256
@@ -39,7 +40,7 @@ class TinyDBRepository(Repository):
     def __init__(self, data_dir: str | Path, shards: int | None = None):
         self.data_dir = Path(data_dir)
         for sub in ("", "cases", "events"):
-            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+            make_dir(self.data_dir / sub)
         self._lock = RepoLock(self.data_dir / ".lock")
         try:
             with self._lock.writing():

@@ -20,7 +20,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.errors import StorageError, TsunaguError
+
 from storage.atomic_json import fsync_dir
+from storage.private import lock_file, make_dir, open_private
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -31,6 +33,17 @@ _ID = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
 
 class AuthError(TsunaguError):
     """Login refused; the message never says whether the id or the password was wrong."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        #: Why, as a code for the audit log only (unknown / disabled / locked / password).
+        self.reason = reason
+
+
+#: The one answer to every refused login: unknown, disabled, locked and wrong password read
+#: the same, so the login box does not tell which accounts exist or what state they are in.
+REFUSED = (f"ログインできません。ログインIDかパスワードが違います（{MAX_FAILURES}回続けて間違えると{LOCK_MINUTES}分間ロックされます）。"
+           "正しく入れても入れないときは、管理者に連絡してください。")
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,7 @@ class UserStore:
 
     def __init__(self, data_dir: str | Path):
         self.dir = Path(data_dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = make_dir(self.dir)
         self.path = self.dir / "users.json"
         self._lock = threading.Lock()
 
@@ -66,7 +79,7 @@ class UserStore:
 
     def _save(self, users: dict[str, dict]) -> None:
         tmp = self.dir / ".users.json.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(users, out, ensure_ascii=False, indent=1)
             out.flush()
@@ -75,7 +88,7 @@ class UserStore:
         fsync_dir(self.dir)
 
     def _change(self, mutate) -> Any:
-        with self._lock, open(self.dir / ".users.lock", "a") as lock:
+        with self._lock, lock_file(self.dir / ".users.lock") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             users = self._load()
             result = mutate(users)
@@ -140,18 +153,15 @@ class UserStore:
 
     def authenticate(self, user_id: str, password: str) -> User:
         """The user, or ``AuthError``; failures count towards a temporary lock."""
-        refused = "ログインIDかパスワードが違います。"
-
         def mutate(users: dict) -> User:
             raw = users.get(user_id)
             if raw is None:
                 _HASHER.hash(password or "x")          # same work either way: no timing hint
-                raise AuthError(refused)
-            if raw.get("disabled"):
-                raise AuthError("このアカウントは使えなくなっています。管理者に連絡してください。")
+                raise AuthError(REFUSED, "unknown")
             locked = raw.get("locked_until")
-            if locked and dt.datetime.fromisoformat(locked) > _now():
-                raise AuthError(f"ログインの失敗が続いたため、{LOCK_MINUTES}分間ロックしています。時間をおくか、管理者に連絡してください。")
+            if raw.get("disabled") or (locked and dt.datetime.fromisoformat(locked) > _now()):
+                _HASHER.hash(password or "x")
+                raise AuthError(REFUSED, "disabled" if raw.get("disabled") else "locked")
             try:
                 _HASHER.verify(raw["password"], password or "")
             except (VerificationError, InvalidHashError):
@@ -159,12 +169,12 @@ class UserStore:
                 if raw["failures"] >= MAX_FAILURES:
                     raw["locked_until"] = (_now() + dt.timedelta(minutes=LOCK_MINUTES)).isoformat(timespec="seconds")
                     raw["failures"] = 0
-                raise AuthError(refused) from None
+                raise AuthError(REFUSED, "password") from None
             raw.update(failures=0, locked_until=None)
             return self._user(raw)
 
         # A refused login must still persist its failure count, so save before re-raising.
-        with self._lock, open(self.dir / ".users.lock", "a") as lock:
+        with self._lock, lock_file(self.dir / ".users.lock") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             users = self._load()
             try:

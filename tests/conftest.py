@@ -24,6 +24,11 @@ def data(tmp_path, monkeypatch):
 
 
 def pytest_configure(config):
+    # The audit key lives outside every data folder (storage/keys.py): one for the whole run,
+    # in a temp folder, inherited by the app and CLI processes the tests start.
+    if "TSUNAGU_AUDIT_KEY_FILE" not in os.environ:
+        import tempfile
+        os.environ["TSUNAGU_AUDIT_KEY_FILE"] = os.path.join(tempfile.mkdtemp(prefix="tsunagu-key-"), "audit.key")
     config.addinivalue_line("markers", "real_auth: use the real login (no test administrator)")
     _patient_apptest()
 

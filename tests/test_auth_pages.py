@@ -118,3 +118,23 @@ def test_others_see_only_the_count_and_cannot_export(data):
     assert not at.exception
     assert any("閲覧の権限がないケースが 1 件" in c.value for c in at.caption)
     assert not at.get("download_button") and any("出力の権限がある役割（管理者・市民福祉課）" in t.value for t in at.text)
+
+
+def test_failed_logins_log_a_digest_of_the_typed_id_and_every_refusal_reads_the_same(data):
+    store = UserStore(data)
+    store.add("sato", "佐藤", ["welfare_division"], PASSWORD)
+    store.add("kato", "加藤", ["welfare_division"], PASSWORD)
+    store.set_disabled("kato")
+    typed_password = "=HYPERLINK(\"http://evil.example/\",\"x\")ひみつのパス"
+    answers = [login(app().run(), who, pw).error[0].value
+               for who, pw in ((typed_password, PASSWORD), ("sato", "まちがったパスワードです"), ("kato", PASSWORD))]
+    assert len(set(answers)) == 1                          # unknown, wrong password, disabled: one answer
+    text = (data / "audit" / "log.jsonl").read_text(encoding="utf-8")
+    assert "ひみつのパス" not in text and "HYPERLINK" not in text
+    failures = [e for e in AuditLog(data).entries() if e["action"] == "login_failure"]
+    assert [e["result"] for e in failures] == ["unknown", "password", "disabled"]
+    assert failures[0]["actor"].startswith("unknown:") and [e["actor"] for e in failures[1:]] == ["sato", "kato"]
+    # Typing the same wrong text twice gives the same digest, so repeated attempts group together.
+    login(app().run(), typed_password, PASSWORD)
+    again = [e for e in AuditLog(data).entries() if e["action"] == "login_failure"][-1]
+    assert again["actor"] == failures[0]["actor"]

@@ -74,5 +74,16 @@ def test_cli_user_audit_backup_restore(tmp_path, monkeypatch, capsys):
     assert main(["restore", str(tmp_path / "b.tar.gz"), "--data", str(tmp_path / "r")]) == 0
     log = tmp_path / "data" / "audit" / "log.jsonl"
     log.write_text(log.read_text(encoding="utf-8").replace("sato", "kato"), encoding="utf-8")
-    assert main(["audit", "verify", "--data", data]) == 1
+    assert main(["audit", "verify", "--data", data]) == 2
     assert "1件目" in capsys.readouterr().err
+
+
+def test_a_killed_backups_temp_files_are_gone_after_the_next_run(tmp_path):
+    data = tmp_path / "data"
+    AuditLog(data).append("admin1", "login")
+    out = tmp_path / "backups"
+    out.mkdir()
+    for debris in (".tsunagu-1.tar.gz.4242.tmp", "tsunagu-1.tar.gz.tmp"):   # new and old naming
+        (out / debris).write_bytes(b"half an archive")
+    backup(data, out / "tsunagu-2.tar.gz")
+    assert sorted(p.name for p in out.iterdir()) == ["tsunagu-2.tar.gz"]

@@ -174,3 +174,13 @@ def test_csv_of_counts_and_cases(pack):
 
 def test_empty_csv_is_just_the_header():
     assert stats.to_csv([], ["ID"]) == b"\xef\xbb\xbfID\r\n"
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_never_start_a_formula(lead):
+    import csv
+    import io
+    payload = f'{lead}HYPERLINK("http://evil.example/","x")'
+    data = stats.to_csv([{"項目": payload, "件数": -2, "機関": [payload, "包括"]}], ["項目", "件数", "機関"])
+    row = next(csv.reader(io.StringIO(data.decode("utf-8-sig").split("\r\n", 1)[1])))
+    assert row[0] == "'" + payload and row[1] == "-2" and row[2].startswith("'")

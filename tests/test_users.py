@@ -28,8 +28,11 @@ def test_lockout_after_repeated_failures(users):
     for _ in range(MAX_FAILURES):
         with pytest.raises(AuthError, match="違います"):
             users.authenticate("yamada", "まちがったパスワードです")
-    with pytest.raises(AuthError, match="ロック"):
+    with pytest.raises(AuthError, match="ロック") as locked:
         users.authenticate("yamada", PASSPHRASE)
+    with pytest.raises(AuthError) as unknown:
+        users.authenticate("nobody", PASSPHRASE)
+    assert str(locked.value) == str(unknown.value) and locked.value.reason == "locked"
 
 
 def test_unknown_id_and_wrong_password_read_the_same(users):
@@ -42,8 +45,12 @@ def test_unknown_id_and_wrong_password_read_the_same(users):
 
 def test_disable_and_reset(users):
     users.set_disabled("yamada")
-    with pytest.raises(AuthError, match="使えなく"):
+    with pytest.raises(AuthError) as disabled:
         users.authenticate("yamada", PASSPHRASE)
+    with pytest.raises(AuthError) as unknown:
+        users.authenticate("nobody", PASSPHRASE)
+    # No account enumeration: a disabled account answers exactly like an unknown one.
+    assert str(disabled.value) == str(unknown.value) and disabled.value.reason == "disabled"
     users.set_disabled("yamada", False)
     users.reset_password("yamada", "あたらしいパスワードです十文字以上")
     assert users.authenticate("yamada", "あたらしいパスワードです十文字以上").id == "yamada"

@@ -1,7 +1,10 @@
 """つなぐ — entry point: ``streamlit run ui/app.py`` (``tsunagu serve`` does this)."""
 import streamlit as st
 
+from storage.private import restrict_umask
 from ui import auth
+
+restrict_umask()          # the store holds 要配慮個人情報: nothing this process writes is readable by others
 
 st.set_page_config(page_title="つなぐ 相談受付・振り分け", page_icon="🤝", layout="wide")
 

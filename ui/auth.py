@@ -12,7 +12,7 @@ import time
 import streamlit as st
 
 from engine.casework.access import Access, ScopedRepository
-from storage.audit import AuditLog
+from storage.audit import AuditLog, typed_id_digest
 from storage.users import AuthError, User, UserStore
 from ui import state
 
@@ -87,7 +87,11 @@ def login_page() -> None:
         try:
             user = store.authenticate(user_id.strip(), password)
         except AuthError as err:
-            audit_log().append(user_id.strip() or "(空)", "login_failure")
+            # What was typed may be a password in the wrong box: an unknown ID is logged as a
+            # keyed digest, never as text.
+            typed = user_id.strip()
+            actor = typed if err.reason != "unknown" else typed_id_digest(typed) if typed else "(空)"
+            audit_log().append(actor, "login_failure", result=err.reason)
             st.error(str(err))
             return
         _start(user)

@@ -262,21 +262,37 @@ def case_row(pack: Pack, case: Mapping) -> dict:
     }
 
 
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(text: str) -> str:
+    """``text`` as a spreadsheet shows it rather than runs it.
+
+    >>> inert("=1+1"), inert("@SUM(A1)"), inert("介護")
+    ("'=1+1", "'@SUM(A1)", '介護')
+    """
+    return "'" + text if text.startswith(FORMULA_LEADS) else text
+
+
 def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
     r"""CSV bytes Excel opens as Japanese: BOM, CRLF, a header of ``columns``.
 
-    Lists become "、"-joined text; None and missing keys become empty cells.
+    Lists become "、"-joined text; None and missing keys become empty cells. Text that a
+    spreadsheet would run as a formula (starting with = + - @, a tab or a CR) gets a leading
+    apostrophe: anyone may type into a field or an ID box, and Excel must show it, not run it.
 
     >>> data = to_csv([{"項目": "介護", "件数": 3}], ["項目", "件数"])
     >>> data[:3], data.decode("utf-8-sig")
     (b'\xef\xbb\xbf', '項目,件数\r\n介護,3\r\n')
+    >>> to_csv([{"a": '=HYPERLINK("http://x")', "b": -3}], ["a", "b"]).decode("utf-8-sig").splitlines()[1]
+    '"\'=HYPERLINK(""http://x"")",-3'
     """
     def cell(value: Any) -> str:
         if value is None:
             return ""
         if isinstance(value, (list, tuple)):
-            return "、".join(cell(v) for v in value)
-        return str(value)
+            return inert("、".join(cell(v) for v in value))
+        return inert(value) if isinstance(value, str) else str(value)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)

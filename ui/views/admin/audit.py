@@ -5,7 +5,7 @@ import streamlit as st
 
 from engine.casework.stats import to_csv
 from engine.casework.wareki import wareki
-from ui import auth, state
+from ui import auth
 
 access = auth.access()
 st.title("監査ログ")
@@ -23,7 +23,8 @@ if not entries:
 ACTIONS = {"login": "ログイン", "logout": "ログアウト", "login_failure": "ログイン失敗", "session_timeout": "時間切れ",
            "case_view": "ケースの閲覧", "case_view_denied": "閲覧の拒否", "case_write": "ケースの変更",
            "export": "CSV 出力", "config_publish": "設定の公開", "config_rollback": "設定を戻す",
-           "user_add": "アカウント作成", "user_disable": "アカウント無効化", "user_reset": "パスワード再設定"}
+           "user_add": "アカウント作成", "user_disable": "アカウント無効化", "user_reset": "パスワード再設定",
+           "audit_repair": "監査ログの修復", "demo_data": "デモデータの作成", "case_delete": "ケースの削除"}
 left, middle, right = st.columns(3)
 actors = left.multiselect("だれが", sorted({e["actor"] for e in entries}), placeholder="すべて")
 actions = middle.multiselect("何を", sorted({e["action"] for e in entries}), format_func=lambda a: ACTIONS.get(a, a),
@@ -40,8 +41,11 @@ table = [{"連番": e["seq"], "日時": f"{wareki(e['at'][:10])} {e['at'][11:19]
 st.dataframe(table, hide_index=True, use_container_width=True)
 
 
+repo = auth.repo()      # here, in the page's run: the download callback has no session to look it up in
+
+
 def export() -> bytes:
-    auth.repo().export("audit_csv")
+    repo.export("audit_csv")
     return to_csv(table, ["連番", "日時", "だれが", "何を", "ケース", "対象"])
 
 
