@@ -48,7 +48,7 @@ def backup(data_dir: str | Path, out: str | Path) -> dict:
                     "files": len(files)}
         make_dir(out.parent)
         # A backup killed mid-way leaves its temp file: the next run removes it (ours by name).
-        for debris in out.parent.glob(f".{out.name}.*.tmp"):
+        for debris in out.parent.glob(".*.tar.gz.*.tmp"):
             debris.unlink(missing_ok=True)
         for debris in out.parent.glob("*.tar.gz.tmp"):
             debris.unlink(missing_ok=True)
