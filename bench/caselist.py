@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.casework import stats  # noqa: E402
 from engine.casework.caselist import CaseQuery, row_view, run_query  # noqa: E402
-from engine.casework.demo import save_demo  # noqa: E402
+from engine.casework.demo import mark_store, save_demo  # noqa: E402
 from engine.pack import load_pack  # noqa: E402
 from storage import open_repository  # noqa: E402
 
@@ -46,6 +46,7 @@ def measure(pack, size: int = SIZE) -> dict:
     }
     with tempfile.TemporaryDirectory() as tmp:
         with open_repository(tmp) as repo:
+            mark_store(repo, "demo")
             save_demo(repo, pack, size, seed=17, actor="bench")
         with open_repository(tmp) as repo:
             def page(query: CaseQuery):

@@ -67,7 +67,7 @@ def save_p50(pack, backend: str, preloaded: list[dict], fresh: list[dict]) -> fl
 
 def impact_seconds(pack, size: int = 20_000) -> dict:
     """The 設定 > 公開 impact preview: every stored case decided under live and under a draft."""
-    from engine.casework.demo import save_demo
+    from engine.casework.demo import mark_store, save_demo
     from engine.changes.impact import preview
     from engine.pack import load_sources
     sources = dict(pack.sources)
@@ -76,6 +76,7 @@ def impact_seconds(pack, size: int = 20_000) -> dict:
     draft = load_sources(sources)
     with tempfile.TemporaryDirectory() as tmp:
         with open_repository(tmp) as repo:
+            mark_store(repo, "demo")
             save_demo(repo, pack, size, seed=19, actor="bench")
             repo.read_cases(len)                      # parse the shards once, as a running app has
             start = time.perf_counter()

@@ -83,18 +83,21 @@ def cmd_test(args) -> int:
 
 
 def cmd_demo_data(args) -> int:
-    from engine.casework.demo import save_demo
     from storage import open_repository
+    from engine.casework.demo import mark_store, save_demo, store_kind
     pack = _pack(args)
     with open_repository(args.data) as repo:
+        if not store_kind(repo):
+            mark_store(repo, "demo")           # refused when the folder holds real cases
         count = save_demo(repo, pack, args.cases, seed=args.seed)
+    _audit(args, "demo_data", count=count)
     print(f"デモケースを {count} 件作りました（{args.data}）。すべて架空の人物です。")
     return EXIT_OK
 
 
 def _open_live(args):
-    from engine.changes.versions import live_pack
     from storage import open_repository
+    from engine.changes.versions import live_pack
     repo = open_repository(args.data)
     return repo, live_pack(repo, args.config)
 
@@ -125,8 +128,8 @@ def cmd_versions(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    from engine.changes.versions import ensure_live, publish
     from engine.pack import read_sources
+    from engine.changes.versions import ensure_live, publish
     repo, _ = _open_live(args)
     with repo:
         info = publish(repo, read_sources(Path(args.draft)), args.author, args.reason, ensure_live(repo, args.config))
@@ -145,7 +148,6 @@ def cmd_rollback(args) -> int:
 
 def cmd_user(args) -> int:
     import getpass
-
     from storage.users import UserStore
     users = UserStore(args.data)
     if args.action == "list":

@@ -122,3 +122,83 @@ def test_views_and_denials_are_audited_with_ids_only(store):
     assert {"actor": "u_houkatsu", "action": "case_view_denied", "case_id": ids["debt"]}.items() <= entries[-1].items()
     assert "架空" not in audit.path.read_text(encoding="utf-8")
     assert audit.verify().ok
+
+
+# -- every method of the repository interface goes through the scope check ------------------
+INTERFACE = sorted(name for name, member in vars(__import__("storage.base", fromlist=["Repository"]).Repository).items()
+                   if callable(member) and not name.startswith("_"))
+
+
+def test_every_interface_method_is_scoped_by_the_scoped_repository_itself():
+    # Defined on the class (no pass-through to the raw store), and given a policy line.
+    missing = [name for name in INTERFACE if name not in vars(ScopedRepository)]
+    assert missing == [], f"ScopedRepository does not scope: {missing}"
+    assert sorted(ScopedRepository.POLICY) == INTERFACE
+    assert not hasattr(ScopedRepository, "__getattr__")
+
+
+def fresh(tmp_path, user_id):
+    repo = open_repository(tmp_path / "d")
+    ids = {}
+    for kind, (intake, creator) in KINDS.items():
+        ids[kind] = repo.save_case(new_record(PACK, intake, actor=creator)[0])["id"]
+    audit = AuditLog(tmp_path / "d")
+    return repo, ids, audit, ScopedRepository(repo, PACK, Access.of(PACK, USERS[user_id]), audit)
+
+
+def calls(ids, hidden):
+    """One call of every interface method, aimed at a case the user may not see."""
+    case = {"id": hidden, "name": "x"}
+    return {
+        "get_case": lambda s: s.get_case(hidden),
+        "events": lambda s: s.events(hidden),
+        "save_case": lambda s: s.save_case(case),
+        "save_cases_bulk": lambda s: s.save_cases_bulk([case]),
+        "delete_case": lambda s: s.delete_case(hidden),
+        "add_event": lambda s: s.add_event(hidden, {"type": "note", "text": "x"}),
+        "add_events_bulk": lambda s: s.add_events_bulk([(hidden, {"type": "note"})]),
+        "save_version": lambda s: s.save_version({"id": "v-forged", "sources": {}}),
+        "set_meta": lambda s: s.set_meta("config", {"live": "v-forged", "history": []}),
+    }
+
+
+@pytest.mark.parametrize("method", ["get_case", "events", "save_case", "save_cases_bulk", "delete_case", "add_event",
+                                    "add_events_bulk", "save_version", "set_meta"])
+def test_agency_staff_cannot_reach_another_agencys_case_through_any_method(tmp_path, method):
+    repo, ids, audit, scoped_repo = fresh(tmp_path, "u_houkatsu")
+    hidden = ids["debt"]
+    before = (repo.get_case(hidden), repo.events(hidden), repo.list_versions(), repo.get_meta("config"))
+    with pytest.raises(AccessError):
+        calls(ids, hidden)[method](scoped_repo)
+    assert (repo.get_case(hidden), repo.events(hidden), repo.list_versions(), repo.get_meta("config")) == before
+    repo.close()
+
+
+def test_reads_are_filtered_and_close_leaves_the_shared_store_open(tmp_path):
+    repo, ids, audit, s = fresh(tmp_path, "u_houkatsu")
+    assert [c["id"] for c in s.list_cases()] == [ids["care"]] and s.count_cases() == 1
+    s.close()
+    assert repo.count_cases() == 3
+    repo.close()
+
+
+def test_every_write_is_audited(tmp_path):
+    repo, ids, audit, s = fresh(tmp_path, "u_admin")
+    before = len(list(audit.entries()))
+    s.save_cases_bulk([{"name": "架空", "intake": {}}])
+    s.add_event(ids["care"], {"type": "note", "text": "x"})
+    s.add_events_bulk([(ids["care"], {"type": "note"})])
+    s.set_meta("meetings.on_demand", [])
+    s.delete_case(ids["debt"])
+    actions = [e["action"] for e in list(audit.entries())[before:]]
+    assert actions == ["case_write_bulk", "event_add", "event_add_bulk", "setting_write", "case_delete"]
+    assert audit.verify().ok
+    repo.close()
+
+
+def test_only_administrators_delete(tmp_path):
+    repo, ids, audit, s = fresh(tmp_path, "u_welfare")
+    with pytest.raises(AccessError, match="管理者"):
+        s.delete_case(ids["care"])
+    assert repo.get_case(ids["care"]) is not None
+    repo.close()

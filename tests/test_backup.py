@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from engine.casework.demo import save_demo
+from engine.casework.demo import mark_store, save_demo
 from engine.changes.versions import ensure_live, history
 from engine.cli import main
 from engine.errors import StorageError
@@ -20,6 +20,7 @@ def test_round_trip_loses_nothing_even_while_the_app_writes(tmp_path):
     data = tmp_path / "data"
     pack = load_pack()
     with open_repository(data) as repo:
+        mark_store(repo, "demo")
         save_demo(repo, pack, 50)
         ensure_live(repo, DEFAULT_PACK)
         UserStore(data).add("admin1", "管理者", ["admin"], "じゅうもじいじょうのぱすわーど")

@@ -29,7 +29,16 @@ def open_page(page: str) -> AppTest:
     return at.switch_page(page).run()
 
 
+def demo_store() -> None:
+    """Mark the test's data folder as a demo store: the only kind that offers the button."""
+    import os
+    from engine.casework.demo import mark_store
+    with open_repository(os.environ["TSUNAGU_DATA"]) as repo:
+        mark_store(repo, "demo")
+
+
 def with_demo(page: str = "views/consult/cases.py") -> AppTest:
+    demo_store()
     at = open_page("views/consult/cases.py")
     next(b for b in at.button if b.label == DEMO).click().run()
     assert not at.exception
@@ -51,6 +60,7 @@ def table(at: AppTest):
 
 # -- ケース一覧 ---------------------------------------------------------------------
 def test_empty_store_offers_demo_data_which_makes_200_cases(data):
+    demo_store()
     at = open_page("views/consult/cases.py")
     assert not at.exception
     assert "まだケースがありません" in at.info[0].value
@@ -64,6 +74,24 @@ def test_empty_store_offers_demo_data_which_makes_200_cases(data):
     assert len(cases) == 200 and all(c["demo"] is True and c["decision"]["programs"] for c in cases)
     assert events == ["received", "decided"]
     assert not any(b.label == DEMO for b in at.button)
+
+
+def test_a_live_store_never_offers_demo_data_even_to_an_administrator(data):
+    at = open_page("views/consult/cases.py")
+    assert not at.exception and "まだケースがありません" in at.info[0].value
+    assert not any(b.label == DEMO for b in at.button)
+
+
+def test_demo_data_button_is_for_administrators_only(data, monkeypatch):
+    import ui.auth
+    from storage.users import User
+    demo_store()
+    staff = User("sato", "佐藤（架空）", ("agency_staff",), "houkatsu_a")
+    monkeypatch.setattr(ui.auth, "current_user", lambda: staff)
+    at = open_page("views/consult/cases.py")
+    assert not at.exception and not any(b.label == DEMO for b in at.button)
+    with open_repository(data) as repo:
+        assert repo.count_cases() == 0
 
 
 def test_a_filter_narrows_the_rows(data, pack):

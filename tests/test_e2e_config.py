@@ -44,13 +44,14 @@ DEMO_CASES = 60
 @pytest.fixture
 def data_dir(tmp_path):
     """A data folder with an administrator and fictional demo cases routed under the bundled pack."""
-    from engine.casework.demo import save_demo
+    from engine.casework.demo import mark_store, save_demo
     from engine.pack import load_pack
     from storage import open_repository
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     data = tmp_path / "data"
     add_account(data, "e2e_admin", ["admin"])
     with open_repository(data) as repo:
+        mark_store(repo, "demo")
         assert save_demo(repo, load_pack(), DEMO_CASES) == DEMO_CASES
     return data
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.casework.demo import save_demo
+from engine.casework.demo import mark_store, save_demo
 from engine.pack import load_pack
 from storage import open_repository
 
@@ -18,6 +18,7 @@ SIZE = 20_000
 def big(tmp_path_factory):
     path = tmp_path_factory.mktemp("big")
     with open_repository(path) as repo:
+        mark_store(repo, "demo")
         save_demo(repo, load_pack(), SIZE)
         first = repo.read_cases(lambda cases: cases[0]["id"])
     return path, first

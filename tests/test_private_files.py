@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.demo import save_demo
+from engine.demo import mark_store, save_demo
 from engine.pack import DEFAULT_PACK, load_pack
 from engine.versions import ensure_live
 from storage import open_repository
@@ -46,11 +46,13 @@ def test_store_backup_and_restore_are_private_under_umask_022(tmp_path, umask_02
     data = tmp_path / "data"
     pack = load_pack()
     with open_repository(data, backend) as repo:
+        mark_store(repo, "demo")
         save_demo(repo, pack, 5)
         ensure_live(repo, DEFAULT_PACK)
     UserStore(data).add("admin1", "管理者（架空）", ["admin"], "じゅうもじいじょうのぱすわーど")
     AuditLog(data).append("admin1", "login")
     with open_repository(data / "training", backend) as training:
+        mark_store(training, "training")
         save_demo(training, pack, 2)
     assert loose(data) == []
     out = tmp_path / "backups" / "b.tar.gz"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from engine.casework.demo import save_demo
+from engine.casework.demo import mark_store, save_demo
 from engine.changes.impact import preview
 from engine.changes.scenario_edit import accept_results
 from engine.changes.scenarios import run_all
@@ -38,6 +38,7 @@ def prepare(data: Path, draft: dict | None = None, cases: int = 0) -> str:
     with open_repository(data) as repo:
         base = ensure_live(repo, DEFAULT_PACK)
         if cases:
+            mark_store(repo, "demo")
             save_demo(repo, load_pack(), cases)
         if draft is not None:
             save_draft(repo, draft, base, "試験", expected=None)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.casework.demo import demo_cases, save_demo
+from engine.casework.demo import demo_cases, mark_store, save_demo
 from engine.changes.editing import delete_item, set_field
 from engine.changes.impact import preview
 from engine.changes.versions import (
@@ -107,6 +107,7 @@ def test_readable_diff_names_the_changed_rule(repo):
 
 def test_impact_preview_lists_cases_that_would_change(repo):
     pack = load_pack()
+    mark_store(repo, "demo")
     save_demo(repo, pack, 120)
     draft = load_sources(lowered(read_sources(DEFAULT_PACK)))
     result = repo.read_cases(lambda cases: preview(cases, pack, draft))

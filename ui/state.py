@@ -53,7 +53,11 @@ def pack() -> Pack:
 
 @st.cache_resource(show_spinner=False)
 def _training_repo(path: str) -> Repository:
-    return open_repository(path)
+    from engine.casework.demo import mark_store, store_kind
+    repo = open_repository(path)
+    if not store_kind(repo):
+        mark_store(repo, "training")
+    return repo
 
 
 def training_repo() -> Repository:

@@ -14,9 +14,11 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from storage.base import UNSET, Repository
+from storage.users import User
+
 from engine.errors import TsunaguError
 from engine.pack.model import Pack
-from storage.users import User
 
 MASK = "＊＊＊"
 
@@ -91,19 +93,40 @@ def masked(pack: Pack, access: Access, case: Mapping) -> dict:
     return out
 
 
-class ScopedRepository:
+class ScopedRepository(Repository):
     """The repository as one user may use it: reads filtered and masked, writes checked,
-    views and changes written to the audit log (ids only)."""
+    views and changes written to the audit log (ids only).
+
+    It implements the whole Repository interface itself (no pass-through): ``POLICY`` says,
+    for every method, what is checked and what is logged, and tests/test_access.py fails
+    when the interface grows a method this class does not cover.
+    """
+
+    #: method -> (what is checked, what the audit log gets)
+    POLICY = {
+        "get_case": ("visible to the user", "case_view (once per session) / case_view_denied"),
+        "list_cases": ("only visible cases, masked unless owned", "none: lists show no more than allowed"),
+        "read_cases": ("only visible cases, masked unless owned", "none: lists show no more than allowed"),
+        "count_cases": ("only visible cases", "none"),
+        "save_case": ("not a trainee; an existing case must be visible", "case_write"),
+        "save_cases_bulk": ("not a trainee; every existing case visible", "case_write_bulk (count)"),
+        "delete_case": ("manage_users (administrators) and visible", "case_delete"),
+        "add_event": ("not a trainee; case visible", "event_add"),
+        "add_events_bulk": ("not a trainee; every case visible", "event_add_bulk (count)"),
+        "events": ("case visible", "through get_case"),
+        "save_version": ("publish_config", "config_version_save"),
+        "get_version": ("logged in (configuration, no case data)", "none"),
+        "list_versions": ("logged in (configuration, no case data)", "none"),
+        "get_meta": ("logged in (configuration and settings, no case data)", "none"),
+        "set_meta": ("not a trainee; publish_config for the live version and the draft", "config_publish / setting_write"),
+        "close": ("never closes the shared store", "none"),
+    }
 
     def __init__(self, repo: Any, pack: Pack, access: Access, audit: Any | None = None, viewed: set | None = None):
         self._repo, self._pack, self.access, self._audit = repo, pack, access, audit
         # Case ids whose view is already logged in this session: a page redrawn ten times
         # is one view in the audit log, not ten.
         self._viewed = viewed
-
-    def __getattr__(self, name: str) -> Any:
-        # Versions, meta and the rest are not case data: they pass through.
-        return getattr(self._repo, name)
 
     def _log(self, action: str, **fields: Any) -> None:
         if self._audit is not None:
@@ -112,6 +135,20 @@ class ScopedRepository:
     def _visible(self, case: Mapping | None) -> bool:
         return case is not None and can_view(self._pack, self.access, case)
 
+    def _no_trainee(self) -> None:
+        if self.access.training_only:
+            raise AccessError("研修生のアカウントでは本番のデータを変更できません。研修の「練習の相談受付」を使ってください。")
+
+    def _writable(self, case_id: str) -> None:
+        """Refuse a change to a case that exists and the user may not see."""
+        existing = self._repo.get_case(case_id)
+        if existing is None:
+            raise AccessError(f"ケース {case_id} は見つかりません。一覧から開き直してください。")
+        if not self._visible(existing):
+            self._log("case_write_denied", case_id=case_id)
+            raise AccessError("このケースを変更する権限がありません。")
+
+    # -- reads -----------------------------------------------------------------------------
     def get_case(self, case_id: str) -> dict | None:
         case = self._repo.get_case(case_id)
         if case is None:
@@ -149,44 +186,94 @@ class ScopedRepository:
         """Cases this user may not see: shown only as a number."""
         return self.counts()[1]
 
-    def save_case(self, case: dict, expected_revision: int | None = None) -> dict:
-        if self.access.training_only:
-            raise AccessError("研修生のアカウントでは本番のケースを保存できません。研修の「練習用の受付」を使ってください。")
+    def events(self, case_id: str) -> list[dict]:
+        self.get_case(case_id)
+        return self._repo.events(case_id)
+
+    # -- case writes -----------------------------------------------------------------------
+    def _prepare(self, case: dict) -> dict:
+        """The case as this user may save it: checked, and stamped with who took it when new."""
         existing = self._repo.get_case(case["id"]) if case.get("id") else None
         if existing is not None and not self._visible(existing):
+            self._log("case_write_denied", case_id=case["id"])
             raise AccessError("このケースを変更する権限がありません。")
         if existing is None:
             case = {**case, "created_by": self.access.user.id}
             if self.access.user.agency and not (case.get("intake") or {}).get("receiving_agency"):
                 case["intake"] = {**(case.get("intake") or {}), "receiving_agency": self.access.user.agency}
-        stored = self._repo.save_case(case, expected_revision=expected_revision)
+        return case
+
+    def save_case(self, case: dict, expected_revision: int | None = None) -> dict:
+        self._no_trainee()
+        stored = self._repo.save_case(self._prepare(case), expected_revision=expected_revision)
         self._log("case_write", case_id=stored["id"])
         return stored
 
+    def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
+        self._no_trainee()
+        stored = self._repo.save_cases_bulk([self._prepare(c) for c in cases])
+        self._log("case_write_bulk", count=len(stored))
+        return stored
+
+    def delete_case(self, case_id: str) -> bool:
+        self._no_trainee()
+        if not self.access.can("manage_users"):
+            raise AccessError("ケースを削除する権限がありません（管理者だけが削除できます）。")
+        if self._repo.get_case(case_id) is None:
+            return False
+        self._writable(case_id)
+        deleted = self._repo.delete_case(case_id)
+        self._log("case_delete", case_id=case_id)
+        return deleted
+
     def add_event(self, case_id: str, event: dict) -> dict:
-        self.get_case(case_id)
-        return self._repo.add_event(case_id, event)
+        self._no_trainee()
+        self._writable(case_id)
+        stored = self._repo.add_event(case_id, event)
+        self._log("event_add", case_id=case_id, detail=str(event.get("type", ""))[:40])
+        return stored
 
     def add_events_bulk(self, events: list) -> int:
+        self._no_trainee()
         for case_id in {c for c, _ in events}:
-            if not self._visible(self._repo.get_case(case_id)):
-                raise AccessError("このケースを変更する権限がありません。")
-        return self._repo.add_events_bulk(events)
+            self._writable(case_id)
+        count = self._repo.add_events_bulk(events)
+        self._log("event_add_bulk", count=count)
+        return count
 
-    def events(self, case_id: str) -> list[dict]:
-        self.get_case(case_id)
-        return self._repo.events(case_id)
+    # -- configuration and settings --------------------------------------------------------
+    def save_version(self, version: dict) -> dict:
+        if not self.access.can("publish_config"):
+            raise AccessError("設定の版を保存する権限がありません。管理者に依頼してください。")
+        stored = self._repo.save_version(version)
+        self._log("config_version_save", version=str(stored.get("id")))
+        return stored
 
-    def set_meta(self, key: str, value: Any, **kw: Any) -> None:
+    def get_version(self, version_id: str) -> dict | None:
+        return self._repo.get_version(version_id)
+
+    def list_versions(self) -> list[dict]:
+        return self._repo.list_versions()
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        return self._repo.get_meta(key, default)
+
+    def set_meta(self, key: str, value: Any, expected: Any = UNSET) -> None:
         # Publishing or rolling back the configuration flips one meta value: audit it here,
         # so every way of publishing is recorded.
-        from engine.changes.versions import LIVE_KEY
-        if key == LIVE_KEY and not self.access.can("publish_config"):
-            raise AccessError("設定を公開する権限がありません。管理者に依頼してください。")
-        self._repo.set_meta(key, value, **kw)
+        from engine.changes.versions import DRAFT_KEY, LIVE_KEY
+        self._no_trainee()
+        if key in (LIVE_KEY, DRAFT_KEY) and not self.access.can("publish_config"):
+            raise AccessError("設定を変更・公開する権限がありません。管理者に依頼してください。")
+        self._repo.set_meta(key, value, expected=expected)
         if key == LIVE_KEY and value:
             record = self._repo.get_version(value["live"]) or {}
             self._log("config_rollback" if record.get("kind") == "rollback" else "config_publish", version=value["live"])
+        else:
+            self._log("setting_write", target=key)
+
+    def close(self) -> None:
+        """Nothing: the store is shared by every session; its owner closes it."""
 
     def export(self, what: str) -> None:
         if not self.access.can("export"):

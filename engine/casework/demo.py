@@ -9,7 +9,35 @@ import datetime as dt
 import random
 from typing import Iterator
 
+from engine.errors import TsunaguError
 from engine.pack.model import Pack
+
+#: Meta key marking what a store is for: "demo" or "training". Fictional cases go only into
+#: a marked store, never into the live one (a production store is never marked).
+KIND_KEY = "store.kind"
+DEMO_KINDS = ("demo", "training")
+
+
+class DemoError(TsunaguError):
+    """Demo data refused: the store is not a demo or training store."""
+
+
+def store_kind(repo) -> str:
+    """"demo", "training", or "" for a live (production) store."""
+    return repo.get_meta(KIND_KEY) or ""
+
+
+def mark_store(repo, kind: str) -> None:
+    """Mark ``repo`` as a demo or training store; refused when it already holds real cases."""
+    if kind not in DEMO_KINDS:
+        raise DemoError(f"保存先の種類は {'・'.join(DEMO_KINDS)} のどれかです（指定: {kind!r}）。")
+    if store_kind(repo) == kind:
+        return
+    real = repo.read_cases(lambda cases: sum(1 for c in cases if not c.get("demo")))
+    if real:
+        raise DemoError(f"この保存先には本番のケースが {real} 件あります。デモ・研修用の保存先にはできません。"
+                        "空のフォルダを --data に指定してください。")
+    repo.set_meta(KIND_KEY, kind)
 
 _SURNAMES = [("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
              ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"), ("松本", "マツモト")]
@@ -49,7 +77,13 @@ def demo_cases(pack: Pack, n: int, seed: int = 2026, end: dt.date | None = None)
 
 
 def save_demo(repo, pack: Pack, n: int, seed: int = 2026, actor: str = "demo") -> int:
-    """Route ``n`` fictional cases and store them with their intake events; returns n."""
+    """Route ``n`` fictional cases and store them with their intake events; returns n.
+
+    Only into a store marked demo or training (``mark_store``): the live store never gets them.
+    """
+    if store_kind(repo) not in DEMO_KINDS:
+        raise DemoError("デモデータは、デモ用・研修用の保存先にだけ作れます（本番のデータには混ぜません）。"
+                        "`tsunagu demo-data --data 空のフォルダ` で、デモ用の保存先を作ってください。")
     from engine.casework.cases import intake_events, new_record
     records = []
     for case in demo_cases(pack, n, seed=seed):

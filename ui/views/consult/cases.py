@@ -4,8 +4,8 @@ import datetime as dt
 import streamlit as st
 
 from engine.casework.caselist import SORTS, CaseQuery, row_view, run_query
-from engine.casework.demo import save_demo
-from engine.errors import StorageError
+from engine.casework.demo import DEMO_KINDS, save_demo, store_kind
+from engine.errors import TsunaguError
 from ui import auth, state
 
 pack, repo = state.pack(), auth.repo()
@@ -15,16 +15,19 @@ EARLIEST = dt.date(2000, 1, 1)        # date_input otherwise offers only the las
 st.title("ケース一覧")
 total = auth.visible_total(repo)
 if not total:
-    st.info("まだケースがありません。「相談受付」から相談を受け付けると、ここに並びます。\n\n"
-            "操作を試すだけなら、架空のデモデータを作れます（実在の人ではありません。記録には demo の印が付きます）。")
-    if st.button(f"デモデータを作る（架空の{DEMO_COUNT}件）", type="primary"):
-        try:
-            with st.spinner("デモデータを作っています…"):
-                save_demo(repo, pack, DEMO_COUNT)           # marked demo: true, with their intake events
-        except StorageError as err:
-            st.error(f"デモデータを保存できませんでした: {err}")
-            st.stop()
-        st.rerun()
+    st.info("まだケースがありません。「相談受付」から相談を受け付けると、ここに並びます。")
+    # Fictional cases only for administrators, and only in a store marked as a demo or
+    # training store: never into the live one, whoever clicks.
+    if repo.access.can("manage_users") and store_kind(repo) in DEMO_KINDS:
+        st.caption("この保存先はデモ用です。架空のデモデータを作れます（実在の人ではありません。記録には demo の印が付きます）。")
+        if st.button(f"デモデータを作る（架空の{DEMO_COUNT}件）", type="primary"):
+            try:
+                with st.spinner("デモデータを作っています…"):
+                    save_demo(repo, pack, DEMO_COUNT)           # marked demo: true, with their intake events
+            except TsunaguError as err:
+                st.error(f"デモデータを保存できませんでした: {err}")
+                st.stop()
+            st.rerun()
     st.stop()
 
 
