@@ -131,7 +131,7 @@ def test_old_case_with_deleted_agency_and_removed_field_still_shows(data):
         repo.save_case(case)
     at = open_case(case["id"])
     assert not at.exception
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(m.value for m in [*at.markdown, *at.text])     # staff-typed values are st.text
     assert "旧フォームの値" in text and "閉所した機関" in text
 
 

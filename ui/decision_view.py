@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.pack.model import Pack
+from ui.plain import md
 
 
 def show_decision(pack: Pack, decision: dict) -> None:
@@ -20,19 +21,19 @@ def show_decision(pack: Pack, decision: dict) -> None:
             for item in items:
                 # An old decision may name an agency the roster no longer has: show what was decided.
                 name = pack.label(key, item["id"]) if item["id"] in known else f"{item.get('name', item['id'])}（現在の名簿にありません）"
-                st.markdown(f"- **{name}**")
+                st.markdown(f"- **{md(name)}**")
     if decision.get("resources"):
         st.markdown("#### 提案する地域資源（参加支援・地域づくり）")
-        st.markdown("、".join(r["name"] for r in decision["resources"]))
+        st.markdown(md("、".join(r["name"] for r in decision["resources"])))
     for warning in decision.get("warnings", []):
-        st.warning(warning)
+        st.warning(md(warning))
     with st.expander("なぜこの振り分けか", expanded=True):
         for i, t in enumerate(decision.get("trace", []), 1):
-            st.markdown(f"**{i}. {t['label']}**  \n{t['reason']}")
+            st.markdown(f"**{i}. {md(t['label'])}**  \n{md(t['reason'])}")
             facts = "、".join(f"{_fact_label(pack, k)}: {_fmt(pack, v)}" for k, v in t.get("facts", {}).items())
             if facts:
-                st.caption(f"使った事実 — {facts}")
-    st.caption(f"設定の版: {decision.get('config_version', '')}")
+                st.caption(f"使った事実 — {md(facts)}")
+    st.caption(f"設定の版: {md(decision.get('config_version', ''))}")
 
 
 def _fact_label(pack: Pack, fact: str) -> str:

@@ -6,6 +6,7 @@ from engine.casework.wareki import wareki
 from engine.casework.workflow import add_note, allowed_next, change_status, connect_resource, redecide, save_plan
 from engine.errors import CaseError, ConflictError, TsunaguError
 from ui import auth, state
+from ui.plain import heading, md
 from ui.case_view import event_text, intake_rows
 from ui.decision_view import show_decision
 from ui.form_view import jsonable, prefill, render_form
@@ -64,7 +65,7 @@ intake = case.get("intake", {})
 decision = case.get("decision", {})
 person = intake.get("person", {})
 status = case.get("status", pack.initial_status)
-st.subheader(f"{case_id}　{person.get('name', '（氏名未入力）')}")
+heading(f"{case_id}　{person.get('name') or '（氏名未入力）'}")
 st.caption(f"状態: {pack.label('statuses', status)}　受付日: {wareki(intake.get('received_on'))}　"
            f"圏域: {pack.label('areas', intake['area']) if intake.get('area') else '—'}　版: {revision}")
 
@@ -82,8 +83,8 @@ with tabs[0]:
 with tabs[1]:
     for label, text in intake_rows(pack, pack.intake.fields, intake):
         left, right = st.columns([1, 3])
-        left.markdown(f"**{label}**")
-        right.markdown(text)
+        left.markdown(f"**{md(label)}**")
+        right.text(text)                      # typed by staff: shown as text, never as markdown
 
 with tabs[2]:
     options = allowed_next(pack, status)
@@ -111,7 +112,7 @@ with tabs[4]:
     suggested = decision.get("resources", [])
     connected = {c["resource"] for c in case.get("connections", [])}
     if suggested:
-        st.markdown("振り分けで提案された地域資源: " + "、".join(r["name"] for r in suggested))
+        st.markdown("振り分けで提案された地域資源: " + md("、".join(r["name"] for r in suggested)))
     choice = st.selectbox("つなぐ地域資源", pack.ids("resources"), format_func=lambda r: pack.label("resources", r),
                           index=None, placeholder="選択してください")
     resource_note = st.text_input("つなぎのメモ（任意）", key="case.resource_note")
@@ -119,7 +120,7 @@ with tabs[4]:
         attempt(lambda: connect_resource(repo, pack, case_id, choice, actor, resource_note, expected_revision=revision),
                 f"「{pack.label('resources', choice)}」へのつなぎを記録しました。")
     for r in sorted(connected):
-        st.markdown(f"- つないだ資源: {pack.label('resources', r)}")
+        st.markdown(f"- つないだ資源: {md(pack.label('resources', r))}")
 
 with tabs[5]:
     text = st.text_area("メモ", key="case.note")
@@ -128,5 +129,5 @@ with tabs[5]:
 
 with tabs[6]:
     for event in reversed(repo.events(case_id)):
-        st.markdown(f"- {wareki(str(event.get('at', ''))[:10])} {str(event.get('at', ''))[11:16]}　{event_text(pack, event)}"
-                    f"　（{event.get('by', '')}）")
+        st.text(f"・{wareki(str(event.get('at', ''))[:10])} {str(event.get('at', ''))[11:16]}　{event_text(pack, event)}"
+                f"　（{event.get('by', '')}）")

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from ui import state
+from ui.plain import md
 
 pack = state.pack()
 st.title("地域資源")
@@ -19,9 +20,9 @@ if not found:
     st.info("条件に合う地域資源がありません。条件を減らしてください。")
 for r in found:
     with st.container(border=True):
-        st.markdown(f"**{r.label}**{'（仮）' if r.get('placeholder') else ''}　"
-                    f"<small>{pack.label('programs', r.get('program'))}</small>", unsafe_allow_html=True)
-        st.markdown(r.get("description", ""))
+        st.markdown(f"**{md(r.label)}**{'（仮）' if r.get('placeholder') else ''}　"
+                    f":small[{md(pack.label('programs', r.get('program')))}]")
+        st.markdown(md(r.get("description", "")))
         owner = r.get("owner")
         owner_label = pack.label("agencies", owner) if owner in pack.ids("agencies") else pack.label("divisions", owner)
         st.caption(f"応える困りごと: {'、'.join(pack.label('concerns', c) for c in r.get('needs') or ())}　"

@@ -21,6 +21,7 @@ from engine.casework.wareki import wareki
 from engine.casework.workflow import WorkflowError, agenda, record_outcome
 from engine.errors import CaseError, ConflictError, StorageError
 from ui import auth, state
+from ui.plain import md
 from ui.form_view import clear_form, jsonable, render_form
 
 pack, repo = state.pack(), auth.repo()
@@ -60,7 +61,7 @@ st.divider()
 meeting_id = st.selectbox("会議", list(meetings), key="meetings.meeting", format_func=lambda i: meetings[i].label)
 m = meetings[meeting_id]
 if m.get("purpose"):
-    st.markdown(m.get("purpose"))
+    st.markdown(md(m.get("purpose")))
 upcoming = next_occurrence(pack, meeting_id, today, opened)
 if upcoming:
     moved = f"　※{upcoming.note()}" if upcoming.shifted else ""

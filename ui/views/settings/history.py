@@ -5,6 +5,7 @@ from engine.casework.wareki import wareki
 from engine.changes.versions import ensure_live, get_draft, history, pack_of, rollback, rule_changes, yaml_diff
 from engine.errors import ConfigError, TsunaguError
 from ui import auth, state
+from ui.plain import md
 
 KINDS = {"initial": "初期", "publish": "公開", "rollback": "ロールバック"}
 
@@ -37,7 +38,7 @@ chosen = st.selectbox("版を選ぶ", list(by_id), key="history.version",
                       format_func=lambda i: f"{i}（{'公開中・' if by_id[i].live else ''}{kind_text(by_id[i])}、{when(by_id[i].created_at)}）")
 v = by_id[chosen]
 st.subheader(f"版 {v.id}")
-st.markdown(f"{when(v.created_at)}　{v.author}　「{v.reason}」　種類: {kind_text(v)}　設定パックの版: {v.pack_version}")
+st.text(f"{when(v.created_at)}　{v.author}　「{v.reason}」　種類: {kind_text(v)}　設定パックの版: {v.pack_version}")
 
 if v.parent is None:
     st.caption("最初の版です。比べる前の版はありません。")
@@ -45,7 +46,7 @@ else:
     st.markdown(f"**前の版 {v.parent} からの変更**")
     changes = rule_changes(pack_of(repo, v.parent), pack_of(repo, v.id))
     for kind, rule_id, sentence in changes:
-        st.markdown(f"- **{kind}** {rule_id}: " + sentence.replace("\n", "  \n"))
+        st.markdown(f"- **{kind}** {md(rule_id)}: " + md(sentence))
     if not changes:
         st.caption("ルールの変更はありません。ほかのファイルの変更は、下の差分で確かめてください。")
     with st.expander(f"YAML の差分（版 {v.parent} → 版 {v.id}）"):
