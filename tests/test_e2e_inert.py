@@ -53,10 +53,10 @@ def free_text_fields(fields, prefix=""):
 
 @pytest.fixture
 def seeded(tmp_path):
-    from engine.cases import take_intake
+    from engine.casework.cases import take_intake
     from engine.pack import DEFAULT_PACK, load_pack, read_sources
-    from engine.versions import ensure_live, publish
-    from engine.workflow import add_note, connect_resource, record_outcome, save_plan
+    from engine.changes.versions import ensure_live, publish
+    from engine.casework.workflow import add_note, connect_resource, record_outcome, save_plan
     from storage import open_repository
     port = free_port()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Counter)
@@ -113,7 +113,8 @@ def test_markdown_and_html_typed_by_staff_never_reach_the_network(browser, seede
             go_to(page, "ケース一覧")
             choose(page, "ケースを開く", case_id, exact=False)
             main = page.get_by_test_id("stMain")
-            expect(main.get_by_text(case_id).first).to_be_visible()
+            expect(main.get_by_role("heading", name="ケース詳細", exact=True)).to_be_visible()
+            expect(page.get_by_role("tab", name="経過", exact=True)).to_be_visible()
             for tab in ("振り分け", "相談内容", "状態", "支援プラン", "地域資源", "メモ", "経過"):
                 page.get_by_role("tab", name=tab, exact=True).click()
                 page.wait_for_timeout(300)
