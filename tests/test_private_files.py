@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.demo import mark_store, save_demo
+from engine.casework.demo import mark_store, save_demo
 from engine.pack import DEFAULT_PACK, load_pack
-from engine.versions import ensure_live
+from engine.changes.versions import ensure_live
 from storage import open_repository
 from storage.audit import AuditLog
 from storage.backup import backup, restore
