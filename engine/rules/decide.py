@@ -6,16 +6,19 @@ programs, agencies and meetings, and explaining them, is plain Python here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple
 
 from engine.pack.model import AgencyRef, Pack
-from engine.rules.conditions import AnyMember, Condition, evaluate, referenced_facts
+from engine.rules.conditions import AnyMember, Condition, referenced_facts
 from engine.rules.durable_backend import CompiledRules, compile_rules, fired_rules
 from engine.rules.facts import Facts, prepare
+from engine.rules.predicate import predicate
 
 
-@dataclass(frozen=True)
-class TraceEntry:
+class TraceEntry(NamedTuple):
+    """One fired rule: why it fired and the facts it read (a tuple: cheap to build per case)."""
+
     rule: str
     label: str
     reason: str
@@ -50,6 +53,20 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class _Routing:
+    """What a set of fired rules routes to, for one value of each ``covering`` fact."""
+
+    programs: tuple[str, ...]
+    agencies: tuple[str, ...]
+    meetings: tuple[str, ...]
+    resources: tuple[str, ...]
+    priority: str
+    warnings: tuple[str, ...]
+    trace: tuple[tuple[str, str, str, tuple[str, ...], tuple], ...]   # (id, label, reason, facts, quantifiers)
+    bare: tuple[TraceEntry, ...]              # the trace without facts (explain=False)
+
+
+@dataclass(frozen=True)
 class _Plan:
     """Everything ``decide`` needs of a pack, worked out once per pack version."""
 
@@ -59,7 +76,9 @@ class _Plan:
     order: Mapping[str, Mapping[str, int]]     # list name → id → position, for output order
     by_kind: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]]   # kind → ((agency id, areas), ...)
     kind_label: Mapping[str, str]
-    explain: Mapping[str, tuple[tuple[str, ...], tuple[AnyMember, ...]]]
+    explain: Mapping[str, tuple[tuple[str, ...], tuple]]   # rule id → (facts it reads, member predicates)
+    covering: tuple[str, ...]                  # facts an agency action looks up (圏域)
+    routings: dict = field(default_factory=dict)   # (fired ids, covering values) → _Routing
 
 
 _PLANS: dict[str, _Plan] = {}
@@ -72,29 +91,21 @@ def _plan(pack: Pack) -> _Plan:
         by_kind: dict[str, list] = {}
         for a in pack.agencies:
             by_kind.setdefault(a.get("kind"), []).append((a.id, tuple(a.get("areas") or ())))
+        covering = {ref.covering for r in pack.rules for ref in r.then.agencies if not ref.id}
         found = _PLANS[pack.version] = _Plan(
             compiled=compile_rules(pack.rules), ranks=ranks, lowest=min(ranks, key=ranks.get),
             order={k: {item: i for i, item in enumerate(pack.ids(k))} for k in ("programs", "agencies", "meetings", "resources")},
             by_kind={k: tuple(v) for k, v in by_kind.items()},
             kind_label={a.get("kind"): a.label for a in reversed(pack.agencies)},
-            explain={r.id: (referenced_facts(r.when), tuple(c for c in _walk(r.when) if isinstance(c, AnyMember)))
-                     for r in pack.rules})
+            explain={r.id: (referenced_facts(r.when), tuple(predicate(c.where) for c in _walk(r.when) if isinstance(c, AnyMember)))
+                     for r in pack.rules},
+            covering=tuple(sorted(c for c in covering if c)))
     return found
 
 
 def _ordered(ids: set[str], order: Mapping[str, int]) -> tuple[str, ...]:
     """Ids in the order of their YAML list (unknown ids last)."""
     return tuple(sorted(ids, key=lambda i: order.get(i, len(order))))
-
-
-def _matched_facts(plan: _Plan, rule_id: str, prepared: Facts, pack: Pack) -> dict:
-    facts, quantifiers = plan.explain[rule_id]
-    out = {f: prepared.facts[f] for f in facts if f in prepared.facts}
-    for c in quantifiers:
-        who = [pack.label("relations", m.get("relation", "")) for m in prepared.members if evaluate(c.where, m)]
-        if who:
-            out["該当する世帯員"] = who
-    return out
 
 
 def _walk(cond: Condition):
@@ -120,15 +131,13 @@ def _agencies(ref: AgencyRef, facts: Mapping[str, Any], plan: _Plan, pack: Pack,
     return found
 
 
-def decide_prepared(pack: Pack, prepared: Facts, explain: bool = True) -> Decision:
-    """Decide from prepared facts; ``explain=False`` skips the trace's facts (bulk previews)."""
-    plan = _plan(pack)
-    fired = fired_rules(plan.compiled, prepared.facts, prepared.members)
+def _routing(pack: Pack, plan: _Plan, fired: frozenset[str], covering: Mapping[str, Any]) -> _Routing:
+    """Programs, agencies, meetings, priority and agency warnings of the fired rules, in rule order."""
     programs: set[str] = set()
     agencies: set[str] = set()
     meetings: set[str] = set()
     resources: set[str] = set()
-    warnings = list(prepared.warnings)
+    warnings: list[str] = []
     ranks, priority = plan.ranks, plan.lowest
     trace = []
     for rule in pack.rules:
@@ -139,15 +148,54 @@ def decide_prepared(pack: Pack, prepared: Facts, explain: bool = True) -> Decisi
         meetings.update(act.meetings)
         resources.update(act.resources)
         for ref in act.agencies:
-            agencies.update(_agencies(ref, prepared.facts, plan, pack, warnings))
+            agencies.update(_agencies(ref, covering, plan, pack, warnings))
         if act.priority and ranks[act.priority] > ranks[priority]:
             priority = act.priority
-        trace.append(TraceEntry(rule.id, rule.label, act.reason,
-                                _matched_facts(plan, rule.id, prepared, pack) if explain else {}))
+        trace.append((rule.id, rule.label, act.reason, *plan.explain[rule.id]))
     order = plan.order
-    return Decision(pack.version, priority, _ordered(programs, order["programs"]), _ordered(agencies, order["agencies"]),
+    return _Routing(_ordered(programs, order["programs"]), _ordered(agencies, order["agencies"]),
                     _ordered(meetings, order["meetings"]), _ordered(resources, order["resources"]),
-                    tuple(trace), tuple(dict.fromkeys(warnings)))
+                    priority, tuple(warnings), tuple(trace),
+                    tuple(TraceEntry(t[0], t[1], t[2], _NO_FACTS) for t in trace))
+
+
+_NO_FACTS: Mapping[str, Any] = MappingProxyType({})
+
+
+def _trace(routing: _Routing, prepared: Facts, pack: Pack) -> tuple[TraceEntry, ...]:
+    """Each fired rule with the facts it read and, for a member condition, who matched."""
+    known = prepared.facts
+    out = []
+    for rule_id, label, reason, read, quantifiers in routing.trace:
+        facts = {f: known[f] for f in read if f in known}
+        for holds in quantifiers:
+            who = [pack.label("relations", m.get("relation", "")) for m in prepared.members if holds(m)]
+            if who:
+                facts["該当する世帯員"] = who
+        out.append(TraceEntry(rule_id, label, reason, facts))
+    return tuple(out)
+
+
+def decide_prepared(pack: Pack, prepared: Facts, explain: bool = True) -> Decision:
+    """Decide from prepared facts; ``explain=False`` skips the trace's facts (bulk previews).
+
+    The rule engine says which rules fire; what those rules route to depends only on that
+    set and the 圏域 an agency action looks up, so it is worked out once per combination.
+    """
+    plan = _plan(pack)
+    fired = frozenset(fired_rules(plan.compiled, prepared.facts, prepared.members))
+    facts = prepared.facts
+    covering = tuple(facts.get(c) for c in plan.covering)
+    key = (fired, covering)
+    routing = plan.routings.get(key)
+    if routing is None:
+        if len(plan.routings) > 50_000:
+            plan.routings.clear()
+        routing = plan.routings[key] = _routing(pack, plan, fired, dict(zip(plan.covering, covering)))
+    trace = _trace(routing, prepared, pack) if explain else routing.bare
+    warnings = prepared.warnings + routing.warnings
+    return Decision(pack.version, routing.priority, routing.programs, routing.agencies, routing.meetings,
+                    routing.resources, trace, tuple(dict.fromkeys(warnings)) if warnings else ())
 
 
 def decide(pack: Pack, case: Mapping) -> Decision:

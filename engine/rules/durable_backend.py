@@ -31,7 +31,8 @@ import durable_rules_engine as _engine
 
 from engine.errors import TsunaguError
 from engine.pack.model import Rule
-from engine.rules.conditions import All, AnyMember, AnyOf, Atom, Condition, CountMembers, Not, evaluate
+from engine.rules.conditions import All, AnyMember, AnyOf, Atom, Condition, CountMembers, Not
+from engine.rules.predicate import predicate
 
 _LOCK = threading.Lock()
 _HANDLES: dict[str, int] = {}          # ruleset name → engine handle, for the process lifetime
@@ -65,6 +66,7 @@ class CompiledRules:
     facts: frozenset[str]          # case facts the rules read: only these are sent to the engine
     keys: tuple[tuple[str, str], ...]   # (fact, its key in the engine) for each of them
     member_facts: frozenset[str]   # member fields the rules read (empty: no member list is sent)
+    counters_where: tuple[tuple[str, Any], ...] = ()   # synthetic fact → its ``where`` as a predicate
 
 
 class _Compiler:
@@ -144,20 +146,35 @@ def compile_rules(rules: Iterable[Rule]) -> CompiledRules:
             _HANDLES[name] = handle
     counters = tuple((n, c) for c, n in compiler.counters.items())
     return CompiledRules(name, handle, counters, frozenset(compiler.facts),
-                         tuple((f, fact_key(f)) for f in sorted(compiler.facts)), frozenset(compiler.member_facts))
+                         tuple((f, fact_key(f)) for f in sorted(compiler.facts)), frozenset(compiler.member_facts),
+                         tuple((n, predicate(c.where)) for n, c in counters))
+
+
+try:   # one C encoder for every case: json.dumps builds a new one per call
+    from json.encoder import c_make_encoder as _make_encoder, encode_basestring as _encode_text
+    def _unserializable(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    _ENCODER = _make_encoder(None, _unserializable, _encode_text, None, ":", ",", False, False, True)
+
+    def _dumps(body: dict) -> str:
+        return "".join(_ENCODER(body, 0))
+except (ImportError, TypeError):  # no C accelerator
+    def _dumps(body: dict) -> str:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def _json_fact(compiled: CompiledRules, facts: Mapping[str, Any], members: tuple[Mapping, ...], fact_id: str) -> str:
     # Only what the rules read goes in: the engine parses and stores every byte it gets,
     # and the summary or a name is never a condition.
     body = {key: facts[fact] for fact, key in compiled.keys if fact in facts}
-    for name, count in compiled.counters:
-        body[name] = sum(evaluate(count.where, m) for m in members)
+    for name, holds in compiled.counters_where:
+        body[name] = sum(holds(m) for m in members)
     body.update({"sid": _SESSION, "id": fact_id, _CASE: 1})
     if compiled.member_facts:
         keep = compiled.member_facts
         body[_MEMBERS] = [{k: v for k, v in m.items() if k in keep} for m in members]
-    return json.dumps(body, ensure_ascii=False)
+    return _dumps(body)
 
 
 def _rule_name(message: str) -> str:

@@ -14,6 +14,8 @@ from typing import Any, Mapping
 
 from engine.errors import CaseError, CaseIssue, did_you_mean
 from engine.pack.model import FormField, Pack
+from engine.rules.coerce import compiled_form
+from engine.rules.predicate import predicate
 from engine.rules.conditions import evaluate
 
 _TRUE = {"true", "yes", "1", "はい", "有", "あり", "在住"}
@@ -35,16 +37,7 @@ def _empty(value: Any) -> bool:
 
 
 _LOOKUPS: dict[tuple[str, str], dict[str, str]] = {}
-_IDS: dict[int, frozenset[str]] = {}
 _FIELDS_OF: dict[str, tuple[dict, tuple[str, ...]]] = {}
-
-
-def _ids(fields: tuple[FormField, ...]) -> frozenset[str]:
-    """Field ids of a form's (immutable) field tuple, worked out once."""
-    found = _IDS.get(id(fields))
-    if found is None:
-        found = _IDS[id(fields)] = frozenset(f.id for f in fields)
-    return found
 
 
 def _concern_fields(pack: Pack) -> tuple[dict, tuple[str, ...]]:
@@ -142,37 +135,8 @@ class Coercer:
         raise ValueError(kind)
 
     def fields(self, fields: tuple[FormField, ...], data: Any, path: str) -> dict:
-        if not isinstance(data, Mapping):
-            self._bad(path or "ケース", "「項目: 値」の形で入力してください")
-            return {}
-        known = _ids(fields)
-        for extra in data:
-            if extra not in known and not str(extra).startswith("_"):
-                self.warnings.append(f"フォームにない項目「{path + '.' if path else ''}{extra}」は判定に使いません"
-                                     + (f"（{did_you_mean(str(extra), known)}）" if did_you_mean(str(extra), known) else ""))
-        out: dict = {}
-        for f in fields:
-            value = data.get(f.id)
-            if value is None or value == "" or value == [] or value == {}:
-                continue
-            key = f"{path}.{f.id}" if path else f.id
-            if f.type == "group":
-                sub = self.fields(f.fields, value, key)
-                if sub:
-                    out[f.id] = sub
-            elif f.type == "repeat":
-                items = value if isinstance(value, list) else [value]
-                if f.max_items and len(items) > f.max_items:
-                    self._bad(key, f"「{f.label}」は {f.max_items} 件までです")
-                rows = [self.fields(f.fields, item, f"{key}[{i}]") for i, item in enumerate(items)]
-                rows = [r for r in rows if r]
-                if rows:
-                    out[f.id] = rows
-            else:
-                coerced = self.scalar(f, value, key)
-                if coerced is not None:
-                    out[f.id] = coerced
-        return out
+        """``data`` cleaned to ``fields``' types by the form's compiled coercer (``coerce.py``)."""
+        return compiled_form(self.pack, fields, _choice_lookup).run(self, data, path)
 
 
 def flat_facts(pack: Pack, case: Mapping) -> dict:
@@ -189,14 +153,21 @@ def flat_facts(pack: Pack, case: Mapping) -> dict:
     return out
 
 
+_SHOWN_IF: dict[str, tuple[tuple[str, Any], ...]] = {}
+
+
 def _hide(pack: Pack, case: dict) -> tuple[dict, dict]:
     """Drop fields whose ``show_if`` is false, until nothing changes (one may hide another).
 
     Returns the case and its flat facts.
     """
-    for _ in range(len(pack.intake.fields) + 1):
+    conditional = _SHOWN_IF.get(pack.version)
+    if conditional is None:
+        conditional = _SHOWN_IF[pack.version] = tuple(
+            (f.id, predicate(f.show_if)) for f in pack.intake.fields if f.show_if is not None)
+    for _ in range(len(conditional) + 1):
         facts = flat_facts(pack, case)
-        hidden = {f.id for f in pack.intake.fields if f.show_if is not None and f.id in case and not evaluate(f.show_if, facts)}
+        hidden = {fid for fid, shown in conditional if fid in case and not shown(facts)}
         if not hidden:
             break
         case = {k: v for k, v in case.items() if k not in hidden}
@@ -228,11 +199,13 @@ def derive(pack: Pack, facts: dict, members: tuple[dict, ...]) -> dict:
             ages = [m[d.field] for m in members if m.get(d.field) is not None]
             value = (max(ages) if d.fn == "max_member" else min(ages)) if ages else None
         elif d.fn == "any_member":
-            value = any(evaluate(d.where, m) for m in members)
+            holds = predicate(d.where)
+            value = any(holds(m) for m in members)
         elif d.fn == "count_members":
-            value = sum(evaluate(d.where, m) for m in members)
+            holds = predicate(d.where)
+            value = sum(holds(m) for m in members)
         else:
-            value = evaluate(d.when, facts, members)
+            value = predicate(d.when)(facts, members)
         if value is not None:
             facts[d.id] = value
     return facts
