@@ -11,7 +11,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 from engine.errors import CaseError
 from engine.pack.model import Pack
-from engine.rules.decide import decide_prepared
+from engine.rules.decide import decide_prepared, route
+from engine.rules.durable_backend import compile_rules, fired_rules, input_key
 from engine.rules.facts import Facts, derive, prepare
 
 KEYS = ("programs", "agencies", "meetings", "priority")
@@ -55,33 +56,73 @@ def _same_reading(live: Pack, draft: Pack) -> bool:
     return live.intake == draft.intake and all(live.choices(n) == draft.choices(n) for n in names if n)
 
 
+class _RuleDelta:
+    """A draft that changes only rules, actions or lists: which rules still fire as they did.
+
+    A rule whose condition and switch are unchanged fires for exactly the cases it fired
+    for under live (the stored trace says which); only new or changed conditions are run,
+    once per distinct input they read.
+    """
+
+    def __init__(self, live: Pack, draft: Pack):
+        before = {r.id: r for r in live.rules}
+        self.kept = frozenset(r.id for r in draft.rules if r.enabled and r.id in before
+                              and before[r.id].enabled and before[r.id].when == r.when)
+        changed = [r for r in draft.rules if r.enabled and r.id not in self.kept]
+        self.compiled = compile_rules(changed) if changed else None
+        self.answers: dict[tuple, frozenset[str]] = {}
+
+    def fired(self, stored: Iterable[str], prepared: Facts) -> frozenset[str]:
+        fired = self.kept.intersection(stored)
+        if self.compiled is None:
+            return frozenset(fired)
+        key = input_key(self.compiled, prepared.facts, prepared.members)
+        found = self.answers.get(key)
+        if found is None:
+            found = self.answers[key] = frozenset(fired_rules(self.compiled, prepared.facts, prepared.members))
+        return frozenset(fired | found)
+
+
+def _incremental(live: Pack, draft: Pack) -> bool:
+    """Facts are read and derived the same way under both packs: only rules and lists differ."""
+    return _same_reading(live, draft) and live.derived == draft.derived and live.members == draft.members
+
+
+def _stored(case: Mapping, live: Pack) -> tuple[dict, tuple[str, ...]] | None:
+    """The stored decision's summary and fired rules, when it is what live decides for the case."""
+    stored = case.get("decision")
+    if case.get("config_version") != live.version or not isinstance(stored, Mapping) or not stored:
+        return None
+    before = {k: [x["id"] for x in stored.get(k, [])] for k in KEYS[:3]}
+    before["priority"] = stored.get("priority")
+    return before, tuple(t["rule"] for t in stored.get("trace", []))
+
+
 def preview(cases: Iterable[Mapping[str, Any]], live: Pack, draft: Pack,
             progress: Callable[[int, int], None] | None = None) -> Impact:
-    """Decide every case under both packs and list those whose routing would change."""
+    """Decide every case under both packs and list those whose routing would change.
+
+    The answer is that of deciding every case afresh under both packs; the work is what
+    the change implies. A draft that changes only rules or lists starts from each stored
+    decision (made under live) and runs only the new or changed conditions; a change to
+    the form, its choices, the derived facts or the household layout decides every case again.
+    """
     cases = list(cases)
     shared = _same_reading(live, draft)
+    delta = _RuleDelta(live, draft) if _incremental(live, draft) else None
     changed, errors, counts = [], [], Counter()
     for i, case in enumerate(cases, 1):
         intake = case.get("intake", {})
         try:
-            decided_here = case.get("config_version") == live.version
-            old = prepare(live, intake, trusted=decided_here)
-            if shared and live.derived == draft.derived:
-                new = old
-            elif shared:
-                new = Facts(old.case, derive(draft, {k: v for k, v in old.facts.items()
-                                                     if k not in {d.id for d in live.derived}}, old.members),
-                            old.members, old.warnings)
+            stored = _stored(case, live)
+            if delta is not None and stored is not None:
+                before, fired = stored
+                facts = prepare(live, intake, trusted=True)
+                routed = route(draft, delta.fired(fired, facts), facts.facts)
+                after = {"programs": list(routed.programs), "agencies": list(routed.agencies),
+                         "meetings": list(routed.meetings), "priority": routed.priority}
             else:
-                new = prepare(draft, intake)
-            stored = case.get("decision") or {}
-            if decided_here and stored:
-                # Decided under this very version: the stored decision is what live gives.
-                before = {k: [x["id"] for x in stored.get(k, [])] for k in KEYS[:3]}
-                before["priority"] = stored.get("priority")
-            else:
-                before = summary(decide_prepared(live, old, explain=False))
-            after = summary(decide_prepared(draft, new, explain=False))
+                before, after = _decide_both(intake, stored, live, draft, shared)
         except CaseError as err:
             errors.append({"case_id": case.get("id"), "message": "; ".join(x.render() for x in err.issues)})
         else:
@@ -91,3 +132,18 @@ def preview(cases: Iterable[Mapping[str, Any]], live: Pack, draft: Pack,
         if progress and (i % 500 == 0 or i == len(cases)):
             progress(i, len(cases))
     return Impact(len(cases), tuple(changed), dict(counts.most_common()), tuple(errors))
+
+
+def _decide_both(intake: Mapping, stored, live: Pack, draft: Pack, shared: bool) -> tuple[dict, dict]:
+    """Before and after by deciding the case again (under live only when no stored decision is live's)."""
+    old = prepare(live, intake, trusted=stored is not None)
+    if shared and live.derived == draft.derived and live.members == draft.members:
+        new = old
+    elif shared and live.members == draft.members:
+        new = Facts(old.case, derive(draft, {k: v for k, v in old.facts.items()
+                                             if k not in {d.id for d in live.derived}}, old.members),
+                    old.members, old.warnings)
+    else:
+        new = prepare(draft, intake)
+    before = stored[0] if stored is not None else summary(decide_prepared(live, old, explain=False))
+    return before, summary(decide_prepared(draft, new, explain=False))

@@ -176,15 +176,9 @@ def _trace(routing: _Routing, prepared: Facts, pack: Pack) -> tuple[TraceEntry, 
     return tuple(out)
 
 
-def decide_prepared(pack: Pack, prepared: Facts, explain: bool = True) -> Decision:
-    """Decide from prepared facts; ``explain=False`` skips the trace's facts (bulk previews).
-
-    The rule engine says which rules fire; what those rules route to depends only on that
-    set and the 圏域 an agency action looks up, so it is worked out once per combination.
-    """
+def route(pack: Pack, fired: frozenset[str], facts: Mapping[str, Any]) -> _Routing:
+    """What the rules ``fired`` route a case with ``facts`` to under ``pack`` (programs, agencies, …)."""
     plan = _plan(pack)
-    fired = frozenset(fired_rules(plan.compiled, prepared.facts, prepared.members))
-    facts = prepared.facts
     covering = tuple(facts.get(c) for c in plan.covering)
     key = (fired, covering)
     routing = plan.routings.get(key)
@@ -192,6 +186,17 @@ def decide_prepared(pack: Pack, prepared: Facts, explain: bool = True) -> Decisi
         if len(plan.routings) > 50_000:
             plan.routings.clear()
         routing = plan.routings[key] = _routing(pack, plan, fired, dict(zip(plan.covering, covering)))
+    return routing
+
+
+def decide_prepared(pack: Pack, prepared: Facts, explain: bool = True) -> Decision:
+    """Decide from prepared facts; ``explain=False`` skips the trace's facts (bulk previews).
+
+    The rule engine says which rules fire; what those rules route to depends only on that
+    set and the 圏域 an agency action looks up, so it is worked out once per combination.
+    """
+    plan = _plan(pack)
+    routing = route(pack, frozenset(fired_rules(plan.compiled, prepared.facts, prepared.members)), prepared.facts)
     trace = _trace(routing, prepared, pack) if explain else routing.bare
     warnings = prepared.warnings + routing.warnings
     return Decision(pack.version, routing.priority, routing.programs, routing.agencies, routing.meetings,

@@ -177,6 +177,30 @@ def _json_fact(compiled: CompiledRules, facts: Mapping[str, Any], members: tuple
     return _dumps(body)
 
 
+_ABSENT = object()
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
+
+
+def input_key(compiled: CompiledRules, facts: Mapping[str, Any], members: tuple[Mapping, ...]) -> tuple:
+    """What ``fired_rules`` would hand the engine for this case, as a hashable key.
+
+    Two cases with equal keys send the engine the same fact, so the same rules fire.
+    """
+    values = tuple(_hashable(facts[fact]) if fact in facts else _ABSENT for fact, _ in compiled.keys)
+    counts = tuple(sum(holds(m) for m in members) for _, holds in compiled.counters_where)
+    if not compiled.member_facts:
+        return values, counts
+    keep = compiled.member_facts
+    return values, counts, tuple(tuple(sorted((k, _hashable(v)) for k, v in m.items() if k in keep)) for m in members)
+
+
 def _rule_name(message: str) -> str:
     # Messages look like {"<rule id>":{"m":{...}}}; rule ids are ASCII without quotes.
     return message[2:message.index('"', 2)]
