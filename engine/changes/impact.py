@@ -13,7 +13,7 @@ from engine.errors import CaseError
 from engine.pack.model import Pack
 from engine.rules.decide import decide_prepared, route
 from engine.rules.durable_backend import compile_rules, fired_rules, input_key
-from engine.rules.facts import Facts, derive, prepare
+from engine.rules.facts import Facts, prepare
 
 KEYS = ("programs", "agencies", "meetings", "priority")
 
@@ -135,15 +135,15 @@ def preview(cases: Iterable[Mapping[str, Any]], live: Pack, draft: Pack,
 
 
 def _decide_both(intake: Mapping, stored, live: Pack, draft: Pack, shared: bool) -> tuple[dict, dict]:
-    """Before and after by deciding the case again (under live only when no stored decision is live's)."""
-    old = prepare(live, intake, trusted=stored is not None)
-    if shared and live.derived == draft.derived and live.members == draft.members:
-        new = old
-    elif shared and live.members == draft.members:
-        new = Facts(old.case, derive(draft, {k: v for k, v in old.facts.items()
-                                             if k not in {d.id for d in live.derived}}, old.members),
-                    old.members, old.warnings)
+    """Before and after by deciding the case again (under live only when no stored decision is live's).
+
+    With the same form and choices, the stored intake (coerced under live) is read by the
+    draft as it is: only hiding, the household and derived facts are worked out again.
+    """
+    if stored is not None:
+        before = stored[0]
+        new = prepare(draft, intake, trusted=shared)
     else:
+        before = summary(decide_prepared(live, prepare(live, intake), explain=False))
         new = prepare(draft, intake)
-    before = stored[0] if stored is not None else summary(decide_prepared(live, old, explain=False))
     return before, summary(decide_prepared(draft, new, explain=False))

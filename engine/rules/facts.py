@@ -180,34 +180,59 @@ def members_of(pack: Pack, case: Mapping) -> tuple[dict, ...]:
     return (me, *[dict(row) for row in case.get(m.repeat, [])])
 
 
-def derive(pack: Pack, facts: dict, members: tuple[dict, ...]) -> dict:
-    """Add the derived facts declared in rules.yaml, in declaration order."""
+def _deriver(pack: Pack, d) -> Any:
+    """One derived fact as a function of (facts, members); None means "not answered"."""
     field_of, field_order = _concern_fields(pack)
-    for d in pack.derived:
-        if d.fn == "member_values":
+    if d.fn == "member_values":
+        def value(facts, members):
             values = []
             for m in members:
                 v = m.get(d.field)
                 values.extend(v if isinstance(v, list) else [] if v is None else [v])
-            value = list(dict.fromkeys(values)) or None
-        elif d.fn == "member_fields":
+            return list(dict.fromkeys(values)) or None
+    elif d.fn == "member_fields":
+        def value(facts, members):
             present = {field_of.get(c) for m in members for c in m.get(d.field, [])}
-            value = [f for f in field_order if f in present] or None
-        elif d.fn == "count":
-            value = len(facts.get(d.of, []))
-        elif d.fn in ("max_member", "min_member"):
+            return [f for f in field_order if f in present] or None
+    elif d.fn == "count":
+        def value(facts, members):
+            return len(facts.get(d.of, []))
+    elif d.fn in ("max_member", "min_member"):
+        pick = max if d.fn == "max_member" else min
+
+        def value(facts, members):
             ages = [m[d.field] for m in members if m.get(d.field) is not None]
-            value = (max(ages) if d.fn == "max_member" else min(ages)) if ages else None
-        elif d.fn == "any_member":
-            holds = predicate(d.where)
-            value = any(holds(m) for m in members)
-        elif d.fn == "count_members":
-            holds = predicate(d.where)
-            value = sum(holds(m) for m in members)
-        else:
-            value = predicate(d.when)(facts, members)
+            return pick(ages) if ages else None
+    elif d.fn == "any_member":
+        holds = predicate(d.where)
+
+        def value(facts, members):
+            return any(holds(m) for m in members)
+    elif d.fn == "count_members":
+        holds = predicate(d.where)
+
+        def value(facts, members):
+            return sum(holds(m) for m in members)
+    else:
+        holds = predicate(d.when)
+
+        def value(facts, members):
+            return holds(facts, members)
+    return value
+
+
+_DERIVERS: dict[str, tuple[tuple[str, Any], ...]] = {}
+
+
+def derive(pack: Pack, facts: dict, members: tuple[dict, ...]) -> dict:
+    """Add the derived facts declared in rules.yaml, in declaration order (each built once per pack version)."""
+    derivers = _DERIVERS.get(pack.version)
+    if derivers is None:
+        derivers = _DERIVERS[pack.version] = tuple((d.id, _deriver(pack, d)) for d in pack.derived)
+    for fact, value_of in derivers:
+        value = value_of(facts, members)
         if value is not None:
-            facts[d.id] = value
+            facts[fact] = value
     return facts
 
 
