@@ -16,38 +16,23 @@ Predicate = Callable[[Mapping[str, Any], tuple], bool]
 
 _COMPARE = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
             ">": operator.gt, ">=": operator.ge}
+_TESTS = {**_COMPARE,
+          "in": lambda value, want: value in want, "not_in": lambda value, want: value not in want,
+          "contains": lambda value, want: want in value, "not_contains": lambda value, want: want not in value}
 _CACHE: dict[int, tuple[Condition, Predicate]] = {}
 
 
 def _atom(a: Atom) -> Predicate:
-    fact, op, want = a.fact, a.op, a.value
-    if op == "unanswered":
+    fact, want = a.fact, a.value
+    if a.op == "unanswered":
         return lambda facts, members=(): fact not in facts
-    if op == "answered":
+    if a.op == "answered":
         return lambda facts, members=(): fact in facts
-    missing = object()
-    if op == "in":
-        def holds(facts, members=()):
-            value = facts.get(fact, missing)
-            return value is not missing and value in want
-    elif op == "not_in":
-        def holds(facts, members=()):
-            value = facts.get(fact, missing)
-            return value is not missing and value not in want
-    elif op == "contains":
-        def holds(facts, members=()):
-            value = facts.get(fact, missing)
-            return value is not missing and want in value
-    elif op == "not_contains":
-        def holds(facts, members=()):
-            value = facts.get(fact, missing)
-            return value is not missing and want not in value
-    else:
-        compare = _COMPARE[op]
+    missing, test = object(), _TESTS[a.op]
 
-        def holds(facts, members=()):
-            value = facts.get(fact, missing)
-            return value is not missing and compare(value, want)
+    def holds(facts, members=()):
+        value = facts.get(fact, missing)
+        return value is not missing and test(value, want)
     return holds
 
 
