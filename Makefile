@@ -15,16 +15,29 @@ TSUNAGU_DATA ?= ./data-$(notdir $(abspath $(PACK)))
 endif
 export TSUNAGU_DATA
 
-.PHONY: run test bench install check-python clean browser-deps
+.PHONY: run test bench install check-python clean browser-deps lock
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 または 3.12 が必要です（durable_rules は 3.13 で動きません）。"; exit 1; }
 
-$(BIN)/.installed: pyproject.toml | check-python
+# Every package is installed at the exact version in constraints.txt, so two machines run the same code.
+$(BIN)/.installed: pyproject.toml constraints.txt | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
+
+# Refresh the pins: the newest versions pyproject.toml allows, resolved in a scratch venv.
+# Then run `make test` and commit constraints.txt with what changed.
+lock: check-python
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[test]'
+	{ echo "# Exact versions \`make install\` installs (pip -c). Refresh with \`make lock\`, run the tests, commit."; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^#'; } > constraints.txt
+	rm -rf .lock-venv
+	rm -f $(BIN)/.installed
 
 install: $(BIN)/.installed
 
@@ -36,16 +49,17 @@ test: install browser-deps
 
 # The browser test (tests/test_e2e.py) drives Debian's Chromium with Playwright; Playwright's own
 # browser download is never used. Japanese needs the Noto CJK fonts, else it renders as boxes
-# (the emoji font is for the page icons in the screenshots). `make run` does not need any of this.
+# (the emoji font is for the page icons in the screenshots). Graphviz's `dot` checks that the
+# 全体図 is valid DOT (tests/test_diagram.py). `make run` does not need any of this.
 CHROMIUM := /usr/bin/chromium
 BROWSER_FILES := $(CHROMIUM) /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
-  /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
-BROWSER_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
+  /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf /usr/bin/dot
+BROWSER_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji graphviz
 
 browser-deps:
 	@have() { for f in $(BROWSER_FILES); do [ -e "$$f" ] || return 1; done; }; \
 	if have; then exit 0; fi; \
-	echo "ブラウザのテストに必要な $(BROWSER_PACKAGES) を apt-get で入れます。"; \
+	echo "テストに必要な $(BROWSER_PACKAGES) を apt-get で入れます。"; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; \
 	elif command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; \
 	else SUDO=none; fi; \

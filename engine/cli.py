@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -243,8 +242,10 @@ def cmd_serve(args) -> int:
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
                "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "minimal"]
-    print(f"つなぐ を http://{args.address}:{args.port} で起動します（データ: {args.data}、設定: {args.config}）")
-    return subprocess.call(command, env=env)
+    print(f"つなぐ を http://{args.address}:{args.port} で起動します（データ: {args.data}、設定: {args.config}）", flush=True)
+    # Replace this process with Streamlit: one PID, so a service manager's or a shell's signal
+    # reaches the server itself and no child is left holding the port.
+    os.execve(sys.executable, command, env)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,22 +57,27 @@ def running_app(data_dir: Path, log_path: Path, config: Path | None = None) -> I
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the app exited with {proc.returncode} before answering:\n{_tail(log_path)}")
-                try:
-                    with urllib.request.urlopen(url, timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the app did not answer on {url} within {START_TIMEOUT:.0f} s:\n{_tail(log_path)}")
-                time.sleep(0.25)
+            wait_until_answering(proc, url, log_path)
             yield url
         finally:
             _stop(proc)
+
+
+def wait_until_answering(proc: subprocess.Popen, url: str, log_path: Path) -> None:
+    """Return once ``url`` answers 200; fail with the log's tail if the process exits or times out."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited with {proc.returncode} before answering:\n{_tail(log_path)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the app did not answer on {url} within {START_TIMEOUT:.0f} s:\n{_tail(log_path)}")
+        time.sleep(0.25)
 
 
 def _stop(proc: subprocess.Popen) -> None:

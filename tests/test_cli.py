@@ -94,3 +94,54 @@ def test_test_command_shows_expected_versus_got(tmp_path, capsys):
     assert main(["test", "--config", str(root)]) == 1
     out = capsys.readouterr().out
     assert "失敗 1 件" in out and "地域包括支援センターB" in out
+
+
+def test_serve_becomes_the_streamlit_server(tmp_path):
+    """`tsunagu serve` replaces itself with Streamlit: the PID a service manager holds is the
+    server, and SIGTERM to that PID alone frees the port (no orphaned child)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    from pathlib import Path
+
+    from tests.e2e_support import ROOT, free_port, wait_until_answering
+    port = free_port()
+    exe = ROOT / ".venv" / "bin" / "tsunagu"
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([str(exe), "serve", "--port", str(port), "--data", str(tmp_path / "data")],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until_answering(proc, f"http://127.0.0.1:{port}/", log_path)
+            cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+            assert b"streamlit" in cmdline and b"run" in cmdline
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            assert children == []
+            proc.send_signal(signal.SIGTERM)                # to the one PID, not its group
+            assert proc.wait(timeout=20) is not None
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))                   # the port is free again
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    assert "起動します" in log_path.read_text(encoding="utf-8")
+
+
+def test_installed_packages_are_the_pinned_ones():
+    """`make install` installs from constraints.txt; every pin names one exact version and the
+    environment the tests run in has exactly those versions."""
+    from importlib.metadata import PackageNotFoundError, version
+    from pathlib import Path
+
+    lines = [line.strip() for line in (Path(__file__).resolve().parents[1] / "constraints.txt").read_text().splitlines()]
+    pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    assert {"streamlit", "durable_rules", "tinydb", "Cerberus", "PyYAML", "playwright"} <= set(pins)
+    wrong = {}
+    for name, pinned in pins.items():
+        try:
+            if version(name) != pinned:
+                wrong[name] = (pinned, version(name))
+        except PackageNotFoundError:
+            wrong[name] = (pinned, None)
+    assert wrong == {}

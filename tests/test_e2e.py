@@ -113,7 +113,7 @@ def test_8050_intake_meeting_outcome_and_case_status(page, app_url):
     screenshot(page, "08_case_timeline")
 
 
-def test_meetings_calendar_and_every_page_opens_on_an_empty_store(page, app_url):
+def test_meetings_calendar_and_every_page_opens_on_an_empty_store(page, app_url, tmp_path):
     open_app(page, app_url)
     go_to(page, "会議")
     expect(page.get_by_role("heading", name="開催予定（今後12か月）")).to_be_visible()
@@ -140,6 +140,9 @@ def test_meetings_calendar_and_every_page_opens_on_an_empty_store(page, app_url)
         expect(page.get_by_test_id("stMain").get_by_role("heading").first).to_be_visible()
         no_exception(page)
         screenshot(page, f"{11 + i}_page_{title}")
+    log = (tmp_path / "streamlit.log").read_text(encoding="utf-8", errors="replace")
+    warned = [line for line in log.splitlines() if re.search(r"deprecat|will be removed|Please replace", line, re.I)]
+    assert warned == [], log                              # the server log stays free of deprecation warnings
 
 
 def test_unauthenticated_visitor_sees_only_login_and_staff_cannot_open_another_agencys_case(browser, tmp_path):

@@ -38,7 +38,7 @@ st.caption(f"{len(rows)} 件（全 {len(entries)} 件）")
 table = [{"連番": e["seq"], "日時": f"{wareki(e['at'][:10])} {e['at'][11:19]}", "だれが": e["actor"],
           "何を": ACTIONS.get(e["action"], e["action"]), "ケース": e.get("case_id", ""),
           "対象": e.get("target", e.get("version", ""))} for e in rows]
-st.dataframe(table, hide_index=True, use_container_width=True)
+st.dataframe(table, hide_index=True, width="stretch")
 
 
 repo = auth.repo()      # here, in the page's run: the download callback has no session to look it up in

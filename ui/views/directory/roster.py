@@ -31,7 +31,7 @@ for program in pack.programs:
             "担当圏域": names("areas", a.get("areas")),
             "配置先": pack.label("agencies", a.get("stationed_at")) if a.get("stationed_at") else "—",
             "機能": " / ".join(a.get("functions") or ()),
-        } for a in members], hide_index=True, use_container_width=True)
+        } for a in members], hide_index=True, width="stretch")
 
 # Agencies that cover only some areas are the ones a rule picks "by area"; the rest serve all.
 st.header("圏域ごとの担当機関")
@@ -39,17 +39,17 @@ all_areas = set(pack.ids("areas"))
 st.dataframe([{"圏域": area.label + mark(area),
                "担当機関": "、".join(a.label + mark(a) for a in pack.agencies
                                    if area.id in (a.get("areas") or ()) and set(a.get("areas") or ()) != all_areas) or "—"}
-              for area in pack.choices("areas")], hide_index=True, use_container_width=True)
+              for area in pack.choices("areas")], hide_index=True, width="stretch")
 
 left, right = st.columns(2)
 with left:
     st.header("日常生活圏域と小学校区")
     st.dataframe([{"圏域": area.label + mark(area),
                    "小学校区": names("school_districts", [d.id for d in pack.choices("school_districts") if d.get("area") == area.id])}
-                  for area in pack.choices("areas")], hide_index=True, use_container_width=True)
+                  for area in pack.choices("areas")], hide_index=True, width="stretch")
 with right:
     st.header("課")
-    st.dataframe([{"課": d.label} for d in pack.choices("divisions")], hide_index=True, use_container_width=True)
+    st.dataframe([{"課": d.label} for d in pack.choices("divisions")], hide_index=True, width="stretch")
 
 other = [a for a in pack.agencies if not a.get("program")]
 if other:
