@@ -120,8 +120,9 @@ def test_serve_becomes_the_streamlit_server(tmp_path):
             assert children == []
             proc.send_signal(signal.SIGTERM)                # to the one PID, not its group
             assert proc.wait(timeout=20) is not None
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port))                   # the port is free again
+            with socket.socket() as s:                        # nothing listens on the port any more
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # (closed connections may linger)
+                s.bind(("127.0.0.1", port))
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
