@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from engine.casework.demo import save_demo
+from engine.casework.demo import mark_store, save_demo
 from engine.casework.stats import pack_figures
 from engine.pack import bundled_packs, load_pack
 from storage import open_repository
@@ -22,6 +22,7 @@ def pack_app(request, tmp_path):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     add_account(data, "e2e_admin", ["admin"])
     with open_repository(data) as repo:
+        mark_store(repo, "demo")                    # demo cases go only into a store marked demo
         save_demo(repo, pack, 40)
     with running_app(data, tmp_path / "streamlit.log", config=root) as url:
         yield pack, url

@@ -105,7 +105,7 @@ def test_removed_field_keeps_its_value_on_the_case_page(data):
     at.session_state["case_id"] = stored["id"]
     at.switch_page("views/consult/case.py").run()
     assert not at.exception
-    shown = [m.value for m in at.markdown]
+    shown = [m.value for m in at.markdown] + [t.value for t in at.text]     # staff text is shown as text
     assert any("summary（現在のフォームにない項目）" in m for m in shown)
     assert CASE["summary"] in shown
 

@@ -129,6 +129,7 @@ def test_impact_preview_of_disabling_a_meeting_rule_on_every_bundled_pack(repo, 
     sources = {k: v for k, v in read_sources(root).items() if not k.startswith("scenarios/")}
     sources["rules.yaml"] = set_field(sources["rules.yaml"], "rules", rule.id, "enabled", False)
     draft = load_sources(sources)
+    mark_store(repo, "demo")
     save_demo(repo, pack, 150)
     result = repo.read_cases(lambda cases: preview(cases, pack, draft))
     expected = repo.read_cases(lambda cases: {c["id"] for c in cases if meeting in decide(pack, c["intake"]).meetings
