@@ -21,17 +21,38 @@ def _pack(args):
 
 
 def _read_case(path: str) -> dict:
-    """A case file (YAML or JSON; ``-`` is standard input) as a mapping."""
+    """A case file (YAML or JSON; ``-`` is standard input) as a mapping.
+
+    Bounded (engine/bounded.py): size, nesting, aliases and digit counts are checked before
+    anything is built; a UTF-8 BOM is accepted.
+    """
+    from engine.bounded import MAX_BYTES, InputLimit, check_json, check_yaml, decode, json_number
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise TsunaguError(f"{path}: ケースのファイルを読めません（{err}）。パスと文字コード（UTF-8）を確かめてください") from err
+        # One byte past the cap is enough to refuse a file as too big, without loading it whole.
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)
+    except OSError as err:
+        raise TsunaguError(f"{path}: ケースのファイルを読めません（{err.strerror or err}）。パスを確かめてください") from err
     try:
-        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+        text = decode(raw, path)
+        if path.endswith(".json"):
+            check_json(text, path)
+            number = lambda t: json_number(t, path)   # noqa: E731
+            data = json.loads(text, parse_int=number, parse_float=number)
+        else:
+            check_yaml(text, path)
+            data = yaml.safe_load(text)
+    except InputLimit as err:
+        raise TsunaguError(str(err)) from None
     except (json.JSONDecodeError, yaml.YAMLError) as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else getattr(err, "lineno", "?")
         raise TsunaguError(f"{path} {line}行目: ケースのファイルの書き方に誤りがあります（{getattr(err, 'problem', None) or err}）") from err
+    except (RecursionError, ValueError) as err:
+        raise TsunaguError(f"{path}: ケースのファイルを読めません（{type(err).__name__}）。内容を確かめてください") from None
     if not isinstance(data, dict):
         raise TsunaguError(f"{path}: ケースは「項目: 値」の形で書いてください")
     return data
@@ -63,9 +84,14 @@ def explain(decision_json: dict) -> str:
 
 
 def cmd_route(args) -> int:
-    from engine.rules.decide import decide
+    from engine.rules.decide import decide_prepared
+    from engine.rules.facts import missing_required, prepare
     pack = _pack(args)
-    result = decide(pack, _read_case(args.case)).to_json(pack)
+    prepared = prepare(pack, _read_case(args.case))        # CaseError: every bad value, as the form says it
+    missing = missing_required(pack.intake.fields, prepared.case)
+    if missing:                                            # the form refuses these too: no routing on half a case
+        raise CaseError(missing)
+    result = decide_prepared(pack, prepared).to_json(pack)
     print(explain(result) if args.explain else json.dumps(result, ensure_ascii=False, indent=2))
     return EXIT_OK
 
@@ -132,6 +158,7 @@ def cmd_publish(args) -> int:
     repo, _ = _open_live(args)
     with repo:
         info = publish(repo, read_sources(Path(args.draft)), args.author, args.reason, ensure_live(repo, args.config))
+    _audit(args, "config_publish", version=info.id)
     print(f"版 {info.id} を公開しました（{info.author}「{info.reason}」）。")
     return EXIT_OK
 
@@ -141,6 +168,7 @@ def cmd_rollback(args) -> int:
     repo, _ = _open_live(args)
     with repo:
         info = rollback(repo, args.version, args.author, args.reason)
+    _audit(args, "config_rollback", version=info.id, target=args.version)
     print(f"版 {args.version} の内容を、新しい版 {info.id} として公開しました（{info.author}「{info.reason}」）。")
     return EXIT_OK
 

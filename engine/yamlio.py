@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from engine.bounded import InputLimit, check_yaml
 from engine.errors import ConfigIssue
 
 
@@ -90,7 +91,12 @@ def _explain(err: yaml.MarkedYAMLError) -> tuple[str, str, bool]:
 
 
 def parse_yaml(text: str, file: str) -> tuple[YamlDoc | None, list[ConfigIssue]]:
-    """Parse ``text``; on a syntax error return no document and one issue with its line."""
+    """Parse ``text``; on a syntax error (or past a limit of engine/bounded.py: aliases,
+    nesting, digits, size) return no document and one issue with its line."""
+    try:
+        check_yaml(text, file)
+    except InputLimit as err:
+        return None, [ConfigIssue(file, "", err.detail, err.line, "別名（& と *）を使わず、入れ子を浅く、ファイルを小さくしてください")]
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -116,7 +122,7 @@ def read_yaml(path: Path, root: Path) -> tuple[YamlDoc | None, list[ConfigIssue]
     """Read a file of the pack; ``root`` makes the file name in messages relative."""
     name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         return None, [ConfigIssue(name, "", "ファイルがありません", None, "設定パックにこのファイルを置いてください")]
     except UnicodeDecodeError:

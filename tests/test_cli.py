@@ -47,7 +47,8 @@ def test_route_prints_the_contract_json(tmp_path, capsys):
 
 def test_route_accepts_json_and_explains_in_japanese(tmp_path, capsys):
     path = tmp_path / "case.json"
-    path.write_text(json.dumps({"resident": True, "area": "area1", "consent": "no", "channel": "neighbour",
+    path.write_text(json.dumps({"received_on": "2026-11-20", "resident": True, "area": "area1", "consent": "no",
+                                "channel": "neighbour",
                                 "person": {"age": 70, "concerns": ["isolation"]}}, ensure_ascii=False), encoding="utf-8")
     assert main(["route", str(path), "--explain"]) == 0
     out = capsys.readouterr().out

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+from engine.bounded import MAX_BYTES
 from engine.errors import ConfigError, ConfigIssue, did_you_mean
 from engine.pack import forms, info as pack_info, lifecycle, meetings, programs, resources, roles, roster, rules, vocab
 from engine.pack.model import Pack, frozen
@@ -48,8 +49,12 @@ def read_sources(root: Path) -> dict[str, str]:
     out = {}
     for path in sorted(root.rglob("*.yaml")):
         name = path.relative_to(root).as_posix()
+        size = path.stat().st_size
+        if size > MAX_BYTES:          # refused before it is read: a pack file is a few kilobytes
+            raise ConfigError([ConfigIssue(name, "", f"ファイルが大きすぎます（{size:,} バイト。上限 {MAX_BYTES:,} バイト）", None,
+                                           "ファイルを確かめてください")])
         try:
-            out[name] = path.read_text(encoding="utf-8")
+            out[name] = path.read_bytes().decode("utf-8-sig")      # a BOM (Windows editors) is dropped
         except UnicodeDecodeError:
             raise ConfigError([ConfigIssue(name, "", "UTF-8 で読めません", None, "ファイルを UTF-8 で保存し直してください")]) from None
     return out

@@ -35,23 +35,14 @@ class RefChecker:
         for i, v in enumerate(values or ()):
             self.ref(doc, f"{key}[{i}]", v, *names, what=what)
 
-    def unique(self, doc: YamlDoc, key: str, items: Iterable[Choice]) -> None:
-        seen: set[str] = set()
-        for i, c in enumerate(items):
-            if c.id in seen:
-                self.add(doc, f"{key}[{i}].id", f"ID「{c.id}」が重複しています", "別のIDにしてください")
-            seen.add(c.id)
-
-
 def check_references(docs: Mapping[str, YamlDoc], lists: Lists, choice_names: Callable[[], Iterable[str]]) -> list[ConfigIssue]:
     r = RefChecker(lists)
     vocab, roster, programs = docs["vocabularies.yaml"], docs["roster.yaml"], docs["programs.yaml"]
     resources, meetings, lifecycle = docs["resources.yaml"], docs["meetings.yaml"], docs["lifecycle.yaml"]
-    for doc, names in ((vocab, ("fields", "concerns", "channels", "consent", "relations", "priorities", "meeting_outcomes")),
-                       (roster, ("divisions", "areas", "school_districts", "agencies")), (programs, ("programs",)),
-                       (resources, ("resources",)), (meetings, ("meetings",)), (lifecycle, ("statuses",))):
-        for n in names:
-            r.unique(doc, n, lists[n])
+    for name in sorted(docs):
+        if name != "rules.yaml" and not name.startswith("forms/"):     # those two check their own ids
+            for key, dup in duplicate_ids(docs[name].data):
+                r.add(docs[name], key, f"ID「{dup}」が重複しています", "別のIDにしてください")
     for i, c in enumerate(lists["concerns"]):
         r.ref(vocab, f"concerns[{i}].field", c.get("field"), "fields", what="分野（fields）")
     for i, c in enumerate(lists["school_districts"]):
@@ -90,12 +81,63 @@ def check_references(docs: Mapping[str, YamlDoc], lists: Lists, choice_names: Ca
         r.ref(lifecycle, f"on_outcome.{outcome}", outcome, "meeting_outcomes", what="会議の結果（meeting_outcomes）")
         if status not in statuses:
             r.add(lifecycle, f"on_outcome.{outcome}", f"状態（statuses）に「{status}」はありません", did_you_mean(status, statuses))
+    _check_reach(r, lifecycle, lists["statuses"])
     return r.issues
+
+
+def duplicate_ids(data: object, path: str = "") -> Iterable[tuple[str, str]]:
+    """(key path, id) of every entry whose ``id`` an earlier entry of the same list already has.
+
+    Walks the whole document, so every kind of list (roles, agencies, meetings, a vocabulary a
+    later feature adds) is covered without naming it here.
+
+    >>> list(duplicate_ids({"roles": [{"id": "a"}, {"id": "b"}, {"id": "a"}]}))
+    [('roles[2].id', 'a')]
+    """
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from duplicate_ids(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list):
+        seen: set = set()
+        for i, item in enumerate(data):
+            if isinstance(item, dict) and isinstance(item.get("id"), (str, int)):
+                if item["id"] in seen:
+                    yield f"{path}[{i}].id", str(item["id"])
+                seen.add(item["id"])
+            yield from duplicate_ids(item, f"{path}[{i}]")
+
+
+def _check_reach(r: RefChecker, doc: YamlDoc, statuses: tuple[Choice, ...]) -> None:
+    """Every status can be reached from ``initial``, and a final status can be reached at all.
+
+    A meeting outcome (``on_outcome``) moves a case too, from any status, so its targets count
+    as reachable.
+    """
+    known = {s.id: s for s in statuses}
+    if doc.data["initial"] not in known:
+        return                                  # reported as an unknown id already
+    start = [doc.data["initial"], *((doc.data.get("on_outcome") or {}).values())]
+    reached, todo = set(), [s for s in start if s in known]
+    while todo:
+        sid = todo.pop()
+        if sid not in reached:
+            reached.add(sid)
+            todo += [n for n in known[sid].get("next") or () if n in known]
+    if not any(known[s].get("final") for s in reached):
+        r.add(doc, "statuses", "受付から終わりの状態（final: true）にたどり着けません",
+              "どこかの状態の next から final: true の状態へ移れるようにしてください")
+    for i, s in enumerate(statuses):
+        if s.id not in reached:
+            r.add(doc, f"statuses[{i}]", f"状態「{s.label}」には、受付（initial）からどうたどっても移れません",
+                  "ほかの状態の next に加えるか、使わないなら消してください")
 
 
 def check_rule_refs(doc: YamlDoc, rules_raw: list, lists: Lists, select_facts: Mapping[str, str]) -> list[ConfigIssue]:
     """Ids named by rule actions; ``select_facts`` maps a select fact to its choice list."""
     r = RefChecker(lists)
+    if not any(raw.get("enabled", True) for raw in rules_raw):
+        r.add(doc, "rules", "有効なルールが 1 件もありません（すべての相談が、どこにもつながらなくなります）",
+              "ルールを書くか、enabled: false を外してください")
     kinds = sorted({a.get("kind") for a in lists["agencies"]})
     for i, raw in enumerate(rules_raw):
         then, key = raw.get("then") or {}, f"rules[{i}].then"

@@ -21,6 +21,10 @@ SLOW = object()
 Fast = Callable[[Any], Any]
 _EMPTY = (str, list, dict)
 _COMPILED: dict[tuple[str, int], "CompiledForm"] = {}
+#: Rows a repeat field takes when the form sets no max_items (a household is never 100 people).
+MAX_REPEAT = 100
+#: Unknown keys named one by one (with a suggestion) before the rest are only counted.
+MAX_UNKNOWN_NAMED = 20
 
 
 def _text(f: FormField) -> Fast:
@@ -115,11 +119,13 @@ class CompiledForm:
             return {}
         known = self.known
         if not known.issuperset(data):
-            for extra in data:
-                if extra not in known and not str(extra).startswith("_"):
-                    hint = did_you_mean(str(extra), known)
-                    coercer.warnings.append(f"フォームにない項目「{path + '.' if path else ''}{extra}」は判定に使いません"
-                                            + (f"（{hint}）" if hint else ""))
+            extras = [e for e in data if e not in known and not str(e).startswith("_")]
+            for extra in extras[:MAX_UNKNOWN_NAMED]:
+                hint = did_you_mean(str(extra)[:100], known)
+                coercer.warnings.append(f"フォームにない項目「{path + '.' if path else ''}{str(extra)[:100]}」は判定に使いません"
+                                        + (f"（{hint}）" if hint else ""))
+            if len(extras) > MAX_UNKNOWN_NAMED:     # a hostile file: naming 50,000 keys only costs time
+                coercer.warnings.append(f"ほかにもフォームにない項目が {len(extras) - MAX_UNKNOWN_NAMED} 件あり、判定に使いません")
         out: dict = {}
         for fid, f, fast, sub in self.plan:
             value = data.get(fid)
@@ -139,8 +145,10 @@ class CompiledForm:
                     out[fid] = found
             else:  # repeat
                 items = value if isinstance(value, list) else [value]
-                if f.max_items and len(items) > f.max_items:
-                    coercer._bad(key, f"「{f.label}」は {f.max_items} 件までです")
+                limit = f.max_items or MAX_REPEAT
+                if len(items) > limit:
+                    coercer._bad(key, f"「{f.label}」は {limit} 件までです")
+                    items = items[:limit]     # refused anyway: checking 5,000 more rows only costs time
                 rows = [sub.run(coercer, item, f"{key}[{i}]") for i, item in enumerate(items)]
                 rows = [r for r in rows if r]
                 if rows:

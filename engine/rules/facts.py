@@ -79,13 +79,16 @@ class Coercer:
         found = lookup.get(text)
         if found is not None:
             return found
-        self._bad(key, f"「{f.label}」に「{value}」という選択肢はありません",
+        self._bad(key, f"「{f.label}」に「{_shown(value, repr_=False)}」という選択肢はありません",
                   did_you_mean(text, self.pack.ids(f.choices or "")) or "選択肢から選んでください")
         return None
 
     def scalar(self, f: FormField, value: Any, key: str) -> Any:
         kind = f.type
         if kind in ("text", "textarea"):
+            if isinstance(value, (list, tuple, dict)):
+                self._bad(key, f"「{f.label}」は文字で入力してください（一覧や「項目: 値」は入れられません）")
+                return None
             text = str(value).strip()
             if f.pattern and text and not re.search(f.pattern, text):
                 self._bad(key, f"「{f.label}」の形式が違います", f.help or "入力の形式を確かめてください")
@@ -100,9 +103,10 @@ class Coercer:
                 number = int(value)
             else:
                 text = unicodedata.normalize("NFKC", str(value)).strip().removesuffix("歳")
-                number = int(text) if re.fullmatch(r"-?\d+", text) else None
+                # At most 20 digits: int() of thousands of digits is refused (or slow) by Python itself.
+                number = int(text) if re.fullmatch(r"-?\d{1,20}", text) else None
             if number is None:
-                self._bad(key, f"「{f.label}」は整数で入力してください（入力: {value!r}）")
+                self._bad(key, f"「{f.label}」は整数で入力してください（入力: {_shown(value)}）")
                 return None
             if (f.min is not None and number < f.min) or (f.max is not None and number > f.max):
                 self._bad(key, f"「{f.label}」は {f.min}〜{f.max} の範囲で入力してください（入力: {number}）")
@@ -137,6 +141,16 @@ class Coercer:
     def fields(self, fields: tuple[FormField, ...], data: Any, path: str) -> dict:
         """``data`` cleaned to ``fields``' types by the form's compiled coercer (``coerce.py``)."""
         return compiled_form(self.pack, fields, _choice_lookup).run(self, data, path)
+
+
+def _shown(value: Any, repr_: bool = True, limit: int = 40) -> str:
+    """A typed value as a message quotes it: a hostile megabyte is cut to its first characters.
+
+    >>> _shown("x" * 100).endswith("x…'"), _shown("abc")
+    (True, "'abc'")
+    """
+    text = repr(value) if repr_ else str(value)
+    return text if len(text) <= limit else text[:limit] + "…" + (text[-1] if repr_ else "")
 
 
 def flat_facts(pack: Pack, case: Mapping) -> dict:
@@ -271,7 +285,9 @@ def missing_required(form_fields: tuple[FormField, ...], case: Mapping, path: st
         key = f"{path}.{f.id}" if path else f.id
         value = case.get(f.id)
         if f.type == "group":
-            out += missing_required(f.fields, value or {}, key) if (value or f.required) else []
+            # The form always shows a group's fields, so its required ones are required even
+            # when the group was left out altogether (a case file without ``person``).
+            out += missing_required(f.fields, value if isinstance(value, Mapping) else {}, key)
         elif f.type == "repeat":
             for i, row in enumerate(value or []):
                 out += missing_required(f.fields, row, f"{key}[{i}]")
