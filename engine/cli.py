@@ -173,6 +173,34 @@ def cmd_rollback(args) -> int:
     return EXIT_OK
 
 
+def cmd_case(args) -> int:
+    """Cases as JSON for scripts and support staff: both routings, referrals, owner, next date."""
+    import datetime as dt
+
+    from engine.casework.duties import case_view, involves, is_overdue
+    from engine.errors import did_you_mean
+    repo, pack = _open_live(args)
+    today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+    with repo:
+        if args.action == "show":
+            if not args.case_id:
+                raise TsunaguError("ケースIDを指定してください（例: tsunagu case show C20261130-1a2b3c）")
+            case = repo.get_case(args.case_id)
+            if case is None:
+                raise TsunaguError(f"ケース {args.case_id} は見つかりません。tsunagu case list で ID を確かめてください。")
+            out = case_view(pack, case, today)
+        else:
+            if args.agency and args.agency not in pack.ids("agencies"):
+                raise TsunaguError(f"機関「{args.agency}」は名簿にありません。{did_you_mean(args.agency, pack.ids('agencies'))}")
+
+            def wanted(case) -> bool:
+                return (not args.overdue or is_overdue(pack, case, today)) and (not args.agency or involves(case, args.agency))
+            out = repo.read_cases(lambda cases: [case_view(pack, c, today) for c in cases if wanted(c)])
+            out.sort(key=lambda c: (c["next_due"] or "9999", str(c["id"])))
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
 def cmd_user(args) -> int:
     import getpass
     from storage.users import UserStore
@@ -314,6 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("version", help="戻す版のID（tsunagu versions で確認）")
     p.add_argument("--author", required=True)
     p.add_argument("--reason", required=True)
+    p.add_argument("--data", default=DEFAULT_DATA)
+    p = add("case", cmd_case, "保存したケースを JSON で表示する（推薦と確定した振り分け、つなぎ、主担当、次の期限）")
+    p.add_argument("action", choices=["list", "show"])
+    p.add_argument("case_id", nargs="?", help="show するケースのID")
+    p.add_argument("--overdue", action="store_true", help="期限切れ（状態の期限・受理されないつなぎ）のケースだけ")
+    p.add_argument("--agency", default=None, help="この機関が関わるケースだけ（主担当・つなぎ先・振り分け先。roster.yaml の ID）")
+    p.add_argument("--today", default=None, help=argparse.SUPPRESS)
     p.add_argument("--data", default=DEFAULT_DATA)
     p = add("user", cmd_user, "職員のアカウントを管理する（add / disable / reset / list）")
     p.add_argument("action", choices=["add", "disable", "reset", "list"])

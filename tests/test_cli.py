@@ -77,7 +77,8 @@ def test_demo_data_stores_routed_fictional_cases_with_timelines(tmp_path, capsys
     with open_repository(tmp_path) as repo:
         cases = repo.list_cases()
         assert len(cases) == 30 and all(c["demo"] and c["decision"]["programs"] for c in cases)
-        assert [e["type"] for e in repo.events(cases[0]["id"])] == ["received", "decided"]
+        # Intake first; then, for most demo cases, what staff did (tests/test_handoff_cli.py).
+        assert all([e["type"] for e in repo.events(c["id"])][:2] == ["received", "decided"] for c in cases)
         areas = {c["intake"].get("area") for c in cases}
     assert {"area1", "area2", "area3", "area4"} <= areas
 

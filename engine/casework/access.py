@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from storage.base import UNSET, Repository
 from storage.users import User
 
+from engine.casework.caselist import as_mapping, ids_of
 from engine.errors import TsunaguError
 from engine.pack.model import Pack
 
@@ -49,10 +51,30 @@ class Access:
 
 
 def confidential(pack: Pack, case: Mapping) -> bool:
-    """Routed to a confidential meeting without the person's consent."""
+    """Routed to a confidential meeting without the person's consent.
+
+    Recommended or confirmed: a person removing the 支援会議 does not make the case public.
+    """
     secret = {m.id for m in pack.meetings if m.get("confidential")}
-    routed = {m.get("id") for m in (case.get("decision") or {}).get("meetings", [])}
+    routed = set(ids_of(as_mapping(case.get("decision")).get("meetings")))
+    routed.update(ids_of(as_mapping(case.get("confirmed")).get("meetings")))
     return bool(secret & routed) and (case.get("intake") or {}).get("consent") != "yes"
+
+
+def agencies_of(case: Mapping) -> set[str]:
+    """Agencies a case concerns: its routing (the confirmed one once confirmed, else the
+    recommendation), every agency a referral went to, and the 主担当's agency.
+
+    An agency a person removed from the routing no longer sees the case (unless it was
+    already handed a referral it answered).
+    """
+    routing = case.get("confirmed") if isinstance(case.get("confirmed"), Mapping) else as_mapping(case.get("decision"))
+    out = set(ids_of(routing.get("agencies")))
+    out.update(r.get("agency") for r in _refs(case).values())
+    owner = as_mapping(case.get("owner")).get("agency")
+    if owner:
+        out.add(owner)
+    return out
 
 
 def took_it(access: Access, case: Mapping) -> bool:
@@ -64,8 +86,7 @@ def took_it(access: Access, case: Mapping) -> bool:
 def owns(access: Access, case: Mapping) -> bool:
     if access.scope == "all" or took_it(access, case):
         return True
-    routed = {a.get("id") for a in (case.get("decision") or {}).get("agencies", [])}
-    return access.user.agency is not None and access.user.agency in routed
+    return access.user.agency is not None and access.user.agency in agencies_of(case)
 
 
 def can_view(pack: Pack, access: Access, case: Mapping) -> bool:
@@ -108,11 +129,13 @@ class ScopedRepository(Repository):
         "list_cases": ("only visible cases, masked unless owned", "none: lists show no more than allowed"),
         "read_cases": ("only visible cases, masked unless owned", "none: lists show no more than allowed"),
         "count_cases": ("only visible cases", "none"),
-        "save_case": ("not a trainee; an existing case must be visible", "case_write"),
-        "save_cases_bulk": ("not a trainee; every existing case visible", "case_write_bulk (count)"),
+        "save_case": ("not a trainee; an existing case must be visible; hand-over changes need their "
+                      "roles.yaml permission (handoff_actions)", "case_write + routing_confirm / referral_* / owner_reassign"),
+        "save_cases_bulk": ("not a trainee; every existing case visible; hand-over changes as save_case",
+                            "case_write_bulk (count) + one <action>_bulk (count) per kind of hand-over change"),
         "delete_case": ("manage_users (administrators) and visible", "case_delete"),
-        "add_event": ("not a trainee; case visible", "event_add"),
-        "add_events_bulk": ("not a trainee; every case visible", "event_add_bulk (count)"),
+        "add_event": ("not a trainee; case visible, or just written by this user (once)", "event_add"),
+        "add_events_bulk": ("not a trainee; every case visible, or just written by this user (once)", "event_add_bulk (count)"),
         "events": ("case visible", "through get_case"),
         "save_version": ("publish_config", "config_version_save"),
         "get_version": ("logged in (configuration, no case data)", "none"),
@@ -127,6 +150,9 @@ class ScopedRepository(Repository):
         # Case ids whose view is already logged in this session: a page redrawn ten times
         # is one view in the audit log, not ten.
         self._viewed = viewed
+        # Cases this user just wrote: the events of that write follow it even when the write
+        # took the case out of their sight (staff removing their own agency from the routing).
+        self._written: set[str] = set()
 
     def _log(self, action: str, **fields: Any) -> None:
         if self._audit is not None:
@@ -191,8 +217,9 @@ class ScopedRepository(Repository):
         return self._repo.events(case_id)
 
     # -- case writes -----------------------------------------------------------------------
-    def _prepare(self, case: dict) -> dict:
-        """The case as this user may save it: checked, and stamped with who took it when new."""
+    def _prepare(self, case: dict) -> tuple[dict, list[tuple[str, dict]]]:
+        """The case as this user may save it (checked, and stamped with who took it when new)
+        and the audit entries of the hand-over changes it makes (:func:`handoff_actions`)."""
         existing = self._repo.get_case(case["id"]) if case.get("id") else None
         if existing is not None and not self._visible(existing):
             self._log("case_write_denied", case_id=case["id"])
@@ -201,18 +228,26 @@ class ScopedRepository(Repository):
             case = {**case, "created_by": self.access.user.id}
             if self.access.user.agency and not (case.get("intake") or {}).get("receiving_agency"):
                 case["intake"] = {**(case.get("intake") or {}), "receiving_agency": self.access.user.agency}
-        return case
+        return case, handoff_actions(self.access, existing or {}, case)
 
     def save_case(self, case: dict, expected_revision: int | None = None) -> dict:
         self._no_trainee()
-        stored = self._repo.save_case(self._prepare(case), expected_revision=expected_revision)
+        prepared, actions = self._prepare(case)
+        stored = self._repo.save_case(prepared, expected_revision=expected_revision)
         self._log("case_write", case_id=stored["id"])
+        self._written.add(stored["id"])
+        for action, fields in actions:
+            self._log(action, case_id=stored["id"], **fields)
         return stored
 
     def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
         self._no_trainee()
-        stored = self._repo.save_cases_bulk([self._prepare(c) for c in cases])
+        prepared = [self._prepare(c) for c in cases]
+        stored = self._repo.save_cases_bulk([c for c, _ in prepared])
         self._log("case_write_bulk", count=len(stored))
+        # One entry per kind of hand-over change, counted: a bulk write is one act.
+        for action, count in sorted(Counter(a for _, actions in prepared for a, _ in actions).items()):
+            self._log(f"{action}_bulk", count=count)
         return stored
 
     def delete_case(self, case_id: str) -> bool:
@@ -228,15 +263,21 @@ class ScopedRepository(Repository):
 
     def add_event(self, case_id: str, event: dict) -> dict:
         self._no_trainee()
-        self._writable(case_id)
+        if case_id in self._written:
+            self._written.discard(case_id)
+        else:
+            self._writable(case_id)
         stored = self._repo.add_event(case_id, event)
         self._log("event_add", case_id=case_id, detail=str(event.get("type", ""))[:40])
         return stored
 
     def add_events_bulk(self, events: list) -> int:
         self._no_trainee()
-        for case_id in {c for c, _ in events}:
+        # The events of a write this user just made follow it even when that write took the
+        # case out of their sight (staff removing their own agency from the routing): once.
+        for case_id in {c for c, _ in events} - self._written:
             self._writable(case_id)
+        self._written -= {c for c, _ in events}
         count = self._repo.add_events_bulk(events)
         self._log("event_add_bulk", count=count)
         return count
@@ -279,3 +320,61 @@ class ScopedRepository(Repository):
         if not self.access.can("export"):
             raise AccessError("CSV を出力する権限がありません。")
         self._log("export", target=what)
+
+
+# The hand-over (engine/casework/handoff.py) writes through save_case like every change;
+# what it may change is read off the record itself, so no path around this check exists.
+_NEEDS = {"confirm": "confirm_routing", "override": "override_routing", "answer": "accept_referral",
+          "reassign": "reassign_owner"}
+_DENIED = {
+    "confirm_routing": "振り分けを確定する権限がありません。",
+    "override_routing": "推薦された振り分けを変える（外す・加える）権限がありません。推薦どおりに確定するか、市民福祉課に相談してください。",
+    "accept_referral": "つなぎを受理・返送する権限がありません。",
+    "reassign_owner": "主担当を変える権限がありません。市民福祉課に依頼してください。",
+}
+
+
+def _refs(case: Mapping) -> dict[str, Mapping]:
+    refs = case.get("referrals")
+    return {r.get("id"): r for r in refs if isinstance(r, Mapping)} if isinstance(refs, list) else {}
+
+
+def handoff_actions(access: Access, before: Mapping, after: Mapping) -> list[tuple[str, dict]]:
+    """Audit entries for the hand-over changes from ``before`` to ``after``; AccessError when the
+    user's roles (roles.yaml permissions) do not allow one of them.
+
+    - a new or changed confirmed routing needs ``confirm_routing``, and ``override_routing``
+      when it adds a reason for differing from the recommendation;
+    - a referral answered (pending → accepted/returned) needs ``accept_referral`` and must be
+      to the user's own agency;
+    - changing an existing 主担当 needs ``reassign_owner``.
+    """
+    out: list[tuple[str, dict]] = []
+
+    def need(what: str) -> None:
+        permission = _NEEDS[what]
+        if not access.can(permission):
+            raise AccessError(_DENIED[permission])
+
+    old_conf, new_conf = as_mapping(before.get("confirmed")), as_mapping(after.get("confirmed"))
+    if new_conf != old_conf:
+        need("confirm")
+        old_changes = [c for c in old_conf.get("changes") or ()]
+        added = [c for c in new_conf.get("changes") or () if c not in old_changes]
+        if added:
+            need("override")
+        out.append(("routing_confirm", {"count": len(added)}))
+    old_refs = _refs(before)
+    for ref_id, ref in _refs(after).items():
+        was = old_refs.get(ref_id)
+        if was is None or was.get("state") == ref.get("state"):
+            continue
+        need("answer")
+        if access.user.agency is None or access.user.agency != ref.get("agency"):
+            raise AccessError("このつなぎは他の機関あてです。受理・返送できるのは、つないだ先の機関の職員だけです。")
+        out.append((f"referral_{ref.get('state')}", {"target": ref.get("agency"), "detail": ref_id}))
+    old_owner, new_owner = as_mapping(before.get("owner")), as_mapping(after.get("owner"))
+    if old_owner and new_owner != old_owner:
+        need("reassign")
+        out.append(("owner_reassign", {"target": new_owner.get("agency")}))
+    return out

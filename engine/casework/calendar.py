@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable
 
 import jpholiday
@@ -71,6 +72,7 @@ def by_date(o: Occurrence) -> tuple[dt.date, str]:
     return o.date, o.meeting_id
 
 
+@lru_cache(maxsize=8192)
 def closed_reason(day: dt.date) -> str:
     """Why city hall is closed on ``day`` (a holiday's name or the year-end closure), or "".
 
@@ -97,6 +99,37 @@ def is_open_day(day: dt.date, weekend_ok: int | None = None) -> bool:
     if closed_reason(day):
         return False
     return day.weekday() < 5 or day.weekday() == weekend_ok
+
+
+def add_working_days(day: dt.date, n: int) -> dt.date:
+    """The ``n``-th open weekday after ``day`` (``day`` itself when ``n`` is 0).
+
+    Weekends, public holidays and the year-end closure (12/29–1/3) are skipped.
+
+    >>> add_working_days(dt.date(2026, 11, 20), 1)      # Fri → Mon 11/23 is 勤労感謝の日 → Tue
+    datetime.date(2026, 11, 24)
+    >>> add_working_days(dt.date(2026, 12, 25), 3)      # Fri → 12/28, then 1/4, 1/5
+    datetime.date(2027, 1, 5)
+    """
+    out = day
+    for _ in range(n):
+        out += dt.timedelta(days=1)
+        while not is_open_day(out):
+            out += dt.timedelta(days=1)
+    return out
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Open weekdays after ``start`` up to and including ``end`` (0 when ``end`` <= ``start``).
+
+    >>> working_days_between(dt.date(2026, 12, 28), dt.date(2027, 1, 4))
+    1
+    """
+    days, out = 0, start
+    while out < end:
+        out += dt.timedelta(days=1)
+        days += is_open_day(out)
+    return days
 
 
 def shift(day: dt.date, direction: str, weekend_ok: int | None = None) -> dt.date:

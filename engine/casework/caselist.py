@@ -154,6 +154,16 @@ def ids_of(items: Any) -> list[str]:
     return out
 
 
+def routing_of(case: Mapping) -> Mapping:
+    """The routing that counts: the one a person confirmed, else the engine's recommendation.
+
+    >>> routing_of({"decision": {"agencies": ["a"]}, "confirmed": {"agencies": ["b"]}})["agencies"]
+    ['b']
+    """
+    conf = case.get("confirmed")
+    return conf if type(conf) is dict or isinstance(conf, Mapping) else as_mapping(case.get("decision"))
+
+
 def received_on(case: Mapping) -> str:
     """The case's ISO 受付日, or "" when the record has none."""
     day = as_mapping(case.get("intake")).get("received_on")
@@ -186,7 +196,7 @@ def _matcher(query: CaseQuery) -> Callable[[Mapping], bool]:
         wanted = set(getattr(query, key))
         if wanted:
             tests.append(lambda c, key=key, wanted=wanted:
-                         not wanted.isdisjoint(ids_of(as_mapping(c.get("decision")).get(key))))
+                         not wanted.isdisjoint(ids_of(routing_of(c).get(key))))
     if query.date_from or query.date_to:
         low, high = query.date_from or "", query.date_to or "9999-12-31"
         tests.append(lambda c: received_on(c) != "" and low <= received_on(c) <= high)
@@ -248,7 +258,7 @@ def row_view(pack: Pack, case: Mapping) -> dict:
 
     Unknown ids show as "…（不明なID）" (``Pack.label``); missing values as "".
     """
-    intake, decision = as_mapping(case.get("intake")), as_mapping(case.get("decision"))
+    intake, decision = as_mapping(case.get("intake")), routing_of(case)
     person = as_mapping(intake.get("person"))
     area = as_str(intake.get("area"))
     priority = priority_of(case)

@@ -23,6 +23,7 @@ def new_record(pack: Pack, raw_case: Mapping[str, Any], actor: str = "system") -
     decision = decide_prepared(pack, prepared)
     record = {
         "status": pack.initial_status,
+        "status_since": str(prepared.case.get("received_on") or dt.date.today().isoformat())[:10],
         "created_at": now_iso(),
         "created_by": actor,
         "intake": prepared.case,

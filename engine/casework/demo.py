@@ -76,8 +76,48 @@ def demo_cases(pack: Pack, n: int, seed: int = 2026, end: dt.date | None = None)
         yield demo_case(pack, rng, end - dt.timedelta(days=rng.randint(0, 364)))
 
 
+def demo_handoff(pack: Pack, record: dict, rng: random.Random, today: dt.date, actor: str = "demo") -> tuple[dict, list[dict]]:
+    """What staff would have done with a demo case by ``today``: most are confirmed (a few with an
+    agency removed or added, with a reason), referrals accepted, returned or still pending (some
+    past their limit), and older cases moved along the lifecycle."""
+    from engine.casework.calendar import add_working_days
+    from engine.casework.handoff import confirm, recommended
+    from engine.casework.referrals import answer
+    received = dt.date.fromisoformat(record["intake"]["received_on"])
+    age = (today - received).days
+    if age < 2 or rng.random() < 0.15:
+        return record, []                          # not confirmed yet: the recommendation stands
+    chosen, reasons = recommended(record), {}
+    codes = pack.ids("override_reasons")
+    if len(chosen["agencies"]) > 1 and rng.random() < 0.2:
+        dropped = chosen["agencies"].pop()
+        reasons[f"agencies:{dropped}"] = {"text": "すでに別の機関が関わっている（デモデータ）", "code": codes[0] if codes else None}
+    if rng.random() < 0.08:
+        extra = rng.choice([a for a in pack.ids("agencies") if a not in chosen["agencies"]])
+        chosen["agencies"].append(extra)
+        reasons[f"agencies:{extra}"] = {"text": "面談で分かった事情から加える（デモデータ）", "code": codes[-1] if codes else None}
+    owner = chosen["agencies"][0] if chosen["agencies"] else rng.choice(pack.ids("agencies"))
+    record, events = confirm(pack, record, chosen, reasons, actor, None, received, {"agency": owner, "worker": actor})
+    for ref in list(record["referrals"]):
+        roll = rng.random()
+        if age < 7 or (age < 30 and roll < 0.4) or roll < 0.06:
+            continue                                # still waiting; older ones are overdue
+        answered = min(today, add_working_days(received, rng.randint(1, 4)))
+        record, more = answer(pack, record, ref["id"], roll > 0.12, actor, answered,
+                              "" if roll > 0.12 else "対象の方の状況から、他の機関が適している（デモデータ）")
+        events += more
+    open_statuses = [s.id for s in pack.statuses if not s.get("final")]
+    if age > 14 and len(open_statuses) > 1:
+        status = open_statuses[rng.randint(1, min(len(open_statuses) - 1, 1 + age // 45))]
+        since = max(received, today - dt.timedelta(days=rng.randint(0, 100)))
+        events.append({"type": "status_changed", "by": actor, "from": record["status"], "to": status, "note": "デモデータ"})
+        record.update(status=status, status_since=since.isoformat())
+    return record, events
+
+
 def save_demo(repo, pack: Pack, n: int, seed: int = 2026, actor: str = "demo") -> int:
-    """Route ``n`` fictional cases and store them with their intake events; returns n.
+    """Route ``n`` fictional cases, hand most of them over (:func:`demo_handoff`) and store them
+    with their events; returns n.
 
     Only into a store marked demo or training (``mark_store``): the live store never gets them.
     """
@@ -85,11 +125,19 @@ def save_demo(repo, pack: Pack, n: int, seed: int = 2026, actor: str = "demo") -
         raise DemoError("デモデータは、デモ用・研修用の保存先にだけ作れます（本番のデータには混ぜません）。"
                         "`tsunagu demo-data --data 空のフォルダ` で、デモ用の保存先を作ってください。")
     from engine.casework.cases import intake_events, new_record
-    records = []
-    for case in demo_cases(pack, n, seed=seed):
+    from storage.records import new_case_id
+    # Ids are given up front: the store returns the records in its own order, and each
+    # case's later events must follow its intake events.
+    taken = repo.read_cases(lambda cases: {c.get("id") for c in cases})
+    records, later = [], {}
+    rng, today = random.Random(seed + 1), dt.date.today()
+    for case in demo_cases(pack, n, seed=seed, end=today):
         record = new_record(pack, case, actor=actor)[0]
         record["demo"] = True
+        record["id"] = new_case_id(lambda c: c in taken)
+        taken.add(record["id"])
+        record, later[record["id"]] = demo_handoff(pack, record, rng, today, actor)
         records.append(record)
     stored = repo.save_cases_bulk(records)
-    repo.add_events_bulk([e for r in stored for e in intake_events(r, actor)])
+    repo.add_events_bulk([e for r in stored for e in [*intake_events(r, actor), *((r["id"], ev) for ev in later[r["id"]])]])
     return len(stored)

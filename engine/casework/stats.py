@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.casework.caselist import as_mapping, as_str, ids_of, is_mapping, priority_of, received_on, status_of
+from engine.casework.caselist import (as_mapping, as_str, ids_of, is_mapping, priority_of, received_on, routing_of,
+                                      status_of)
 from engine.casework.wareki import wareki
 from engine.pack.model import Pack
 
@@ -126,11 +127,12 @@ def _unique(ids: list[str]) -> list[str]:
     return sorted(set(ids)) or [NONE]
 
 
-# dimension → what one case counts under, from (case, intake, decision). Lists count each id once.
+# dimension → what one case counts under, from (case, intake, decision). Lists count each id once;
+# programs, agencies and meetings are counted as confirmed (the recommendation until then).
 _KEYS = {
-    "program": lambda c, i, d: _unique(ids_of(d.get("programs"))),
-    "agency": lambda c, i, d: _unique(ids_of(d.get("agencies"))),
-    "meeting": lambda c, i, d: _unique(ids_of(d.get("meetings"))),
+    "program": lambda c, i, d: _unique(ids_of(routing_of(c).get("programs"))),
+    "agency": lambda c, i, d: _unique(ids_of(routing_of(c).get("agencies"))),
+    "meeting": lambda c, i, d: _unique(ids_of(routing_of(c).get("meetings"))),
     "area": lambda c, i, d: [as_str(i.get("area")) or NONE],
     "month": lambda c, i, d: [received_on(c)[:7] or NONE],
     "status": lambda c, i, d: [status_of(c) or NONE],
@@ -182,9 +184,9 @@ def report(cases: Iterable[Mapping], date_from: str | None = None, date_to: str 
 
     def routed(figure: Figure) -> int:
         def hit(case: Mapping) -> bool:
-            decision = as_mapping(case.get("decision"))
-            return bool(set(figure.programs) & set(ids_of(decision.get("programs")))
-                        or set(figure.meetings) & set(ids_of(decision.get("meetings"))))
+            routing = routing_of(case)          # as confirmed (the recommendation until then)
+            return bool(set(figure.programs) & set(ids_of(routing.get("programs")))
+                        or set(figure.meetings) & set(ids_of(routing.get("meetings"))))
         return sum(hit(c) for c in received)
 
     plans = 0
@@ -237,15 +239,21 @@ def count_rows(pack: Pack, counted: Mapping[str, Mapping[str, int]]) -> list[dic
 
 
 #: Columns of the case-list CSV: the id and coded facts only, never a name or a story.
-CASE_COLUMNS = ("ID", "受付日", "受付日（和暦）", "相談経路", "圏域", "状態", "優先度", "事業", "機関", "会議", "プラン", "会議で協議")
+CASE_COLUMNS = ("ID", "受付日", "受付日（和暦）", "相談経路", "圏域", "状態", "優先度", "事業", "機関", "会議", "プラン", "会議で協議",
+                "振り分けの確定", "推薦の事業", "推薦の機関", "推薦の会議", "推薦の設定の版", "主担当の機関", "つなぎ")
+
+_REF_STATES = {"pending": "受理待ち", "accepted": "受理", "returned": "返送"}
 
 
 def case_row(pack: Pack, case: Mapping) -> dict:
     """One case as a CSV row of :data:`CASE_COLUMNS`: no personal field except the id."""
     intake, decision = as_mapping(case.get("intake")), as_mapping(case.get("decision"))
+    routing, confirmed = routing_of(case), as_mapping(case.get("confirmed"))
     area, channel, status = as_str(intake.get("area")), as_str(intake.get("channel")), status_of(case)
     priority = priority_of(case)
     day = received_on(case)
+    owner = as_str(as_mapping(case.get("owner")).get("agency"))
+    refs = [r for r in case.get("referrals") or () if is_mapping(r)] if isinstance(case.get("referrals"), list) else []
     return {
         "ID": as_str(case.get("id")) or "",
         "受付日": day,
@@ -254,11 +262,19 @@ def case_row(pack: Pack, case: Mapping) -> dict:
         "圏域": pack.label("areas", area) if area else ("市外" if intake.get("resident") is False else ""),
         "状態": pack.label("statuses", status) if status else "",
         "優先度": pack.label("priorities", priority) if priority else "",
-        "事業": [pack.label("programs", i) for i in ids_of(decision.get("programs"))],
-        "機関": [pack.label("agencies", i) for i in ids_of(decision.get("agencies"))],
-        "会議": [pack.label("meetings", i) for i in ids_of(decision.get("meetings"))],
+        "事業": [pack.label("programs", i) for i in ids_of(routing.get("programs"))],
+        "機関": [pack.label("agencies", i) for i in ids_of(routing.get("agencies"))],
+        "会議": [pack.label("meetings", i) for i in ids_of(routing.get("meetings"))],
         "プラン": "あり" if is_mapping(case.get("plan")) and case.get("plan") else "",
         "会議で協議": len(_done(case)),
+        "振り分けの確定": (as_str(confirmed.get("on")) or "確定") if confirmed else "未確定（推薦のまま）",
+        "推薦の事業": [pack.label("programs", i) for i in ids_of(decision.get("programs"))],
+        "推薦の機関": [pack.label("agencies", i) for i in ids_of(decision.get("agencies"))],
+        "推薦の会議": [pack.label("meetings", i) for i in ids_of(decision.get("meetings"))],
+        "推薦の設定の版": as_str(decision.get("config_version")) or as_str(case.get("config_version")) or "",
+        "主担当の機関": pack.label("agencies", owner) if owner else "",
+        "つなぎ": [f"{pack.label('agencies', str(r.get('agency')))}:{_REF_STATES.get(r.get('state'), r.get('state'))}"
+                for r in refs],
     }
 
 

@@ -7,12 +7,19 @@ every change also appends an event, which is the case's timeline.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Mapping
 
+from engine.casework.handoff import differences
 from engine.errors import TsunaguError
 from engine.pack.model import Pack
 from engine.rules.decide import decide_prepared
 from engine.rules.facts import coerce_form, prepare
+
+
+def today_iso() -> str:
+    """Today as an ISO day: when a case enters a status (its clock in lifecycle.yaml ``stay``)."""
+    return dt.date.today().isoformat()
 
 
 class WorkflowError(TsunaguError):
@@ -52,7 +59,7 @@ def change_status(repo: Any, pack: Pack, case_id: str, to: str, actor: str,
         names = "、".join(pack.label("statuses", s) for s in allowed_next(pack, current)) or "なし"
         raise WorkflowError(f"「{pack.label('statuses', current)}」から「{pack.label('statuses', to)}」には移れません。"
                             f"移れる先: {names}（lifecycle.yaml で決まっています）")
-    case["status"] = to
+    case["status"], case["status_since"] = to, today_iso()
     return _save(repo, case, expected_revision, {"type": "status_changed", "by": actor, "from": current, "to": to, "note": note})
 
 
@@ -76,7 +83,9 @@ def redecide(repo: Any, pack: Pack, case_id: str, actor: str, expected_revision:
              intake: Mapping | None = None) -> dict:
     """Route the case again (after new facts, or under a newer configuration).
 
-    The previous decision stays in the timeline; the case carries the new one.
+    The previous decision stays in the timeline; the case carries the new one as its
+    recommendation. A confirmed routing is a person's decision and stays as it was: the
+    event lists where the new recommendation now differs from it (``differences``).
     """
     case = _load(repo, case_id)
     old = case.get("intake", {})
@@ -90,7 +99,8 @@ def redecide(repo: Any, pack: Pack, case_id: str, actor: str, expected_revision:
     kept = {k: v for k, v in old.items() if k not in known}
     case.update(intake={**kept, **prepared.case}, decision=decision, config_version=pack.version)
     return _save(repo, case, expected_revision, {"type": "redecided", "by": actor, "before": before, "after": decision,
-                                                 "config_version": pack.version})
+                                                 "config_version": pack.version,
+                                                 "differences": [d for d in differences(case) if not d["explained"]]})
 
 
 def record_outcome(repo: Any, pack: Pack, case_id: str, raw: Mapping, actor: str,
@@ -106,8 +116,8 @@ def record_outcome(repo: Any, pack: Pack, case_id: str, raw: Mapping, actor: str
     case["meetings_done"] = done
     before = case.get("status")
     after = pack.on_outcome.get(record["outcome"])
-    if after and not is_final(pack, before or ""):
-        case["status"] = after
+    if after and not is_final(pack, before or "") and after != before:
+        case["status"], case["status_since"] = after, today_iso()
     return _save(repo, case, expected_revision, {"type": "meeting_outcome", "by": actor, "record": record,
                                                  "from": before, "to": case.get("status")})
 

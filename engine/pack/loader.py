@@ -173,7 +173,8 @@ def load_sources(sources: Mapping[str, str], root: str = "") -> Pack:
         statuses=statuses, initial_status=initial, on_outcome=MappingProxyType(on_outcome),
         forms=MappingProxyType(built_forms), members=rules.members_of(rdoc), derived=derived,
         rules=built_rules, sources=MappingProxyType(dict(sources)),
-        facts=MappingProxyType(facts), member_facts=MappingProxyType(mfacts))
+        facts=MappingProxyType(facts), member_facts=MappingProxyType(mfacts),
+        accept_days=MappingProxyType(lifecycle.accept_days(docs["lifecycle.yaml"])))
 
 
 def pack_version(sources: dict[str, str]) -> str:

@@ -148,6 +148,7 @@ class Pack:
     sources: Mapping[str, str]          # file name → text, for diffs and the raw editor
     facts: Mapping[str, Any] = field(default_factory=dict)         # fact id → conditions.FactInfo
     member_facts: Mapping[str, Any] = field(default_factory=dict)  # member fact id → FactInfo
+    accept_days: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({"": 5}))  # agency kind → working days
 
     def choices(self, name: str) -> tuple[Choice, ...]:
         return self.vocab.get(name, ())

@@ -77,6 +77,11 @@ def check_references(docs: Mapping[str, YamlDoc], lists: Lists, choice_names: Ca
         if not s.get("next") and not s.get("final"):
             r.add(lifecycle, f"statuses[{i}]", f"状態「{s.label}」から移れる先がありません",
                   "next を書くか、終わりの状態なら final: true を書いてください")
+    kinds = sorted({str(a.get("kind")) for a in lists["agencies"]})
+    for kind in ((lifecycle.data.get("referrals") or {}).get("accept_within") or {}).get("by_kind") or {}:
+        if kind not in kinds:
+            r.add(lifecycle, f"referrals.accept_within.by_kind.{kind}", f"機関の種別（roster.yaml agencies[].kind）に「{kind}」はありません",
+                  did_you_mean(kind, kinds))
     for outcome, status in (lifecycle.data.get("on_outcome") or {}).items():
         r.ref(lifecycle, f"on_outcome.{outcome}", outcome, "meeting_outcomes", what="会議の結果（meeting_outcomes）")
         if status not in statuses:

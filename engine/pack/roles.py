@@ -5,7 +5,10 @@ from engine.pack.schema import ID, LABEL, items
 from engine.pack.vocab import choices
 from engine.yamlio import YamlDoc
 
-PERMISSIONS = ["publish_config", "manage_users", "view_audit", "export"]
+PERMISSIONS = ["publish_config", "manage_users", "view_audit", "export",
+               # The hand-over of a case (engine/casework/handoff.py): confirm the recommended
+               # routing, change it (with a reason), accept or return a referral, change the 主担当.
+               "confirm_routing", "override_routing", "accept_referral", "reassign_owner"]
 SCHEMA = {
     "roles": items({
         "id": {**ID, "required": True}, "label": LABEL,

@@ -14,6 +14,10 @@ SCHEMA = {
     "relations": items(_CHOICE, minlength=1),
     "priorities": items({**_CHOICE, "rank": {"type": "integer", "required": True}}, minlength=1),
     "meeting_outcomes": items(_CHOICE),
+    # Optional: the reason codes staff may pick when they change a recommended routing or
+    # return a referral (the free-text reason is always asked for as well).
+    "override_reasons": {**items(_CHOICE), "required": False},
+    "return_reasons": {**items(_CHOICE), "required": False},
 }
 
 
@@ -24,4 +28,4 @@ def choices(raw: list[dict]) -> tuple[Choice, ...]:
 
 
 def build(doc: YamlDoc) -> dict[str, tuple[Choice, ...]]:
-    return {name: choices(doc.data[name]) for name in SCHEMA}
+    return {name: choices(doc.data.get(name) or []) for name in SCHEMA}

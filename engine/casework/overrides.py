@@ -1,0 +1,103 @@
+"""Overrides teach the rules: how often staff removed what a rule gave, or added what no rule gave.
+
+Counted from the reasons kept in each case's confirmed routing (``confirmed.changes``,
+written by ``handoff.confirm``), over a window of days ending today (90 by default). A
+removal counts for every rule that gave the item in that case's recommendation; an
+addition counts for the item, with the rules that fired in those cases as a hint of
+which rule might have given it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from engine.casework.caselist import as_mapping, is_mapping
+
+WINDOW_DAYS = 90
+
+
+@dataclass(frozen=True)
+class RuleOverrides:
+    rule: str
+    removed: int                                   # items this rule gave that staff removed
+    items: Mapping[tuple[str, str], int]           # (kind, id) → times removed
+    cases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Overrides:
+    since: str
+    by_rule: Mapping[str, RuleOverrides] = field(default_factory=dict)
+    added: Mapping[tuple[str, str], int] = field(default_factory=dict)     # (kind, id) → times added
+    added_with: Mapping[tuple[str, str], Mapping[str, int]] = field(default_factory=dict)   # … → rule → n
+    added_cases: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    confirmed: int = 0                             # cases confirmed in the window
+
+    def total(self) -> int:
+        return sum(r.removed for r in self.by_rule.values()) + sum(self.added.values())
+
+
+def count(cases: Iterable[Mapping], today: dt.date, days: int = WINDOW_DAYS) -> Overrides:
+    """Override counts over the changes made from ``today - days`` to ``today`` (inclusive)."""
+    since = (today - dt.timedelta(days=days)).isoformat()
+    until = today.isoformat()
+    removed: dict[str, Counter] = {}
+    removed_cases: dict[str, list[str]] = {}
+    added: Counter = Counter()
+    added_with: dict[tuple[str, str], Counter] = {}
+    added_cases: dict[tuple[str, str], list[str]] = {}
+    confirmed = 0
+    for case in cases:
+        if not is_mapping(case):
+            continue
+        conf = as_mapping(case.get("confirmed"))
+        if not conf:
+            continue
+        cid = str(case.get("id"))
+        if since <= str(conf.get("on") or "") <= until:
+            confirmed += 1
+        fired = [t.get("rule") for t in as_mapping(case.get("decision")).get("trace") or () if is_mapping(t)]
+        for change in conf.get("changes") or ():
+            if not is_mapping(change) or not since <= str(change.get("on") or "") <= until:
+                continue
+            item = (str(change.get("kind")), str(change.get("id")))
+            if change.get("change") == "removed":
+                for rule in change.get("rules") or ():
+                    removed.setdefault(rule, Counter())[item] += 1
+                    removed_cases.setdefault(rule, []).append(cid)
+            elif change.get("change") == "added":
+                added[item] += 1
+                added_cases.setdefault(item, []).append(cid)
+                hint = added_with.setdefault(item, Counter())
+                for rule in fired:
+                    hint[rule] += 1
+    by_rule = {rule: RuleOverrides(rule, sum(c.values()), dict(c), tuple(dict.fromkeys(removed_cases[rule])))
+               for rule, c in removed.items()}
+    return Overrides(since, by_rule, dict(added), {k: dict(v) for k, v in added_with.items()},
+                     {k: tuple(dict.fromkeys(v)) for k, v in added_cases.items()}, confirmed)
+
+
+def rule_rows(pack, result: Overrides) -> list[dict]:
+    """Per rule, in the order of rules.yaml: Japanese columns for a table (rules never overridden included)."""
+    rows = []
+    for rule in pack.rules:
+        found = result.by_rule.get(rule.id)
+        rows.append({"ルール": rule.label, "外された回数": found.removed if found else 0,
+                     "外されたもの": "、".join(f"{pack.label(k, i)}（{n}）" for (k, i), n in sorted(found.items.items()))
+                     if found else "",
+                     "ケース": "、".join(found.cases) if found else ""})
+    return rows
+
+
+def added_rows(pack, result: Overrides) -> list[dict]:
+    """Items staff added that no rule gave, most frequent first, with the rules that fired alongside."""
+    rows = []
+    for (kind, item), n in sorted(result.added.items(), key=lambda kv: (-kv[1], kv[0])):
+        hint = sorted(result.added_with.get((kind, item), {}).items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        labels = {r.id: r.label for r in pack.rules}
+        rows.append({"加えられたもの": pack.label(kind, item), "回数": n,
+                     "そのとき働いたルール": "、".join(f"{labels.get(r, r)}（{c}）" for r, c in hint),
+                     "ケース": "、".join(result.added_cases.get((kind, item), ()))})
+    return rows

@@ -1,0 +1,142 @@
+"""Permission matrix of the hand-over: who may confirm, override, accept or return a referral
+and reassign the 主担当 (roles.yaml), enforced in the storage layer (ScopedRepository)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from engine.casework.access import Access, AccessError, ScopedRepository
+from engine.casework.cases import new_record
+from engine.casework.handoff import answer_case, confirm_case, reassign_case, recommended
+from engine.pack import load_pack
+from storage import open_repository
+from storage.audit import AuditLog
+from storage.users import User
+
+PACK = load_pack()
+DAY = dt.date(2026, 11, 20)
+# care_need + debt in area1: recommended to houkatsu_a, jiritsu_soudan and kurashi_marugoto; taken by houkatsu_a.
+INTAKE = {"received_on": "2026-11-20", "channel": "self", "resident": True, "area": "area1", "consent": "yes",
+          "receiving_agency": "houkatsu_a",
+          "person": {"name": "架空 花子", "kana": "カクウ ハナコ", "age": 82, "concerns": ["care_need", "debt"]}}
+USERS = {
+    "u_admin": User("u_admin", "管理者", ("admin",)),
+    "u_welfare": User("u_welfare", "市民福祉課", ("welfare_division",)),
+    "u_houkatsu": User("u_houkatsu", "包括A職員", ("agency_staff",), "houkatsu_a"),
+    "u_jiritsu": User("u_jiritsu", "自立相談職員", ("agency_staff",), "jiritsu_soudan"),
+    "u_member": User("u_member", "支援会議構成員", ("shien_kaigi_member",), "kikan_soudan"),
+    "u_trainee": User("u_trainee", "研修生", ("trainee",)),
+}
+# The referral answered in the matrix goes to jiritsu_soudan; the one to kikan_soudan tests the
+# 支援会議 member, who may accept for their own agency but not confirm.
+CONFIRM = {"u_admin": True, "u_welfare": True, "u_houkatsu": True, "u_jiritsu": True, "u_member": False, "u_trainee": False}
+OVERRIDE = CONFIRM
+ACCEPT = {"u_admin": False, "u_welfare": False, "u_houkatsu": False, "u_jiritsu": True, "u_member": False, "u_trainee": False}
+ACCEPT_OWN_AGENCY = {"u_member": True}
+REASSIGN = {"u_admin": True, "u_welfare": True, "u_houkatsu": False, "u_jiritsu": False, "u_member": False, "u_trainee": False}
+
+
+@pytest.fixture
+def store(tmp_path):
+    repo = open_repository(tmp_path)
+    record, _ = new_record(PACK, INTAKE, actor="u_houkatsu")
+    stored = repo.save_case(record)
+    yield repo, stored["id"], AuditLog(tmp_path)
+    repo.close()
+
+
+def as_user(store, user_id):
+    repo, _, audit = store
+    return ScopedRepository(repo, PACK, Access.of(PACK, USERS[user_id]), audit)
+
+
+def without_jiritsu(case):
+    rec = recommended(case)
+    return {**rec, "agencies": [a for a in rec["agencies"] if a != "jiritsu_soudan"]}
+
+
+def confirmed_by_welfare(store, add=(), remove=(), reasons=None):
+    repo, case_id, _ = store
+    case = repo.get_case(case_id)
+    agencies = [a for a in recommended(case)["agencies"] if a not in remove] + list(add)
+    return confirm_case(as_user(store, "u_welfare"), PACK, case_id, {**recommended(case), "agencies": agencies},
+                        reasons or {}, "u_welfare", None, DAY, owner={"agency": "houkatsu_a", "worker": "u_houkatsu"})
+
+
+def outcome(action) -> bool:
+    try:
+        action()
+    except AccessError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("user_id", USERS)
+def test_confirm_as_recommended(store, user_id):
+    _, case_id, _ = store
+    case = store[0].get_case(case_id)
+    allowed = outcome(lambda: confirm_case(as_user(store, user_id), PACK, case_id, recommended(case), {}, user_id,
+                                           USERS[user_id].agency, DAY))
+    assert allowed == CONFIRM[user_id]
+    assert ("confirmed" in store[0].get_case(case_id)) == allowed
+
+
+@pytest.mark.parametrize("user_id", USERS)
+def test_override_the_recommendation(store, user_id):
+    _, case_id, audit = store
+    case = store[0].get_case(case_id)
+    chosen = without_jiritsu(case)
+    allowed = outcome(lambda: confirm_case(as_user(store, user_id), PACK, case_id, chosen,
+                                           {"agencies:jiritsu_soudan": {"text": "他の窓口で支援中"}}, user_id, None, DAY))
+    assert allowed == OVERRIDE[user_id]
+    if allowed:
+        entries = [e for e in audit.entries() if e.get("action") == "routing_confirm"]
+        assert entries and entries[-1]["case_id"] == case_id and entries[-1]["actor"] == user_id and entries[-1]["count"] == 1
+
+
+@pytest.mark.parametrize("user_id", USERS)
+@pytest.mark.parametrize("accept", [True, False])
+def test_answer_a_referral(store, user_id, accept):
+    stored = confirmed_by_welfare(store)
+    ref = next(r for r in stored["referrals"] if r["agency"] == "jiritsu_soudan")
+    allowed = outcome(lambda: answer_case(as_user(store, user_id), PACK, stored["id"], ref["id"], accept, user_id,
+                                          reason="当機関の対象外", today=DAY))
+    assert allowed == ACCEPT[user_id]
+    state = next(r for r in store[0].get_case(stored["id"])["referrals"] if r["id"] == ref["id"])["state"]
+    assert state == (("accepted" if accept else "returned") if allowed else "pending")
+
+
+def test_a_meeting_member_answers_for_their_own_agency(store):
+    stored = confirmed_by_welfare(store, add=("kikan_soudan",), reasons={"agencies:kikan_soudan": {"text": "障がいの相談もある"}})
+    ref = next(r for r in stored["referrals"] if r["agency"] == "kikan_soudan")
+    member = as_user(store, "u_member")
+    assert member.get_case(stored["id"])["id"] == stored["id"]      # the referral lets them see it
+    answer_case(member, PACK, stored["id"], ref["id"], True, "u_member", today=DAY)
+    assert ACCEPT_OWN_AGENCY["u_member"]
+    with pytest.raises(AccessError, match="確定する権限"):
+        confirm_case(member, PACK, stored["id"], recommended(stored), {}, "u_member", "kikan_soudan", DAY)
+
+
+@pytest.mark.parametrize("user_id", USERS)
+def test_reassign_the_owner(store, user_id):
+    stored = confirmed_by_welfare(store)
+    allowed = outcome(lambda: reassign_case(as_user(store, user_id), PACK, stored["id"], "jiritsu_soudan", "担当B",
+                                            "借金の支援が中心になった", user_id, DAY))
+    assert allowed == REASSIGN[user_id]
+    assert (store[0].get_case(stored["id"])["owner"]["agency"] == "jiritsu_soudan") == allowed
+
+
+def test_removed_agency_no_longer_sees_the_case(store):
+    stored = confirmed_by_welfare(store, remove=("jiritsu_soudan",), reasons={"agencies:jiritsu_soudan": {"text": "他の窓口で支援中"}})
+    with pytest.raises(AccessError):
+        as_user(store, "u_jiritsu").get_case(stored["id"])
+    assert as_user(store, "u_houkatsu").get_case(stored["id"])["owner"]["agency"] == "houkatsu_a"
+
+
+def test_a_hand_edited_referral_state_is_checked_too(store):
+    """Writing the record directly (not through answer_case) meets the same check."""
+    stored = confirmed_by_welfare(store)
+    forged = {**stored, "referrals": [{**r, "state": "accepted"} for r in stored["referrals"]]}
+    with pytest.raises(AccessError, match="他の機関あて"):
+        as_user(store, "u_houkatsu").save_case(forged)
