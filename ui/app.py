@@ -19,6 +19,7 @@ access = auth.access()
 PAGES = {
     "相談": [
         st.Page("views/consult/intake.py", url_path="intake", title="相談受付", icon="📝", default=True),
+        st.Page("views/consult/todo.py", url_path="todo", title="今日やること", icon="✅"),
         st.Page("views/consult/cases.py", url_path="cases", title="ケース一覧", icon="📋"),
         st.Page("views/consult/case.py", url_path="case", title="ケース詳細", icon="📄"),
     ],

@@ -10,7 +10,11 @@ EVENT_LABELS = {
     "received": "受付", "decided": "振り分け", "status_changed": "状態の変更", "plan_saved": "支援プラン作成",
     "plan_updated": "支援プラン更新", "note": "メモ", "redecided": "再判定", "meeting_outcome": "会議の記録",
     "resource_connected": "地域資源へのつなぎ",
+    "routing_confirmed": "振り分けの確定", "routing_changed": "推薦からの変更", "referral_sent": "つなぎを送付",
+    "referral_accepted": "つなぎの受理", "referral_returned": "つなぎの返送", "referral_withdrawn": "つなぎの取り下げ",
+    "owner_set": "主担当の決定", "owner_changed": "主担当の変更",
 }
+_KIND_LIST = {"programs": "programs", "agencies": "agencies", "meetings": "meetings"}
 
 
 def value_text(pack: Pack, f: FormField, value: Any) -> str:
@@ -68,4 +72,25 @@ def event_text(pack: Pack, event: Mapping) -> str:
         head += f": {pack.label('resources', event.get('resource', ''))}" + (f"（{event['note']}）" if event.get("note") else "")
     elif kind == "decided":
         head += f"（設定の版 {event.get('config_version', '')}）"
+    elif kind == "routing_confirmed":
+        conf = event.get("confirmed") or {}
+        head += f"（推薦の版 {event.get('recommendation_version') or '—'}）: 機関 " + \
+            ("、".join(pack.label("agencies", a) for a in conf.get("agencies") or ()) or "なし")
+    elif kind == "routing_changed":
+        k = _KIND_LIST.get(event.get("kind"), "agencies")
+        verb = "を加えた" if event.get("change") == "added" else "を外した"
+        code = f"［{pack.label('override_reasons', event['reason_code'])}］" if event.get("reason_code") else ""
+        head += f": {pack.label(k, str(event.get('id')))}{verb}{code} 理由: {event.get('reason', '')}"
+    elif kind in ("referral_sent", "referral_accepted", "referral_returned", "referral_withdrawn"):
+        head += f": {pack.label('agencies', str(event.get('agency')))}"
+        if kind == "referral_sent":
+            head += f"（受理の期限 {wareki(event.get('due'))}）"
+        if event.get("reason"):
+            code = f"［{pack.label('return_reasons', event['reason_code'])}］" if event.get("reason_code") else ""
+            head += f" 理由{code}: {event['reason']}"
+    elif kind in ("owner_set", "owner_changed"):
+        after = event.get("owner") or event.get("after") or {}
+        head += f": {pack.label('agencies', str(after.get('agency')))} {after.get('worker') or ''}"
+        if event.get("reason"):
+            head += f" 理由: {event['reason']}"
     return head

@@ -17,6 +17,7 @@ from engine.casework import referrals as refs
 from engine.casework.calendar import add_working_days
 from engine.casework.caselist import as_mapping, as_str, is_mapping, received_on, status_of
 from engine.casework.handoff import confirmed, differences, recommended
+from engine.casework.wareki import wareki
 from engine.pack.model import Pack
 
 WEEK = 7
@@ -81,6 +82,17 @@ def involves(case: Mapping, agency: str) -> bool:
         return True
     routing = confirmed(case) or recommended(case)
     return agency in routing["agencies"] or as_mapping(case.get("intake")).get("receiving_agency") == agency
+
+
+def due_columns(pack: Pack, case: Mapping, today: dt.date) -> dict[str, str]:
+    """ケース一覧's extra columns: 主担当, 次の期限 (marked when past) and the referrals' states."""
+    owner = refs.owner_of(case)
+    due = next_due(pack, case)
+    states = [refs.STATE_LABELS.get(r.get("state"), "") + ("⚠" if refs.is_overdue(r, today) else "")
+              for r in refs.referrals_of(case)]
+    return {"主担当": pack.label("agencies", owner["agency"]) if owner["agency"] else "",
+            "次の期限": (("⚠ " if due < today else "") + wareki(due.isoformat())) if due else "",
+            "つなぎ": "、".join(states) if states else ("未確定" if confirmed(case) is None else "")}
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,17 @@ def scenario_file_name(sources: Mapping[str, str], title: str) -> str:
     return f"scenarios/{max(numbers, default=0) + 1:02d}_{slug[:40]}.yaml"
 
 
-def scenario_text(name: str, explanation: str, case: Mapping[str, Any], decision: Decision) -> str:
-    """A new scenario file: the case as given, and what the rules decide for it now."""
-    body = {"name": name, "解説": explanation or "（解説を書いてください）", "case": dict(case), "expect": expectation(decision)}
+def scenario_text(name: str, explanation: str, case: Mapping[str, Any], decision: Decision,
+                  confirmed: Mapping[str, Any] | None = None) -> str:
+    """A new scenario file: the case as given, and what the rules decide for it now.
+
+    When staff confirmed the case's routing (``handoff.confirmed``: ids per kind), that is the
+    expected result: the scenario then fails until the rules give what people decided.
+    """
+    expect = expectation(decision)
+    if confirmed:
+        expect.update({k: list(confirmed.get(k) or ()) for k in EXPECT_KEYS})
+    body = {"name": name, "解説": explanation or "（解説を書いてください）", "case": dict(case), "expect": expect}
     return edit_yaml("{}\n", lambda doc: doc.update(flowed(body, inline_maps=False)))
 
 

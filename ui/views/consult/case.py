@@ -1,7 +1,13 @@
-"""ケース詳細: the case, where it goes and why, its status, plan, resources and timeline."""
+"""ケース詳細: the case, its recommended and confirmed routing, referrals and owner, status, plan,
+resources and timeline."""
+import datetime as dt
+
 import streamlit as st
 
 from engine.casework.access import AccessError
+from engine.casework.duties import next_due
+from engine.casework.handoff import answer_case, confirm_case, reassign_case
+from engine.casework.referrals import owner_of
 from engine.casework.wareki import wareki
 from engine.casework.workflow import add_note, allowed_next, change_status, connect_resource, redecide, save_plan
 from engine.errors import CaseError, ConflictError, TsunaguError
@@ -10,6 +16,7 @@ from ui.plain import heading, md
 from ui.case_view import event_text, intake_rows
 from ui.decision_view import show_decision
 from ui.form_view import jsonable, prefill, render_form
+from ui.handoff_view import confirm_form, pending_for, referral_rows, side_by_side
 
 pack, repo = state.pack(), auth.repo()
 actor = st.session_state.get("user", "staff")
@@ -66,27 +73,83 @@ decision = case.get("decision", {})
 person = intake.get("person", {})
 status = case.get("status", pack.initial_status)
 heading(f"{case_id}　{person.get('name') or '（氏名未入力）'}")
+today = dt.date.today()
+owner = owner_of(case)
+due = next_due(pack, case)
 st.caption(f"状態: {pack.label('statuses', status)}　受付日: {wareki(intake.get('received_on'))}　"
            f"圏域: {pack.label('areas', intake['area']) if intake.get('area') else '—'}　版: {revision}")
+# The worker's name is typed by staff: shown as text.
+st.text(f"主担当: {pack.label('agencies', owner['agency']) + '（' + (owner['worker'] or '') + '）' if owner['agency'] else '未定'}　"
+        f"次の期限: {wareki(due.isoformat()) if due else '—'}{'（期限切れ）' if due and due < today else ''}")
+access = repo.access
 
-tabs = st.tabs(["振り分け", "相談内容", "状態", "支援プラン", "地域資源", "メモ", "経過"])
+tabs = st.tabs(["振り分け", "つなぎ・主担当", "相談内容", "状態", "支援プラン", "地域資源", "メモ", "経過"])
 
 with tabs[0]:
+    st.markdown("#### 推薦と確定した振り分け")
+    side_by_side(pack, case)
+    if access.can("confirm_routing"):
+        with st.expander("振り分けを確定する" if not case.get("confirmed") else "確定した振り分けを変える",
+                         expanded=not case.get("confirmed")):
+            picked = confirm_form(pack, case, f"case.confirm.{case_id}", access.user.agency, access.user.id,
+                                  access.can("override_routing"))
+            if picked:
+                chosen, reasons, new_owner = picked
+                attempt(lambda: confirm_case(repo, pack, case_id, chosen, reasons, actor, access.user.agency, today,
+                                             new_owner, expected_revision=revision),
+                        "振り分けを確定しました。つなぎ先の機関に受理をお願いしました。")
+    st.markdown("#### 推薦（ルールの答え）")
     show_decision(pack, decision)
     if case.get("config_version") != pack.version:
-        st.info(f"この振り分けは以前の設定（版 {case.get('config_version')}）によるものです。"
-                f"現在の設定は版 {pack.version} です。「再判定」で現在の設定で振り分け直せます。")
-    if st.button("再判定（現在の設定と相談内容で振り分け直す）"):
+        st.info(f"この推薦は以前の設定（版 {case.get('config_version')}）によるものです。"
+                f"現在の設定は版 {pack.version} です。「再判定」で現在の設定で推薦を出し直せます。")
+    if st.button("再判定（現在の設定と相談内容で推薦を出し直す。確定した振り分けは変えません）"):
         attempt(lambda: redecide(repo, pack, case_id, actor, expected_revision=revision),
-                "再判定しました。前の振り分けは経過に残っています。")
+                "再判定しました。確定した振り分けはそのままです。前の推薦は経過に残っています。")
 
 with tabs[1]:
+    rows = referral_rows(pack, case, today)
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:
+        st.info("つなぎはまだありません。振り分けを確定すると、確定した機関へのつなぎができます。")
+    for ref in pending_for(case, access.user.agency):
+        with st.container(border=True):
+            st.markdown(f"**{md(pack.label('agencies', ref['agency']))}あてのつなぎ（受理の期限 {wareki(ref.get('due'))}）**")
+            reason = st.text_input("返送する理由（返送のときは必須）", key=f"case.ref.{ref['id']}.reason")
+            codes = pack.ids("return_reasons")
+            code = st.selectbox("返送の理由の区分（任意）", codes, index=None, key=f"case.ref.{ref['id']}.code",
+                                format_func=lambda c: pack.label("return_reasons", c), placeholder="選ばない") if codes else None
+            left, right = st.columns(2)
+            if left.button("受理する", type="primary", key=f"case.ref.{ref['id']}.accept"):
+                attempt(lambda r=ref: answer_case(repo, pack, case_id, r["id"], True, actor, today=today,
+                                                  expected_revision=revision), "つなぎを受理しました。")
+            if right.button("返送する", key=f"case.ref.{ref['id']}.return"):
+                attempt(lambda r=ref: answer_case(repo, pack, case_id, r["id"], False, actor, reason, code, today,
+                                                  expected_revision=revision), "つなぎを返送しました。送った機関に理由が伝わります。")
+    st.markdown("#### 主担当")
+    if owner["agency"]:
+        st.text(f"{pack.label('agencies', owner['agency'])}　{owner['worker'] or ''}")
+    else:
+        st.caption("主担当は振り分けを確定するときに決まります。")
+    if owner["agency"] and access.can("reassign_owner"):
+        with st.expander("主担当を変える"):
+            agencies = pack.ids("agencies")
+            new_agency = st.selectbox("機関", agencies, index=agencies.index(owner["agency"]) if owner["agency"] in agencies else 0,
+                                      key="case.owner.agency", format_func=lambda a: pack.label("agencies", a))
+            worker = st.text_input("担当の職員", value=owner["worker"] or "", key="case.owner.worker")
+            why = st.text_input("変える理由（必須）", key="case.owner.reason")
+            if st.button("主担当を変える", key="case.owner.save"):
+                attempt(lambda: reassign_case(repo, pack, case_id, new_agency, worker, why, actor, today,
+                                              expected_revision=revision), "主担当を変えました。")
+
+with tabs[2]:
     for label, text in intake_rows(pack, pack.intake.fields, intake):
         left, right = st.columns([1, 3])
         left.markdown(f"**{md(label)}**")
         right.text(text)                      # typed by staff: shown as text, never as markdown
 
-with tabs[2]:
+with tabs[3]:
     options = allowed_next(pack, status)
     if not options:
         st.info(f"「{pack.label('statuses', status)}」は終わりの状態です。")
@@ -98,7 +161,7 @@ with tabs[2]:
             attempt(lambda: change_status(repo, pack, case_id, target, actor, expected_revision=revision, note=note),
                     f"状態を「{pack.label('statuses', target)}」に変更しました。")
 
-with tabs[3]:
+with tabs[4]:
     if st.session_state.get("case.__errors"):
         st.error("入力に誤りがあります。各項目の下の説明を見て直してください。入力した内容は残っています。")
     prefix = f"plan.{case_id}"
@@ -108,7 +171,7 @@ with tabs[3]:
         attempt(lambda: save_plan(repo, pack, case_id, jsonable(raw), actor, expected_revision=revision),
                 "支援プランを保存しました。")
 
-with tabs[4]:
+with tabs[5]:
     suggested = decision.get("resources", [])
     connected = {c["resource"] for c in case.get("connections", [])}
     if suggested:
@@ -122,12 +185,13 @@ with tabs[4]:
     for r in sorted(connected):
         st.markdown(f"- つないだ資源: {md(pack.label('resources', r))}")
 
-with tabs[5]:
+with tabs[6]:
     text = st.text_area("メモ", key="case.note")
     if st.button("メモを追加する"):
         attempt(lambda: add_note(repo, case_id, text, actor), "メモを追加しました。")
 
-with tabs[6]:
+with tabs[7]:
+    # Staff-typed text (notes, reasons) is in these lines: shown as text, never as markdown.
     for event in reversed(repo.events(case_id)):
         st.text(f"・{wareki(str(event.get('at', ''))[:10])} {str(event.get('at', ''))[11:16]}　{event_text(pack, event)}"
                 f"　（{event.get('by', '')}）")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from engine.casework.caselist import SORTS, CaseQuery, row_view, run_query
 from engine.casework.demo import DEMO_KINDS, save_demo, store_kind
+from engine.casework.duties import due_columns, is_overdue
 from engine.errors import TsunaguError
 from ui import auth, state
 
@@ -69,6 +70,8 @@ priorities = choose("優先度", "priorities", "priorities")
 date_from = st.sidebar.date_input("受付日（から）", value=None, min_value=EARLIEST, key="cases.date_from", on_change=first_page)
 date_to = st.sidebar.date_input("受付日（まで）", value=None, min_value=EARLIEST, key="cases.date_to", on_change=first_page)
 sort = st.sidebar.selectbox("並べ替え", list(SORTS), format_func=SORTS.get, key="cases.sort", on_change=first_page)
+only_overdue = st.sidebar.checkbox("期限切れだけ（状態の期限・受理されないつなぎ）", key="cases.overdue", on_change=first_page)
+today = dt.date.today()
 
 st.session_state.setdefault("cases.page", 1)
 query = CaseQuery(statuses=statuses, programs=programs, agencies=agencies, areas=areas, meetings=meetings,
@@ -77,8 +80,10 @@ query = CaseQuery(statuses=statuses, programs=programs, agencies=agencies, areas
 
 def page_of(cases: list[dict]):
     # A read-only view: only the rows of this page are built, nothing is copied.
+    if only_overdue:
+        cases = [c for c in cases if is_overdue(pack, c, today)]
     found = run_query(cases, query, pack)
-    return found, [row_view(pack, case) for case in found.rows]
+    return found, [{**row_view(pack, case), **due_columns(pack, case, today)} for case in found.rows]
 
 
 result, rows = repo.read_cases(page_of)

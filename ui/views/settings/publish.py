@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from engine.changes.impact import KEYS, change_labels, preview
+from engine.casework.handoff import confirmed
 from engine.changes.scenario_edit import accept_results, scenario_file_name, scenario_text
 from engine.changes.scenarios import render_failure, run_all
 from engine.changes.versions import (
@@ -139,10 +140,11 @@ with st.expander("ケースをシナリオとして保存"):
     name = st.text_input("シナリオ名", key="publish.scenario_name")
     explanation = st.text_area("解説", key="publish.scenario_explanation",
                                help="なぜこの振り分けになるのか、研修で読む人に分かるように書いてください。")
-    st.caption("期待は、このケースを下書きの設定で振り分けた結果になります。氏名・住所など個人情報の項目はシナリオに入れません。"
+    st.caption("期待は、職員が確定した振り分け（未確定なら下書きの設定で振り分けた結果）になります。氏名・住所など個人情報の項目はシナリオに入れません。"
                "相談の要旨に個人が分かることが書かれていないか、保存後にシナリオを確かめてください。")
     if st.button("シナリオとして保存", disabled=chosen is None):
-        intake = without_personal(draft.intake.fields, (repo.get_case(chosen) or {}).get("intake", {}))
+        stored_case = repo.get_case(chosen) or {}
+        intake = without_personal(draft.intake.fields, stored_case.get("intake", {}))
         if not name.strip():
             st.error("シナリオ名を入力してください。")
         elif name.strip() in {r.scenario.name for r in results}:
@@ -153,7 +155,7 @@ with st.expander("ケースをシナリオとして保存"):
             except CaseError as err:
                 st.error("このケースは下書きの設定では読めません: " + "; ".join(i.render() for i in err.issues))
             else:
-                text = scenario_text(name.strip(), explanation, intake, decision)
+                text = scenario_text(name.strip(), explanation, intake, decision, confirmed(stored_case))
                 if drafts.change(lambda src: {**src, scenario_file_name(src, name): text},
                                  f"ケース {chosen} をシナリオ「{name.strip()}」として下書きに保存しました。"):
                     st.rerun()

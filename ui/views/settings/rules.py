@@ -2,11 +2,14 @@
 
 Every change goes into the draft (``ui.draft``); nothing here touches the live pack.
 """
+import datetime as dt
+
 import streamlit as st
 
+from engine.casework import overrides
 from engine.changes.editing import delete_item, move_item, set_field
 from engine.rules.sentences import rule_text
-from ui import draft
+from ui import auth, draft
 from ui.rule_editor import commit, editor, raw_editor, watch
 
 st.title("ルール")
@@ -33,11 +36,24 @@ with listing:
         st.info("設定のエラーを直すと、ルールが文で表示されます。")
     else:
         st.caption("上から順に調べ、条件にあてはまるルールがすべて働きます。")
+        # What staff changed when they confirmed: the best hint of which rule to change.
+        changed = auth.repo().read_cases(lambda cases: overrides.count(cases, dt.date.today()))
+        with st.expander(f"職員が推薦を変えた回数（過去{overrides.WINDOW_DAYS}日、確定 {changed.confirmed} 件）",
+                         expanded=bool(changed.total())):
+            rows = [r for r in overrides.rule_rows(pack, changed) if r["外された回数"]]
+            st.dataframe(rows, hide_index=True) if rows else st.caption("ルールが出した推薦を外した確定はありません。")
+            added = overrides.added_rows(pack, changed)
+            if added:
+                st.markdown("どのルールも出さなかったのに加えられたもの")
+                st.dataframe(added, hide_index=True)
         last = len(pack.rules) - 1
         for i, rule in enumerate(pack.rules):
             with st.container(border=True):
                 st.markdown(f"**{i + 1}. {rule.label}**　`{rule.id}`" + ("　**〔無効〕**" if not rule.enabled else ""))
                 st.markdown(rule_text(pack, rule))
+                found = changed.by_rule.get(rule.id)
+                if found:
+                    st.caption(f"過去{overrides.WINDOW_DAYS}日に職員がこのルールの推薦を外した回数: {found.removed}")
                 cols = st.columns([1, 1, 1, 2, 2, 1])
                 key = f"rules.list.{rule.id}"
                 if cols[0].button("編集", key=f"{key}.edit"):

@@ -4,7 +4,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from engine.casework import stats
+from engine.casework import overrides, referrals, stats
 from ui import auth, state
 
 pack, repo = state.pack(), auth.repo()
@@ -37,6 +37,28 @@ figures = report.figures()
 for i in range(0, len(figures), 4):
     for col, (label, value) in zip(st.columns(4), figures[i:i + 4]):
         col.metric(label, f"{value:,}")
+
+st.markdown("#### つなぎと、推薦を変えた件数")
+today = dt.date.today()
+pending, late, changed = repo.read_cases(lambda cases: (
+    sum(r.get("state") == "pending" for c in cases for r in referrals.referrals_of(c)),
+    referrals.overdue_count(cases, today), overrides.count(cases, today)))
+for col, (label, value) in zip(st.columns(4), (("受理待ちのつなぎ", pending), ("期限切れのつなぎ", late),
+                                               (f"確定した件数（{overrides.WINDOW_DAYS}日）", changed.confirmed),
+                                               (f"推薦を変えた数（{overrides.WINDOW_DAYS}日）", changed.total()))):
+    col.metric(label, f"{value:,}")
+if late:
+    st.warning(f"受理の期限を過ぎたつなぎが {late:,} 件あります。「今日やること」と「ケース一覧」（期限切れだけ）で確かめてください。")
+with st.expander(f"ルールごとの、職員が推薦を変えた回数（過去{overrides.WINDOW_DAYS}日）"):
+    rows = [r for r in overrides.rule_rows(pack, changed) if r["外された回数"]]
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    added = overrides.added_rows(pack, changed)
+    if added:
+        st.markdown("どのルールも出さなかったのに加えられたもの")
+        st.dataframe(added, hide_index=True)
+    if not rows and not added:
+        st.caption("この期間に推薦を変えた確定はありません。")
 
 st.markdown("#### 会議ごと")
 st.dataframe([{"会議": pack.label("meetings", m.id), "開催件数": report.held_by_meeting.get(m.id, 0),

@@ -1,0 +1,83 @@
+"""今日やること: what is overdue or due this week for me and my agency, the referrals waiting for
+my agency's answer (受付待ちのつなぎ), and the state of the referrals I sent."""
+import datetime as dt
+
+import streamlit as st
+
+from engine.casework import referrals
+from engine.casework.duties import todo
+from engine.casework.wareki import wareki
+from ui import auth, state
+from ui.handoff_view import referral_rows
+
+pack, repo = state.pack(), auth.repo()
+user = repo.access.user
+today = dt.date.today()
+st.title("今日やること")
+st.caption(f"{wareki(today.isoformat())}　{user.name}"
+           + (f"（{pack.label('agencies', user.agency)}）" if user.agency else "（所属機関なし: 自分が主担当・送ったものだけ）"))
+
+
+def gather(cases: list[dict]):
+    # One read-only pass: the store hands out its records; nothing is copied but the rows shown.
+    items = todo(pack, cases, user.id, user.agency, today)
+    by_id = {c["id"]: c for c in cases}
+    inbox = [(c["id"], r) for c, r in referrals.inbox(cases, user.agency)]
+    sent = [(c["id"], r) for c, r in referrals.sent(cases, user.agency, user.id)]
+    names = {cid: (by_id[cid].get("intake") or {}).get("person", {}).get("name", "") for cid in
+             {t.case_id for t in items} | {cid for cid, _ in inbox} | {cid for cid, _ in sent}}
+    return items, inbox, sent, names
+
+
+items, inbox, sent, names = repo.read_cases(gather)
+
+
+def open_case(key: str) -> None:
+    chosen = st.session_state.get(key)
+    if chosen:
+        st.session_state["case_id"] = chosen
+        st.session_state[key] = None
+        st.session_state["todo.go"] = True
+
+
+if st.session_state.pop("todo.go", False):
+    st.switch_page("views/consult/case.py")
+
+overdue = sum(t.overdue for t in items)
+left, mid, right = st.columns(3)
+left.metric("期限切れ", overdue)
+mid.metric("今週が期限", len(items) - overdue)
+right.metric("受付待ちのつなぎ", len(inbox))
+
+st.markdown("#### 期限切れ・今週が期限")
+if not items:
+    st.success("期限切れのもの、今週が期限のものはありません。")
+else:
+    st.dataframe([{"": "⚠ 期限切れ" if t.overdue else "今週", "期限": wareki(t.due), "ケース": t.case_id,
+                   "氏名": names.get(t.case_id, ""), "やること": t.what} for t in items], hide_index=True)
+
+st.markdown("#### 受付待ちのつなぎ（自分の機関あて）")
+if not user.agency:
+    st.caption("所属機関のあるアカウントに、その機関あてのつなぎが届きます。")
+elif not inbox:
+    st.info("受付待ちのつなぎはありません。")
+else:
+    st.dataframe([{"ケース": cid, "氏名": names.get(cid, ""), "送った日": wareki(r.get("sent_on")),
+                   "受理の期限": wareki(r.get("due")) + ("（期限切れ）" if referrals.is_overdue(r, today) else ""),
+                   "送った人": r.get("sent_by") or ""} for cid, r in inbox], hide_index=True)
+    st.caption("ケースを開き、「つなぎ・主担当」で受理するか、理由をつけて返送してください。")
+
+st.markdown("#### 送ったつなぎ")
+if not sent:
+    st.caption("自分（または自分の機関）が送ったつなぎはありません。")
+else:
+    rows = []
+    for cid, r in sent:
+        row = referral_rows(pack, {"referrals": [r]}, today)[0]
+        rows.append({"ケース": cid, "氏名": names.get(cid, ""), **row})
+    st.dataframe(rows, hide_index=True)
+
+choices = list(dict.fromkeys([*(t.case_id for t in items), *(cid for cid, _ in inbox), *(cid for cid, _ in sent)]))
+if choices:
+    st.selectbox("ケースを開く", choices, index=None, placeholder="ケースIDを選択", key="todo.open",
+                 format_func=lambda i: f"{i}　{names.get(i, '')}".rstrip(), on_change=open_case, args=("todo.open",))
