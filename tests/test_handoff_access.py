@@ -12,7 +12,7 @@ from engine.casework.handoff import answer_case, confirm_case, reassign_case, re
 from engine.pack import load_pack
 from storage import open_repository
 from storage.audit import AuditLog
-from storage.users import User
+from tests.test_access import USERS as ACCESS_USERS
 
 PACK = load_pack()
 DAY = dt.date(2026, 11, 20)
@@ -20,14 +20,9 @@ DAY = dt.date(2026, 11, 20)
 INTAKE = {"received_on": "2026-11-20", "channel": "self", "resident": True, "area": "area1", "consent": "yes",
           "receiving_agency": "houkatsu_a",
           "person": {"name": "架空 花子", "kana": "カクウ ハナコ", "age": 82, "concerns": ["care_need", "debt"]}}
-USERS = {
-    "u_admin": User("u_admin", "管理者", ("admin",)),
-    "u_welfare": User("u_welfare", "市民福祉課", ("welfare_division",)),
-    "u_houkatsu": User("u_houkatsu", "包括A職員", ("agency_staff",), "houkatsu_a"),
-    "u_jiritsu": User("u_jiritsu", "自立相談職員", ("agency_staff",), "jiritsu_soudan"),
-    "u_member": User("u_member", "支援会議構成員", ("shien_kaigi_member",), "kikan_soudan"),
-    "u_trainee": User("u_trainee", "研修生", ("trainee",)),
-}
+# The same six accounts as the view/write matrix (admin, 市民福祉課, 包括A, 自立相談, 支援会議の構成員 of the
+# 基幹相談支援センター, trainee).
+USERS = ACCESS_USERS
 # The referral answered in the matrix goes to jiritsu_soudan; the one to kikan_soudan tests the
 # 支援会議 member, who may accept for their own agency but not confirm.
 CONFIRM = {"u_admin": True, "u_welfare": True, "u_houkatsu": True, "u_jiritsu": True, "u_member": False, "u_trainee": False}

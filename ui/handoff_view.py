@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
+import pandas as pd
 import streamlit as st
 
 from engine.casework.handoff import CHANGE_LABELS, KIND_LABELS, KINDS, confirmed, differences, recommended
@@ -26,7 +27,8 @@ def side_by_side(pack: Pack, case: Mapping) -> None:
     version = (case.get("decision") or {}).get("config_version") or case.get("config_version") or ""
     rows = [{"": KIND_LABELS[k], f"推薦（設定の版 {version}）": _names(pack, k, rec[k]),
              "確定した振り分け": _names(pack, k, conf[k]) if conf else "（未確定）"} for k in KINDS]
-    st.dataframe(rows, hide_index=True)
+    # A plain table: long agency names wrap instead of being cut off.
+    st.table(pd.DataFrame(rows).set_index(""))
     if conf is None:
         st.info("この振り分けはまだ推薦のままです。内容を確かめて「振り分けを確定する」を押してください。")
         return
