@@ -72,7 +72,7 @@ def test_empty_store_offers_demo_data_which_makes_200_cases(data):
         cases = repo.list_cases()
         events = [e["type"] for e in repo.events(cases[0]["id"])]
     assert len(cases) == 200 and all(c["demo"] is True and c["decision"]["programs"] for c in cases)
-    assert events == ["received", "decided"]
+    assert events[:2] == ["received", "decided"]        # then, for most, what staff did (test_handoff_cli.py)
     assert not any(b.label == DEMO for b in at.button)
 
 

@@ -101,6 +101,7 @@ def is_open_day(day: dt.date, weekend_ok: int | None = None) -> bool:
     return day.weekday() < 5 or day.weekday() == weekend_ok
 
 
+@lru_cache(maxsize=8192)
 def add_working_days(day: dt.date, n: int) -> dt.date:
     """The ``n``-th open weekday after ``day`` (``day`` itself when ``n`` is 0).
 

@@ -89,8 +89,8 @@ def differences(case: Mapping) -> list[dict]:
 def _check_ids(pack: Pack, chosen: Mapping[str, Any]) -> dict[str, list[str]]:
     out = {}
     for kind in KINDS:
-        ids = list(dict.fromkeys(chosen.get(kind) or ()))
-        unknown = [i for i in ids if i not in pack.ids(kind)]
+        ids, known = list(dict.fromkeys(chosen.get(kind) or ())), set(pack.ids(kind))
+        unknown = [i for i in ids if i not in known]
         if unknown:
             raise HandoffError(f"{KIND_LABELS[kind]}「{'、'.join(unknown)}」は設定にありません。画面を開き直してください。")
         out[kind] = ids

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
+from engine.casework.caselist import ids_of, routing_of
 from engine.casework.handoff import differences
 from engine.errors import TsunaguError
 from engine.pack.model import Pack
@@ -138,7 +139,8 @@ def waiting_for(pack: Pack, case: Mapping, meeting_id: str) -> bool:
     """Is the case routed to ``meeting_id`` and not yet discussed there since it was routed?"""
     if is_final(pack, case.get("status", "")):
         return False
-    if meeting_id not in {m.get("id") for m in case.get("decision", {}).get("meetings", [])}:
+    # The confirmed routing once staff confirmed it: a meeting they removed has no agenda item.
+    if meeting_id not in ids_of(routing_of(case).get("meetings")):
         return False
     return not any(d.get("meeting") == meeting_id for d in case.get("meetings_done", []))
 
