@@ -135,3 +135,35 @@ def test_a_hand_edited_referral_state_is_checked_too(store):
     forged = {**stored, "referrals": [{**r, "state": "accepted"} for r in stored["referrals"]]}
     with pytest.raises(AccessError, match="他の機関あて"):
         as_user(store, "u_houkatsu").save_case(forged)
+
+
+def test_a_bulk_write_meets_the_same_check(store):
+    """save_cases_bulk is no way around the permissions: a confirmed routing in a bulk write
+    needs confirm_routing like a single save, and is audited as a counted bulk entry."""
+    repo, case_id, audit = store
+    record, _ = new_record(PACK, INTAKE, actor="u_member")
+    forged = {**record, "confirmed": {**recommended(record), "changes": [], "by": "u_member", "on": DAY.isoformat()}}
+    with pytest.raises(AccessError, match="確定する権限"):
+        as_user(store, "u_member").save_cases_bulk([forged])
+    assert repo.count_cases() == 1
+    case = repo.get_case(case_id)
+    as_user(store, "u_welfare").save_cases_bulk([{**case, "confirmed": forged["confirmed"]}])
+    assert "confirmed" in repo.get_case(case_id)
+    bulk = [e for e in audit.entries() if e.get("action") == "routing_confirm_bulk"]
+    assert bulk and bulk[-1]["count"] == 1 and bulk[-1]["actor"] == "u_welfare"
+
+
+def test_events_follow_a_write_that_hid_the_case_once(store):
+    """Staff of the 自立相談 removing their own agency still get the events of that write on the
+    timeline; after that the case is out of their reach like any other."""
+    repo, case_id, _ = store
+    jiritsu = as_user(store, "u_jiritsu")
+    case = repo.get_case(case_id)
+    confirm_case(jiritsu, PACK, case_id, without_jiritsu(case), {"agencies:jiritsu_soudan": {"text": "他の窓口で支援中"}},
+                 "u_jiritsu", "jiritsu_soudan", DAY, owner={"agency": "houkatsu_a", "worker": "担当A"})
+    assert [e["type"] for e in repo.events(case_id)][-1] in ("referral_sent", "owner_set")
+    assert any(e["type"] == "routing_changed" for e in repo.events(case_id))
+    with pytest.raises(AccessError):
+        jiritsu.add_event(case_id, {"type": "note", "by": "u_jiritsu", "text": "後から"})
+    with pytest.raises(AccessError):
+        jiritsu.add_events_bulk([(case_id, {"type": "note", "by": "u_jiritsu", "text": "後から"})])

@@ -15,6 +15,7 @@ from engine.casework.handoff import CHANGE_LABELS, KIND_LABELS, KINDS, confirmed
 from engine.casework.referrals import STATE_LABELS, is_overdue, owner_of, referrals_of
 from engine.casework.wareki import wareki
 from engine.pack.model import Pack
+from ui.plain import md
 
 
 def _names(pack: Pack, kind: str, ids: list[str]) -> str:
@@ -33,20 +34,21 @@ def side_by_side(pack: Pack, case: Mapping) -> None:
         st.info("この振り分けはまだ推薦のままです。内容を確かめて「振り分けを確定する」を押してください。")
         return
     info = case.get("confirmed") or {}
-    st.caption(f"確定: {wareki(info.get('on'))}（{info.get('by', '')}）　推薦の版 {info.get('recommendation_version') or '—'}")
+    st.caption(f"確定: {wareki(info.get('on'))}（{md(info.get('by', ''))}）　推薦の版 {md(info.get('recommendation_version') or '—')}")
     reasons = {(c.get("kind"), c.get("id"), c.get("change")): c for c in info.get("changes") or ()}
     codes = {c.id: c.label for c in pack.choices("override_reasons")}
     for d in differences(case):
         what = f"{KIND_LABELS[d['kind']]}「{pack.label(d['kind'], d['id'])}」"
+        shown = f"{KIND_LABELS[d['kind']]}「{md(pack.label(d['kind'], d['id']))}」"      # inside markdown
         if d["explained"]:
             c = reasons[(d["kind"], d["id"], d["change"])]
             code = f"［{codes.get(c.get('reason_code'), c.get('reason_code'))}］" if c.get("reason_code") else ""
             st.text(f"・{what}を{CHANGE_LABELS[d['change']]}{code}: {c.get('reason', '')}（{c.get('by', '')}）")
         elif d["change"] == "removed":
-            st.warning(f"再判定で変わった点: 新しい推薦に{what}があります。確定した振り分けには入っていません。"
+            st.warning(f"再判定で変わった点: 新しい推薦に{shown}があります。確定した振り分けには入っていません。"
                        "必要なら加えて確定し直すか、外す理由を書いて確定してください。")
         else:
-            st.warning(f"再判定で変わった点: 新しい推薦には{what}がありません（確定した振り分けには残っています）。")
+            st.warning(f"再判定で変わった点: 新しい推薦には{shown}がありません（確定した振り分けには残っています）。")
 
 
 def confirm_form(pack: Pack, case: Mapping, prefix: str, user_agency: str | None, user_id: str,
@@ -73,7 +75,7 @@ def confirm_form(pack: Pack, case: Mapping, prefix: str, user_agency: str | None
         st.markdown("**推薦と違う点の理由**（経過に残り、ルールの見直しに使われます）")
     for kind, item, change in diff:
         key = f"{prefix}.reason.{kind}.{item}"
-        label = f"{KIND_LABELS[kind]}「{pack.label(kind, item)}」を{CHANGE_LABELS[change]}する理由"
+        label = f"{KIND_LABELS[kind]}「{md(pack.label(kind, item))}」を{CHANGE_LABELS[change]}する理由"   # labels are markdown
         left, right = st.columns([3, 2])
         text = left.text_input(label + ("（前の理由のままなら空で可）" if (kind, item, change) in kept else ""), key=key)
         code = right.selectbox("理由の区分（任意）", codes, index=None, key=f"{key}.code", placeholder="選ばない",
