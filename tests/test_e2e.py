@@ -73,8 +73,9 @@ def test_8050_intake_meeting_outcome_and_case_status(page, app_url):
     expect(saved).to_be_visible()
     case_id = re.search(r"ケース (\S+) を保存しました。", saved.inner_text()).group(1)
     main = page.get_by_test_id("stMain")
-    expect(main.get_by_text("多機関協働事業", exact=True)).to_be_visible()
-    expect(main.get_by_text("重層的支援会議", exact=True)).to_be_visible()
+    # The recommendation's lists (the confirm form below names the same items in its pickers).
+    expect(main.get_by_role("listitem").get_by_text("多機関協働事業", exact=True)).to_be_visible()
+    expect(main.get_by_role("listitem").get_by_text("重層的支援会議", exact=True)).to_be_visible()
     why = page.get_by_test_id("stExpander").filter(has_text="なぜこの振り分けか")
     expect(why).to_contain_text("2分野以上")
     no_exception(page)
