@@ -185,6 +185,23 @@ def test_todo_lists_overdue_first_for_me_and_my_agency():
     assert {r["state"] for r in view["referrals"]} == {"pending"}
 
 
+def test_due_within_a_week_and_owned_by_me_or_my_agency():
+    case, _ = confirm(PACK, record(), recommended(record()), {}, "u1", None, DAY,
+                      owner={"agency": "houkatsu_a", "worker": "u1"})
+    # In 支援実施 (3 months) since DAY; referrals due 11/26 (包括・自立相談: 3 working days) and 11/30.
+    case = {**case, "status": "support", "status_since": DAY.isoformat()}
+    assert not duties.due_by(PACK, case, dt.date(2026, 11, 25))
+    assert duties.due_by(PACK, case, dt.date(2026, 11, 26))             # a referral waiting
+    answered = case
+    for ref in case["referrals"]:
+        answered, _ = answer(PACK, answered, ref["id"], True, "u2", DAY)
+    assert not duties.due_by(PACK, answered, dt.date(2027, 2, 19))      # accepted: the status limit is left
+    assert duties.due_by(PACK, answered, dt.date(2027, 2, 20))
+    assert not duties.due_by(PACK, {**answered, "status": "closed"}, dt.date(2028, 1, 1))
+    assert duties.owned_by(case, "u1", None) and duties.owned_by(case, "u9", "houkatsu_a")
+    assert not duties.owned_by(case, "u9", "jiritsu_soudan") and not duties.owned_by(record(), "u1", None)
+
+
 # -- override counts ---------------------------------------------------------------------------
 
 def test_override_counts_per_rule_within_90_days():

@@ -143,3 +143,27 @@ def test_override_counts_on_the_dashboard_and_the_rules_page(data, monkeypatch, 
     at = page("views/settings/rules.py", SENDER)
     assert not at.exception
     assert any("このルールの推薦を外した回数: 1" in c.value for c in at.caption)
+
+
+def test_case_list_shows_what_is_mine_and_due_this_week(data, monkeypatch, received):
+    confirm_without_jiritsu(data, monkeypatch, received)       # 主担当: the 包括A (the sender's agency)
+    with open_repository(data) as repo:                        # a second case nobody confirmed
+        other, _ = take_intake(repo, PACK, {**INTAKE, "received_on": dt.date.today().isoformat(),
+                                            "receiving_agency": "kurashi_marugoto"}, actor=RECEIVER.id)
+        repo.save_case({**other, "status": "support", "status_since": dt.date.today().isoformat()})   # next: in 3 months
+        case = repo.get_case(received["id"])                   # its referrals are due in three days
+        for r in case["referrals"]:
+            r.update(sent_on=dt.date.today().isoformat(), due=(dt.date.today() + dt.timedelta(days=3)).isoformat())
+        repo.save_case({**case, "status": "support", "status_since": dt.date.today().isoformat()})
+    as_user(monkeypatch, RECEIVER)
+    at = page("views/consult/cases.py", RECEIVER)
+    assert set(at.dataframe[0].value["ID"]) == {received["id"], other["id"]}
+    at.sidebar.checkbox(key="cases.mine").check().run()        # neither is the くらし's to own
+    assert not at.exception and "条件に合うケースはありません" in at.info[0].value
+    as_user(monkeypatch, SENDER)
+    at = page("views/consult/cases.py", SENDER)
+    at.sidebar.checkbox(key="cases.mine").check().run()
+    assert list(at.dataframe[0].value["ID"]) == [received["id"]]
+    at.sidebar.checkbox(key="cases.mine").uncheck().run()
+    at.sidebar.checkbox(key="cases.due_week").check().run()   # the other one is not due for 3 months
+    assert list(at.dataframe[0].value["ID"]) == [received["id"]]

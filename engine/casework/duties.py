@@ -74,6 +74,21 @@ def is_overdue(pack: Pack, case: Mapping, today: dt.date) -> bool:
     return bool(due and due < today) or any(refs.is_overdue(r, today) for r in refs.referrals_of(case))
 
 
+def due_by(pack: Pack, case: Mapping, day: dt.date) -> bool:
+    """Is something due on or before ``day``: the status limit, or a referral still waiting?"""
+    due = next_due(pack, case)
+    if due and due <= day:
+        return True
+    return any(r.get("state") == "pending" and r.get("due") and str(r.get("due")) <= day.isoformat()
+               for r in refs.referrals_of(case))
+
+
+def owned_by(case: Mapping, user_id: str, agency: str | None) -> bool:
+    """Is the user the 主担当's worker, or their agency the 主担当's agency?"""
+    owner = refs.owner_of(case)
+    return owner["worker"] == user_id or (agency is not None and owner["agency"] == agency)
+
+
 def involves(case: Mapping, agency: str) -> bool:
     """Is ``agency`` the owner, a referral's receiver or sender, or in the case's routing?"""
     if refs.owner_of(case)["agency"] == agency:
@@ -120,10 +135,8 @@ def todo(pack: Pack, cases: Iterable[Mapping], user_id: str, agency: str | None,
         if not is_mapping(case):
             continue
         cid = str(case.get("id"))
-        owner = refs.owner_of(case)
-        mine = owner["worker"] == user_id or (agency is not None and owner["agency"] == agency)
         due = next_due(pack, case)
-        if mine and due and due.isoformat() <= horizon:
+        if owned_by(case, user_id, agency) and due and due.isoformat() <= horizon:
             label = pack.label("statuses", status_of(case) or "")
             out.append(Todo(cid, f"「{label}」の期限（次の状態へ進めるか見直す）", due.isoformat(), due < today, "status"))
         for ref in refs.referrals_of(case):

@@ -5,7 +5,7 @@ import streamlit as st
 
 from engine.casework.caselist import SORTS, CaseQuery, row_view, run_query
 from engine.casework.demo import DEMO_KINDS, save_demo, store_kind
-from engine.casework.duties import due_columns, is_overdue
+from engine.casework.duties import WEEK, due_by, due_columns, is_overdue, owned_by
 from engine.errors import TsunaguError
 from ui import auth, state
 
@@ -71,7 +71,10 @@ date_from = st.sidebar.date_input("受付日（から）", value=None, min_value
 date_to = st.sidebar.date_input("受付日（まで）", value=None, min_value=EARLIEST, key="cases.date_to", on_change=first_page)
 sort = st.sidebar.selectbox("並べ替え", list(SORTS), format_func=SORTS.get, key="cases.sort", on_change=first_page)
 only_overdue = st.sidebar.checkbox("期限切れだけ（状態の期限・受理されないつなぎ）", key="cases.overdue", on_change=first_page)
+due_this_week = st.sidebar.checkbox("今週までに期限があるもの（期限切れを含む）", key="cases.due_week", on_change=first_page)
+only_mine = st.sidebar.checkbox("自分・自分の機関が主担当のもの", key="cases.mine", on_change=first_page)
 today = dt.date.today()
+me = repo.access.user
 
 st.session_state.setdefault("cases.page", 1)
 query = CaseQuery(statuses=statuses, programs=programs, agencies=agencies, areas=areas, meetings=meetings,
@@ -82,6 +85,10 @@ def page_of(cases: list[dict]):
     # A read-only view: only the rows of this page are built, nothing is copied.
     if only_overdue:
         cases = [c for c in cases if is_overdue(pack, c, today)]
+    if due_this_week:
+        cases = [c for c in cases if due_by(pack, c, today + dt.timedelta(days=WEEK))]
+    if only_mine:
+        cases = [c for c in cases if owned_by(c, me.id, me.agency)]
     found = run_query(cases, query, pack)
     return found, [{**row_view(pack, case), **due_columns(pack, case, today)} for case in found.rows]
 
