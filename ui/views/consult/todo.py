@@ -9,13 +9,15 @@ from engine.casework.duties import todo
 from engine.casework.wareki import wareki
 from ui import auth, state
 from ui.handoff_view import referral_rows
+from ui.plain import md
 
 pack, repo = state.pack(), auth.repo()
 user = repo.access.user
 today = dt.date.today()
 st.title("今日やること")
-st.caption(f"{wareki(today.isoformat())}　{user.name}"
-           + (f"（{pack.label('agencies', user.agency)}）" if user.agency else "（所属機関なし: 自分が主担当・送ったものだけ）"))
+# The account's name is typed by an administrator: escaped inside the caption's markdown.
+st.caption(f"{wareki(today.isoformat())}　{md(user.name)}"
+           + (f"（{md(pack.label('agencies', user.agency))}）" if user.agency else "（所属機関なし: 自分が主担当・送ったものだけ）"))
 
 
 def gather(cases: list[dict]):
