@@ -328,9 +328,9 @@ _NEEDS = {"confirm": "confirm_routing", "override": "override_routing", "answer"
           "reassign": "reassign_owner"}
 _DENIED = {
     "confirm_routing": "振り分けを確定する権限がありません。",
-    "override_routing": "推薦された振り分けを変える（外す・加える）権限がありません。推薦どおりに確定するか、市民福祉課に相談してください。",
+    "override_routing": "推薦された振り分けを変える（外す・加える）権限がありません。推薦どおりに確定するか、すべてのケースを担当する課に相談してください。",
     "accept_referral": "つなぎを受理・返送する権限がありません。",
-    "reassign_owner": "主担当を変える権限がありません。市民福祉課に依頼してください。",
+    "reassign_owner": "主担当を変える権限がありません。すべてのケースを担当する課に依頼してください。",
 }
 
 

@@ -104,7 +104,7 @@ def demo_handoff(pack: Pack, record: dict, rng: random.Random, today: dt.date, a
             continue                                # still waiting; older ones are overdue
         answered = min(today, add_working_days(received, rng.randint(1, 4)))
         record, more = answer(pack, record, ref["id"], roll > 0.12, actor, answered,
-                              "" if roll > 0.12 else "対象の方の状況から、他の機関が適している（デモデータ）")
+                              "" if roll > 0.12 else "対象の方の状況から、別の窓口のほうが合う（デモデータ）")
         events += more
     open_statuses = [s.id for s in pack.statuses if not s.get("final")]
     if age > 14 and len(open_statuses) > 1:

@@ -12,7 +12,9 @@ from __future__ import annotations
 #: Lists a pack declares, by the name the code looks them up with.
 LISTS = ("fields", "concerns", "channels", "consent", "relations", "priorities", "meeting_outcomes",
          "divisions", "areas", "school_districts", "agencies", "programs", "resources", "meetings",
-         "roles", "statuses")
+         "roles", "statuses",
+         # optional: reason codes for changing a recommended routing and for returning a referral
+         "override_reasons", "return_reasons")
 
 #: The forms and the fields of them the code reads (case list, reports, access, meeting records).
 FORMS = {
