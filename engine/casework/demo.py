@@ -76,7 +76,12 @@ def demo_cases(pack: Pack, n: int, seed: int = 2026, end: dt.date | None = None)
         yield demo_case(pack, rng, end - dt.timedelta(days=rng.randint(0, 364)))
 
 
-def demo_handoff(pack: Pack, record: dict, rng: random.Random, today: dt.date, actor: str = "demo") -> tuple[dict, list[dict]]:
+#: Who confirmed, sent and answered in the demo: a name staff read on the page (主担当, 送った人).
+DEMO_STAFF = "デモの職員（架空）"
+
+
+def demo_handoff(pack: Pack, record: dict, rng: random.Random, today: dt.date,
+                 actor: str = DEMO_STAFF) -> tuple[dict, list[dict]]:
     """What staff would have done with a demo case by ``today``: most are confirmed (a few with an
     agency removed or added, with a reason), referrals accepted, returned or still pending (some
     past their limit), and older cases moved along the lifecycle."""
@@ -136,7 +141,7 @@ def save_demo(repo, pack: Pack, n: int, seed: int = 2026, actor: str = "demo") -
         record["demo"] = True
         record["id"] = new_case_id(lambda c: c in taken)
         taken.add(record["id"])
-        record, later[record["id"]] = demo_handoff(pack, record, rng, today, actor)
+        record, later[record["id"]] = demo_handoff(pack, record, rng, today)
         records.append(record)
     stored = repo.save_cases_bulk(records)
     repo.add_events_bulk([e for r in stored for e in [*intake_events(r, actor), *((r["id"], ev) for ev in later[r["id"]])]])
