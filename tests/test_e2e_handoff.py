@@ -188,5 +188,7 @@ def test_confirm_refer_accept_overdue_redecide_and_counts(page, app_url):
     counts = page.get_by_test_id("stExpander").filter(has_text="職員が推薦を変えた回数")
     expect(counts).to_be_visible()
     expect(main.get_by_text("過去90日に職員がこのルールの推薦を外した回数: 1")).to_be_visible()
+    expect(counts).to_contain_text(case_id)           # the table names the case
+    expect(counts).to_contain_text(f"{KURASHI}（1）")
     no_exception(page)
     screenshot(page, "h06_rules_override_counts")

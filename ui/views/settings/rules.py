@@ -4,6 +4,7 @@ Every change goes into the draft (``ui.draft``); nothing here touches the live p
 """
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from engine.casework import overrides
@@ -40,12 +41,16 @@ with listing:
         changed = auth.repo().read_cases(lambda cases: overrides.count(cases, dt.date.today()))
         with st.expander(f"職員が推薦を変えた回数（過去{overrides.WINDOW_DAYS}日、確定 {changed.confirmed} 件）",
                          expanded=bool(changed.total())):
+            # Plain tables: a few rows, and the cases' ids wrap instead of hiding behind a scroll.
             rows = [r for r in overrides.rule_rows(pack, changed) if r["外された回数"]]
-            st.dataframe(rows, hide_index=True) if rows else st.caption("ルールが出した推薦を外した確定はありません。")
+            if rows:
+                st.table(pd.DataFrame(rows).set_index("ルール"))
+            else:
+                st.caption("ルールが出した推薦を外した確定はありません。")
             added = overrides.added_rows(pack, changed)
             if added:
                 st.markdown("どのルールも出さなかったのに加えられたもの")
-                st.dataframe(added, hide_index=True)
+                st.table(pd.DataFrame(added).set_index("加えられたもの"))
         last = len(pack.rules) - 1
         for i, rule in enumerate(pack.rules):
             with st.container(border=True):

@@ -39,13 +39,13 @@ for i in range(0, len(figures), 4):
         col.metric(label, f"{value:,}")
 
 st.markdown("#### つなぎと、推薦を変えた件数")
+st.caption(f"確定した件数と推薦を変えた数は過去{overrides.WINDOW_DAYS}日、つなぎは今の状態です。")
 today = dt.date.today()
 pending, late, changed = repo.read_cases(lambda cases: (
     sum(r.get("state") == "pending" for c in cases for r in referrals.referrals_of(c)),
     referrals.overdue_count(cases, today), overrides.count(cases, today)))
 for col, (label, value) in zip(st.columns(4), (("受理待ちのつなぎ", pending), ("期限切れのつなぎ", late),
-                                               (f"確定した件数（{overrides.WINDOW_DAYS}日）", changed.confirmed),
-                                               (f"推薦を変えた数（{overrides.WINDOW_DAYS}日）", changed.total()))):
+                                               ("確定した件数", changed.confirmed), ("推薦を変えた数", changed.total()))):
     col.metric(label, f"{value:,}")
 if late:
     st.warning(f"受理の期限を過ぎたつなぎが {late:,} 件あります。「今日やること」と「ケース一覧」（期限切れだけ）で確かめてください。")
