@@ -185,6 +185,25 @@ def test_todo_lists_overdue_first_for_me_and_my_agency():
     assert {r["state"] for r in view["referrals"]} == {"pending"}
 
 
+def test_a_returned_referral_waits_for_the_sender_until_they_act():
+    case, _ = confirm(PACK, record(), recommended(record()), {}, "u1", "houkatsu_a", DAY)
+    to_jiritsu = next(r for r in case["referrals"] if r["agency"] == "jiritsu_soudan")
+    returned, _ = answer(PACK, case, to_jiritsu["id"], False, "u2", DAY, "当機関の対象外")
+    today = dt.date(2026, 11, 24)
+    sender = [t for t in duties.todo(PACK, [returned], "u1", "houkatsu_a", today) if t.kind == "returned"]
+    assert [(t.case_id, t.due, t.overdue) for t in sender] == [("C1", DAY.isoformat(), False)]
+    assert "返送" in sender[0].what and "生活困窮者自立相談支援機関" in sender[0].what
+    assert not [t for t in duties.todo(PACK, [returned], "u3", "kikan_soudan", today) if t.kind == "returned"]
+    # Re-confirmed with the agency kept: a new referral goes out and the return is dealt with.
+    again, _ = confirm(PACK, returned, recommended(record()), {}, "u1", "houkatsu_a", today)
+    assert [r["state"] for r in again["referrals"] if r["agency"] == "jiritsu_soudan"] == ["returned", "pending"]
+    assert not [t for t in duties.todo(PACK, [again], "u1", "houkatsu_a", today) if t.kind == "returned"]
+    # Or re-confirmed without it (a reason given): nothing left to do about the return either.
+    rid, _ = confirm(PACK, returned, without(returned, "jiritsu_soudan"),
+                     {"agencies:jiritsu_soudan": {"text": "返送の理由を読み、別の窓口へ"}}, "u1", "houkatsu_a", today)
+    assert not [t for t in duties.todo(PACK, [rid], "u1", "houkatsu_a", today) if t.kind == "returned"]
+
+
 def test_due_within_a_week_and_owned_by_me_or_my_agency():
     case, _ = confirm(PACK, record(), recommended(record()), {}, "u1", None, DAY,
                       owner={"agency": "houkatsu_a", "worker": "u1"})

@@ -109,6 +109,11 @@ def test_returning_needs_a_reason(data, monkeypatch, received):
     at.text_input(key=f"case.ref.{ref['id']}.reason").set_value("対象の方の状況から別の機関が適している")
     button(at, "返送する").click().run()
     assert {r["agency"]: r["state"] for r in stored(data, received["id"])["referrals"]}["kurashi_marugoto"] == "returned"
+    as_user(monkeypatch, SENDER)                 # the sender is asked to look at the return
+    at = page("views/consult/todo.py", SENDER)
+    assert {m.label: m.value for m in at.metric}["返送されたつなぎ"] == "1"
+    items = next(d.value for d in at.dataframe if "やること" in d.value.columns)
+    assert any("くらし丸ごと相談室がつなぎを返送しました" in w for w in items["やること"])
 
 
 def test_an_overdue_referral_is_flagged_for_the_sender_and_in_the_case_list(data, monkeypatch, received):

@@ -127,7 +127,9 @@ def todo(pack: Pack, cases: Iterable[Mapping], user_id: str, agency: str | None,
 
     - cases they own (worker is the user, or owner agency is theirs) past or near their status limit;
     - referrals to their agency waiting for an answer;
-    - referrals they or their agency sent that nobody accepted in time.
+    - referrals they or their agency sent that nobody accepted in time;
+    - referrals they or their agency sent that came back (返送) and nobody has acted on yet:
+      the agency is still in the confirmed routing and no newer referral went to it.
     """
     horizon = (today + dt.timedelta(days=days)).isoformat()
     out: list[Todo] = []
@@ -140,13 +142,35 @@ def todo(pack: Pack, cases: Iterable[Mapping], user_id: str, agency: str | None,
             label = pack.label("statuses", status_of(case) or "")
             out.append(Todo(cid, f"「{label}」の期限（次の状態へ進めるか見直す）", due.isoformat(), due < today, "status"))
         for ref in refs.referrals_of(case):
+            if ref.get("state") == "returned" and _sent_by(ref, user_id, agency) and _unanswered_return(case, ref):
+                out.append(Todo(cid, f"{pack.label('agencies', str(ref.get('agency')))}がつなぎを返送しました"
+                                     "（理由を読み、振り分けを見直して確定し直す）",
+                                str(ref.get("answered_on") or ""), False, "returned"))
             if ref.get("state") != "pending":
                 continue
             rdue = str(ref.get("due") or "")
             if agency is not None and ref.get("agency") == agency:
                 out.append(Todo(cid, "つなぎを受理するか返送する", rdue, refs.is_overdue(ref, today), "accept"))
-            elif (ref.get("sent_by") == user_id or (agency is not None and ref.get("from_agency") == agency)) \
-                    and refs.is_overdue(ref, today):
+            elif _sent_by(ref, user_id, agency) and refs.is_overdue(ref, today):
                 out.append(Todo(cid, f"{pack.label('agencies', str(ref.get('agency')))}が期限までに受理していません（連絡する）",
                                 rdue, True, "follow_up"))
     return sorted(out, key=lambda t: (not t.overdue, t.due, t.case_id))
+
+
+def _sent_by(ref: Mapping, user_id: str, agency: str | None) -> bool:
+    return ref.get("sent_by") == user_id or (agency is not None and ref.get("from_agency") == agency)
+
+
+def _unanswered_return(case: Mapping, ref: Mapping) -> bool:
+    """A returned referral still waiting for the sender: its agency is still confirmed and
+    nothing was sent to it since (re-confirming sends a new referral; removing it ends this)."""
+    routing = confirmed(case)
+    if routing is None or ref.get("agency") not in routing["agencies"]:
+        return False
+    number = _number(ref)
+    return not any(r.get("agency") == ref.get("agency") and _number(r) > number for r in refs.referrals_of(case))
+
+
+def _number(ref: Mapping) -> int:
+    ref_id = str(ref.get("id") or "")
+    return int(ref_id[1:]) if ref_id[1:].isdigit() else 0

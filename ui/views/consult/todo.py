@@ -46,16 +46,19 @@ if st.session_state.pop("todo.go", False):
     st.switch_page("views/consult/case.py")
 
 overdue = sum(t.overdue for t in items)
-left, mid, right = st.columns(3)
-left.metric("期限切れ", overdue)
-mid.metric("今週が期限", len(items) - overdue)
-right.metric("受付待ちのつなぎ", len(inbox))
+returned = sum(t.kind == "returned" for t in items)
+cols = st.columns(4)
+cols[0].metric("期限切れ", overdue)
+cols[1].metric("今週が期限", len(items) - overdue - returned)
+cols[2].metric("受付待ちのつなぎ", len(inbox))
+cols[3].metric("返送されたつなぎ", returned)
 
-st.markdown("#### 期限切れ・今週が期限")
+MARKS = {"returned": "↩ 返送"}
+st.markdown("#### 期限切れ・今週が期限・返送されたつなぎ")
 if not items:
-    st.success("期限切れのもの、今週が期限のものはありません。")
+    st.success("期限切れのもの、今週が期限のもの、見直しを待つ返送はありません。")
 else:
-    st.dataframe([{"": "⚠ 期限切れ" if t.overdue else "今週", "期限": wareki(t.due), "ケース": t.case_id,
+    st.dataframe([{"": "⚠ 期限切れ" if t.overdue else MARKS.get(t.kind, "今週"), "期限（返送は返送日）": wareki(t.due), "ケース": t.case_id,
                    "氏名": names.get(t.case_id, ""), "やること": t.what} for t in items], hide_index=True)
 
 st.markdown("#### 受付待ちのつなぎ（自分の機関あて）")
