@@ -90,8 +90,8 @@ def demo_handoff(pack: Pack, record: dict, rng: random.Random, today: dt.date,
     from engine.casework.referrals import answer
     received = dt.date.fromisoformat(record["intake"]["received_on"])
     age = (today - received).days
-    if age < 2 or rng.random() < 0.15:
-        return record, []                          # not confirmed yet: the recommendation stands
+    if age < 2 or (age < 21 and rng.random() < 0.5) or rng.random() < 0.03:
+        return record, []                          # not confirmed yet (mostly recent ones): the recommendation stands
     chosen, reasons = recommended(record), {}
     codes = pack.ids("override_reasons")
     if len(chosen["agencies"]) > 1 and rng.random() < 0.2:
@@ -105,7 +105,7 @@ def demo_handoff(pack: Pack, record: dict, rng: random.Random, today: dt.date,
     record, events = confirm(pack, record, chosen, reasons, actor, None, received, {"agency": owner, "worker": actor})
     for ref in list(record["referrals"]):
         roll = rng.random()
-        if age < 7 or (age < 30 and roll < 0.4) or roll < 0.06:
+        if age < 7 or (age < 30 and roll < 0.4) or roll < 0.03:
             continue                                # still waiting; older ones are overdue
         answered = min(today, add_working_days(received, rng.randint(1, 4)))
         record, more = answer(pack, record, ref["id"], roll > 0.12, actor, answered,
@@ -114,7 +114,11 @@ def demo_handoff(pack: Pack, record: dict, rng: random.Random, today: dt.date,
     open_statuses = [s.id for s in pack.statuses if not s.get("final")]
     if age > 14 and len(open_statuses) > 1:
         status = open_statuses[rng.randint(1, min(len(open_statuses) - 1, 1 + age // 45))]
-        since = max(received, today - dt.timedelta(days=rng.randint(0, 100)))
+        # Most cases are within their status's limit; about one in ten has run past it.
+        from engine.casework.duties import next_due
+        limit = next_due(pack, {"status": status, "status_since": today.isoformat()})
+        days = (limit - today).days if limit else 100
+        since = max(received, today - dt.timedelta(days=rng.randint(0, days + days // 8)))
         events.append({"type": "status_changed", "by": actor, "from": record["status"], "to": status, "note": "デモデータ"})
         record.update(status=status, status_since=since.isoformat())
     return record, events
