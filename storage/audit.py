@@ -34,7 +34,8 @@ from storage.private import lock_file, make_dir, open_private
 
 GENESIS = "0" * 64
 # Keys an entry may carry besides its chain fields: ids and codes, never names or text.
-ALLOWED = {"actor", "action", "case_id", "target", "version", "role", "result", "count", "detail"}
+# ``change``: the random id of a store change (storage/journal.py) the entry belongs to.
+ALLOWED = {"actor", "action", "case_id", "target", "version", "role", "result", "count", "detail", "change"}
 _TAIL = 64 * 1024
 
 
@@ -50,6 +51,30 @@ def typed_id_digest(text: str) -> str:
     which may be a password typed into the wrong box. The same text gives the same digest,
     so repeated attempts still show up together."""
     return "unknown:" + hmac.new(audit_key(), text.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """An audit entry that belongs to a store change (``Repository.save_case_with_events``):
+    the store appends it as part of the change, and again after a crash if it is missing."""
+    log: "AuditLog"
+    actor: str
+    action: str
+    fields: dict
+
+    def to_json(self, **more: Any) -> dict:
+        return {"data_dir": str(self.log.dir.parent), "actor": self.actor, "action": self.action,
+                "fields": {**self.fields, **more}}
+
+
+def append_pending(entry: dict, change: str, replaying: bool) -> None:
+    """Append a journaled entry (``PendingEntry.to_json``) tagged with its ``change`` id; when
+    ``replaying`` a killed writer's change, only if the log does not have it already."""
+    log = AuditLog(entry["data_dir"])
+    if replaying:
+        log.append_once(change, entry["actor"], entry["action"], **entry["fields"])
+    else:
+        log.append(entry["actor"], entry["action"], change=change, **entry["fields"])
 
 
 @dataclass(frozen=True)
@@ -84,6 +109,20 @@ class AuditLog:
             seq, prev = self._recover()
             return self._write_entry(seq, prev, actor, action, fields, key)
 
+    def append_once(self, change: str, actor: str, action: str, **fields: Any) -> dict | None:
+        """``append`` with ``change=change`` unless an entry of that change is already in the log
+        (a replayed change whose entry was written before the crash). Reads the whole log:
+        for recovery only."""
+        key = audit_key(create=not self.path.exists() or self.path.stat().st_size == 0)
+        with self._locked():
+            seq, prev = self._recover()
+            needle = f'"change": "{change}"'.encode()
+            if self.path.exists():
+                with open(self.path, "rb") as log:
+                    if any(needle in line for line in log):
+                        return None
+            return self._write_entry(seq, prev, actor, action, {**fields, "change": change}, key)
+
     def _write_entry(self, seq: int, prev: str, actor: str, action: str, fields: dict,
                      key: bytes | None = None) -> dict:
         entry = {"seq": seq + 1, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -116,6 +155,8 @@ class AuditLog:
         log (entries cut off) stays as it is, for ``verify`` to report.
         """
         self._cut_torn_tail()
+        # A head write killed before its rename leaves its temp file: debris, under the lock.
+        (self.dir / ".head.json.tmp").unlink(missing_ok=True)
         last = self._last_entry()
         try:
             head = self._read_head_or_none(strict=True)
@@ -262,4 +303,5 @@ class AuditLog:
         fsync_dir(self.dir)
 
 
-__all__ = ["AuditLog", "GENESIS", "Verdict", "entry_hash", "key_path", "typed_id_digest"]
+__all__ = ["AuditLog", "GENESIS", "PendingEntry", "Verdict", "append_pending", "entry_hash", "key_path",
+           "typed_id_digest"]

@@ -18,6 +18,8 @@ from typing import Iterator
 from engine.errors import StorageError
 
 from storage.audit import AuditLog
+from storage.journal import FILE_NAME as JOURNAL
+from storage.tinydb_store import TinyDBRepository
 from storage.private import FILE_MODE, lock_file, make_dir, open_private
 
 LOCKS = (".lock", ".users.lock", "audit/.lock")
@@ -41,6 +43,9 @@ def backup(data_dir: str | Path, out: str | Path) -> dict:
     if not data.is_dir():
         raise StorageError(f"データの保存先 {data} がありません。--data を確かめてください。")
     out = Path(out)
+    if (data / JOURNAL).exists():
+        # A writer was killed mid-change: finish it first, so the archive holds whole changes only.
+        TinyDBRepository(data).close()
     with _all_locks(data):
         files = sorted(p for p in data.rglob("*") if p.is_file() and p.name not in SKIP
                        and not p.name.endswith(".tmp") and out.resolve() != p.resolve())

@@ -58,6 +58,16 @@ class Repository(ABC):
     def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
         """Store many cases with few writes (demo data); no revision checks. Returns stored copies."""
 
+    @abstractmethod
+    def save_case_with_events(self, case: dict, events: list[dict], expected_revision: int | None = None,
+                              audit: Any = None) -> dict:
+        """Store ``case`` and append ``events`` to its history as ONE change: after a crash at
+        any point, either all of it is there or none of it (an intake and its first events, a
+        status and its event). ``audit`` (a ``storage.audit.PendingEntry``) is the change's
+        audit entry, written with it; the store adds ``case_id``. Returns the stored case;
+        revision rules as in ``save_case``.
+        """
+
     # -- events --------------------------------------------------------------
     @abstractmethod
     def add_event(self, case_id: str, event: dict) -> dict:

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from engine.errors import StorageError
 from storage import records
+from storage.audit import PendingEntry
 from storage.base import UNSET, Repository
 from storage.private import make_dir, touch_private
 
@@ -68,6 +69,23 @@ class SQLiteRepository(Repository):
             record = records.next_case(case, case_id, self._case(db, case_id), expected_revision)
             db.execute("INSERT OR REPLACE INTO cases (id, body) VALUES (?, ?)", (case_id, _dumps(record)))
             return record
+
+    def save_case_with_events(self, case: dict, events: list[dict], expected_revision: int | None = None,
+                              audit: PendingEntry | None = None) -> dict:
+        records.require_dict(case, "ケース")
+        with self._transaction() as db:          # one transaction: the case and its events, or neither
+            case_id = records.case_id_of(case) or records.new_case_id(lambda c: self._case(db, c) is not None)
+            record = records.next_case(case, case_id, self._case(db, case_id), expected_revision)
+            db.execute("INSERT OR REPLACE INTO cases (id, body) VALUES (?, ?)", (case_id, _dumps(record)))
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE case_id = ?", (case_id,)).fetchone()[0]
+            rows = [records.next_event(case_id, event, seq + i) for i, event in enumerate(events, 1)]
+            db.executemany("INSERT INTO events (case_id, seq, body) VALUES (?, ?, ?)",
+                           [(case_id, row["seq"], _dumps(row)) for row in rows])
+        # The audit log is a file outside the database: appended once the transaction is committed
+        # (a crash between the two loses the entry, never the change; the TinyDB store journals it).
+        if audit is not None:
+            audit.log.append(audit.actor, audit.action, case_id=case_id, **audit.fields)
+        return record
 
     def get_case(self, case_id: str) -> dict | None:
         with self._reading() as db:

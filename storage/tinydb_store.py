@@ -9,11 +9,16 @@ count cannot scatter lookups)::
     data/events/00.json …       TinyDB table "events", same shard number as the case
     data/versions.json          TinyDB table "versions"
     data/meta.json              TinyDB table "meta"
+    data/journal.json           the change being written, while it is written (journal.py)
 
 A save rewrites one shard (about 1/256 of the cases: ~80 at 20,000), not the whole history.
+A case saved with its events (and its audit entry) goes through the write-ahead journal, so
+it lands whole or not at all; a journal a killed writer left is applied again, under the
+write lock, at open and before any other write.
 """
 from __future__ import annotations
 
+import secrets
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +30,8 @@ from tinydb.table import Table
 from engine.errors import StorageError
 from storage import records
 from storage.atomic_json import AtomicJSONStorage, remove_leftover_temps
+from storage.audit import PendingEntry, append_pending
+from storage.journal import Journal
 from storage.base import UNSET, Repository
 from storage.locking import RepoLock
 from storage.private import make_dir
@@ -42,23 +49,35 @@ class TinyDBRepository(Repository):
         for sub in ("", "cases", "events"):
             make_dir(self.data_dir / sub)
         self._lock = RepoLock(self.data_dir / ".lock")
+        self._journal = Journal(self.data_dir)
         try:
             with self._lock.writing():
                 for sub in ("", "cases", "events"):
                     remove_leftover_temps(self.data_dir / sub)
                 self.shards = self._layout(shards)
+                self._open_files()
+                self._replay()
         except BaseException:
             self._lock.close()
             raise
+
+    def _open_files(self) -> None:
         self._cases = [AtomicJSONStorage(self.data_dir / "cases" / f"{i:02d}.json") for i in range(self.shards)]
         self._events = [AtomicJSONStorage(self.data_dir / "events" / f"{i:02d}.json") for i in range(self.shards)]
         self._versions = AtomicJSONStorage(self.data_dir / "versions.json")
         self._meta = AtomicJSONStorage(self.data_dir / "meta.json")
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The write lock, with any change a killed writer left applied first (one stat when none)."""
+        with self._lock.writing():
+            self._replay()
+            yield
+
     # -- cases ---------------------------------------------------------------
     def save_case(self, case: dict, expected_revision: int | None = None) -> dict:
         records.require_dict(case, "ケース")
-        with self._lock.writing():
+        with self._writing():
             case_id = records.case_id_of(case) or records.new_case_id(self._has_case)
             storage = self._case_shard(case_id)
             table = _table(storage, "cases")
@@ -93,7 +112,7 @@ class TinyDBRepository(Repository):
             return sum(len(_raw_docs(storage, "cases")) for storage in self._cases)
 
     def delete_case(self, case_id: str) -> bool:
-        with self._lock.writing():
+        with self._writing():
             # Events first: if the process dies in between, the case is still
             # listed and deleting it again finishes the job; the other order
             # could leave a history nobody can see or delete.
@@ -111,7 +130,7 @@ class TinyDBRepository(Repository):
             return True
 
     def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
-        with self._lock.writing():
+        with self._writing():
             by_shard: dict[int, list[tuple[str, dict]]] = {}
             new_ids: set[str] = set()
             for case in cases:
@@ -130,9 +149,58 @@ class TinyDBRepository(Repository):
                 stored.extend(done)
             return stored
 
+    def save_case_with_events(self, case: dict, events: list[dict], expected_revision: int | None = None,
+                              audit: PendingEntry | None = None) -> dict:
+        records.require_dict(case, "ケース")
+        with self._writing():
+            case_id = records.case_id_of(case) or records.new_case_id(self._has_case)
+            shard = self._shard_of(case_id)
+            current = _table(self._cases[shard], "cases").get(_Q.id == case_id)
+            record = records.next_case(case, case_id, current, expected_revision)
+            seq = max((doc["seq"] for doc in _table(self._events[shard], "events").search(_Q.case_id == case_id)),
+                      default=0)
+            rows = [records.next_event(case_id, event, seq + i) for i, event in enumerate(events, 1)]
+            change = {"change": secrets.token_hex(8), "case": record, "events": rows,
+                      "audit": audit.to_json(case_id=case_id) if audit is not None else None}
+            self._journal.write(change)
+            self._apply(change, replaying=False)
+            return records.fast_copy(record)
+
+    def _replay(self) -> None:
+        """Finish the change a killed writer left in the journal (call under the write lock)."""
+        change = self._journal.pending()
+        if change is not None:
+            self._apply(change, replaying=True)
+
+    def _apply(self, change: dict, replaying: bool) -> None:
+        """Write a journaled change: events, then the case, then the audit entry; then forget it.
+
+        Idempotent, so a change applied half-way before a crash is simply applied again.
+        """
+        record = change["case"]
+        shard = self._shard_of(record["id"])
+        events = self._events[shard]
+        table = _table(events, "events")
+        have = {doc["seq"] for doc in table.search(_Q.case_id == record["id"])}
+        rows = [row for row in change["events"] if row["seq"] not in have]
+        if rows:
+            with _dropping_cache_on_error(events):
+                table.insert_multiple(rows)
+        storage = self._cases[shard]
+        cases = _table(storage, "cases")
+        current = cases.get(_Q.id == record["id"])
+        with _dropping_cache_on_error(storage):
+            if current is None:
+                cases.insert(record)
+            elif dict(current) != record:
+                cases.update(_replace_with(record), doc_ids=[current.doc_id])
+        if change.get("audit"):
+            append_pending(change["audit"], change["change"], replaying)
+        self._journal.clear()
+
     # -- events --------------------------------------------------------------
     def add_event(self, case_id: str, event: dict) -> dict:
-        with self._lock.writing():
+        with self._writing():
             if not self._has_case(case_id):
                 raise records.missing_case(case_id)
             storage = self._events[self._shard_of(case_id)]
@@ -144,7 +212,7 @@ class TinyDBRepository(Repository):
             return records.fast_copy(record)
 
     def add_events_bulk(self, events: list[tuple[str, dict]]) -> int:
-        with self._lock.writing():
+        with self._writing():
             by_shard: dict[int, list[tuple[str, dict]]] = {}
             for case_id, event in events:
                 if not self._has_case(case_id):
@@ -172,7 +240,7 @@ class TinyDBRepository(Repository):
     # -- config versions -----------------------------------------------------
     def save_version(self, version: dict) -> dict:
         version_id = records.version_id_of(version)
-        with self._lock.writing():
+        with self._writing():
             table = _table(self._versions, "versions")
             existing = table.get(_Q.id == version_id)
             if existing is not None:
@@ -202,7 +270,7 @@ class TinyDBRepository(Repository):
 
     def set_meta(self, key: str, value: Any, expected: Any = UNSET) -> None:
         value = records.json_copy(value, key)
-        with self._lock.writing():
+        with self._writing():
             table = _table(self._meta, "meta")
             found = table.get(_Q.key == key)
             if expected is not UNSET:

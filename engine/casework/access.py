@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from storage.audit import PendingEntry
 from storage.base import UNSET, Repository
 from storage.users import User
 
@@ -134,6 +135,8 @@ class ScopedRepository(Repository):
         "save_cases_bulk": ("not a trainee; every existing case visible; hand-over changes as save_case",
                             "case_write_bulk (count) + one <action>_bulk (count) per kind of hand-over change"),
         "delete_case": ("manage_users (administrators) and visible", "case_delete"),
+        "save_case_with_events": ("as save_case (hand-over changes too)",
+                                  "case_write with the event types, in the same change; then as save_case"),
         "add_event": ("not a trainee; case visible, or just written by this user (once)", "event_add"),
         "add_events_bulk": ("not a trainee; every case visible, or just written by this user (once)", "event_add_bulk (count)"),
         "events": ("case visible", "through get_case"),
@@ -236,6 +239,19 @@ class ScopedRepository(Repository):
         stored = self._repo.save_case(prepared, expected_revision=expected_revision)
         self._log("case_write", case_id=stored["id"])
         self._written.add(stored["id"])
+        for action, fields in actions:
+            self._log(action, case_id=stored["id"], **fields)
+        return stored
+
+    def save_case_with_events(self, case: dict, events: list[dict], expected_revision: int | None = None,
+                              audit: Any = None) -> dict:
+        """``audit`` is ignored: the entry is this user's ``case_write``, written in the same change
+        (the events come with the write, so they follow it even out of the user's sight)."""
+        self._no_trainee()
+        prepared, actions = self._prepare(case)
+        entry = None if self._audit is None else PendingEntry(
+            self._audit, self.access.user.id, "case_write", {"detail": ",".join(str(e.get("type", "")) for e in events)[:40]})
+        stored = self._repo.save_case_with_events(prepared, events, expected_revision=expected_revision, audit=entry)
         for action, fields in actions:
             self._log(action, case_id=stored["id"], **fields)
         return stored

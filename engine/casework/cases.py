@@ -43,6 +43,6 @@ def intake_events(stored: Mapping[str, Any], actor: str) -> list[tuple[str, dict
 def take_intake(repo: Any, pack: Pack, raw_case: Mapping[str, Any], actor: str = "system") -> tuple[dict, Decision]:
     """Decide and save a new case with its first events; returns the stored record."""
     record, decision = new_record(pack, raw_case, actor)
-    stored = repo.save_case(record)
-    repo.add_events_bulk(intake_events(stored, actor))
+    # One change: a case is never stored without its intake events (storage journals it).
+    stored = repo.save_case_with_events(record, [event for _, event in intake_events({**record, "id": ""}, actor)])
     return stored, decision

@@ -192,9 +192,8 @@ def apply(repo: Any, case_id: str, change: Callable[[dict], tuple[dict, list[dic
     if case is None:
         raise HandoffError(f"ケース {case_id} は見つかりません。ケース一覧から開き直してください。")
     updated, events = change(case)
-    stored = repo.save_case(updated, expected_revision=expected_revision)
-    repo.add_events_bulk([(stored["id"], e) for e in events])
-    return stored
+    # One change: the case and its events land together or not at all (storage journals it).
+    return repo.save_case_with_events(updated, events, expected_revision=expected_revision)
 
 
 def confirm_case(repo: Any, pack: Pack, case_id: str, chosen: Mapping, reasons: Mapping, actor: str,

@@ -35,9 +35,8 @@ def _load(repo: Any, case_id: str) -> dict:
 
 
 def _save(repo: Any, case: dict, expected_revision: int | None, event: dict) -> dict:
-    stored = repo.save_case(case, expected_revision=expected_revision)
-    repo.add_event(stored["id"], event)
-    return stored
+    # One change: the case and its event land together or not at all (storage journals it).
+    return repo.save_case_with_events(case, [event], expected_revision=expected_revision)
 
 
 def allowed_next(pack: Pack, status: str) -> tuple[str, ...]:

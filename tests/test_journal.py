@@ -1,0 +1,118 @@
+"""One change, one commit: a case saved with its events (and its audit entry) lands whole or not
+at all, on every backend; a TinyDB change cut short is finished by the next open or write."""
+from __future__ import annotations
+
+import pytest
+
+from storage import BACKENDS, open_repository
+from storage.atomic_json import AtomicJSONStorage
+from storage.audit import AuditLog, PendingEntry
+from storage.journal import Journal
+from storage import tinydb_store
+from storage.tinydb_store import TinyDBRepository
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs (not an Exception, so nothing catches it)."""
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request) -> str:
+    return request.param
+
+
+def _entry(data_dir, action="case_write") -> PendingEntry:
+    return PendingEntry(AuditLog(data_dir), "u1", action, {"detail": "received"})
+
+
+def _writes(data_dir, case_id) -> int:
+    return sum(1 for e in AuditLog(data_dir).entries() if e["action"] == "case_write" and e.get("case_id") == case_id)
+
+
+def test_a_case_and_its_events_are_saved_as_one_change(backend, tmp_path):
+    with open_repository(tmp_path, backend) as repo:
+        stored = repo.save_case_with_events({"name": "架空 一郎"}, [{"type": "received"}, {"type": "decided"}],
+                                            audit=_entry(tmp_path))
+        assert stored["revision"] == 1
+        moved = repo.save_case_with_events({**stored, "status": "assessment"}, [{"type": "status_changed"}],
+                                           expected_revision=1, audit=_entry(tmp_path))
+        assert [(e["seq"], e["type"]) for e in repo.events(stored["id"])] == \
+            [(1, "received"), (2, "decided"), (3, "status_changed")]
+        assert moved["revision"] == 2 and repo.get_case(stored["id"])["status"] == "assessment"
+        # A stale revision stores neither the case nor the event.
+        with pytest.raises(Exception, match="他の職員が先に保存しました"):
+            repo.save_case_with_events({**stored, "status": "closed"}, [{"type": "status_changed"}], expected_revision=1)
+        assert len(repo.events(stored["id"])) == 3 and repo.get_case(stored["id"])["status"] == "assessment"
+    assert _writes(tmp_path, stored["id"]) == 2
+    assert AuditLog(tmp_path).verify().ok
+
+
+def _killed(*args, **kwargs):
+    raise Killed
+
+
+def _cut_after(monkeypatch, writes: int) -> None:
+    """Let ``writes`` file replacements through, then 'kill' the process."""
+    real = AtomicJSONStorage.write
+    left = [writes]
+
+    def write(self, data):
+        if left[0] == 0:
+            raise Killed
+        left[0] -= 1
+        real(self, data)
+    monkeypatch.setattr(AtomicJSONStorage, "write", write)
+
+
+@pytest.mark.parametrize("cut", ["before_any_file", "after_the_events", "after_the_case", "after_the_audit"])
+def test_a_change_cut_short_is_finished_by_the_next_open(tmp_path, monkeypatch, cut):
+    with open_repository(tmp_path) as repo:
+        first = repo.save_case_with_events({"name": "架空"}, [{"type": "received"}], audit=_entry(tmp_path))
+    repo = TinyDBRepository(tmp_path)
+    if cut == "after_the_audit":
+        monkeypatch.setattr(Journal, "clear", _killed)
+    elif cut == "after_the_case":
+        monkeypatch.setattr(tinydb_store, "append_pending", _killed)
+    else:
+        _cut_after(monkeypatch, {"before_any_file": 0, "after_the_events": 1}[cut])
+    with pytest.raises(Killed):
+        repo.save_case_with_events({**first, "status": "assessment"}, [{"type": "status_changed"}],
+                                   expected_revision=1, audit=_entry(tmp_path))
+    monkeypatch.undo()
+    assert Journal(tmp_path).pending() is not None
+    with open_repository(tmp_path) as again:          # in another process this is the next open
+        case = again.get_case(first["id"])
+        assert (case["revision"], case["status"]) == (2, "assessment")
+        assert [e["type"] for e in again.events(first["id"])] == ["received", "status_changed"]
+    assert Journal(tmp_path).pending() is None
+    assert _writes(tmp_path, first["id"]) == 2           # the audit entry once, never twice
+    assert AuditLog(tmp_path).verify().ok
+    repo.close()
+
+
+def test_a_change_left_in_the_journal_is_finished_before_the_next_write(tmp_path, monkeypatch):
+    with open_repository(tmp_path) as repo, open_repository(tmp_path) as other:
+        first = repo.save_case_with_events({"name": "架空"}, [{"type": "received"}])
+        _cut_after(monkeypatch, 1)
+        with pytest.raises(Killed):
+            repo.save_case_with_events({**first, "status": "assessment"}, [{"type": "status_changed"}],
+                                       expected_revision=1)
+        monkeypatch.undo()
+        # Another open store (another process) writes next: the change is finished first,
+        # so its event keeps seq 2 and the new one gets 3.
+        other.add_event(first["id"], {"type": "note"})
+        assert [(e["seq"], e["type"]) for e in other.events(first["id"])] == \
+            [(1, "received"), (2, "status_changed"), (3, "note")]
+        assert other.get_case(first["id"])["revision"] == 2
+
+
+def test_a_reader_never_sees_a_case_without_its_intake_events(tmp_path, monkeypatch):
+    with open_repository(tmp_path) as repo, open_repository(tmp_path) as reader:
+        _cut_after(monkeypatch, 1)                    # the events are written, the case is not
+        with pytest.raises(Killed):
+            repo.save_case_with_events({"name": "架空"}, [{"type": "received"}, {"type": "decided"}])
+        monkeypatch.undo()
+        assert reader.list_cases() == []
+    with open_repository(tmp_path) as again:
+        (case,) = again.list_cases()
+        assert [e["type"] for e in again.events(case["id"])] == ["received", "decided"]
