@@ -73,6 +73,26 @@ def test_missing_required_fields_are_named_and_nothing_is_lost(data):
         assert repo.count_cases() == 0
 
 
+def test_an_empty_form_names_every_problem_at_once_in_japanese_and_a_fix_clears_its_message(data):
+    at = app().run()
+    button(at, "受け付けて振り分ける").click().run()
+    errors = " ".join(e.value for e in at.error)
+    for label in ("相談経路", "阪南市在住", "本人同意（関係機関での情報共有）", "年齢", "相談内容"):
+        assert f"「{label}」は必須です" in errors, errors
+    assert "channel" not in errors and "person." not in errors          # labels, never keys
+    at.selectbox(key="intake.channel").set_value("self").run()          # fixed: its message goes, no resubmit
+    errors = " ".join(e.value for e in at.error)
+    assert "「相談経路」は必須です" not in errors and "「年齢」は必須です" in errors
+    at.radio(key="intake.resident").set_value("はい").run()              # 圏域 appears, and is asked for at once
+    assert "「日常生活圏域」は必須です" in " ".join(e.value for e in at.error)
+    at.number_input(key="intake.person.age").set_value(200).run()
+    errors = " ".join(e.value for e in at.error)
+    assert "「年齢」は 0〜120 の範囲で入力してください（入力: 200）" in errors and "「年齢」は必須です" not in errors
+    assert "range" not in errors
+    with open_repository(data) as repo:
+        assert repo.count_cases() == 0
+
+
 def test_urgent_case_is_unmistakable(data):
     at = app().run()
     at.radio(key="intake.resident").set_value("はい").run()
@@ -174,3 +194,33 @@ def test_non_resident_intake_saves_without_the_hidden_area(data):
     assert not at.exception and not at.error
     text = " ".join(m.value for m in at.markdown)
     assert "居住地の市町村" in text
+
+
+def test_correcting_an_intake_needs_a_reason_leaves_a_timeline_event_and_offers_a_redecision(data):
+    pack = load_pack()
+    with open_repository(data) as repo:
+        case, _ = take_intake(repo, pack, CASE_8050)
+    at = open_case(case["id"])
+    at.toggle(key=f"case.{case['id']}.correcting").set_value(True).run()
+    age = f"correct.{case['id']}.person.age"
+    assert at.number_input(key=age).value == 82                       # the stored intake, ready to correct
+    at.number_input(key=age).set_value(None).run()
+    button(at, "訂正を保存する").click().run()
+    assert "「年齢」は必須です" in " ".join(e.value for e in at.error)  # validated like a new intake
+    at.number_input(key=age).set_value(28).run()
+    button(at, "訂正を保存する").click().run()
+    assert any("訂正の理由を書いてください" in e.value for e in at.error)
+    at.text_input(key=f"case.{case['id']}.correct_reason").input("年齢の聞き違い").run()
+    button(at, "訂正を保存する").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("受付内容を訂正しました")
+    with open_repository(data) as repo:
+        stored = repo.get_case(case["id"])
+        events = repo.events(case["id"])
+    assert stored["intake"]["person"]["age"] == 28 and stored["decision"] == case["decision"]
+    assert events[-1]["type"] == "intake_corrected" and events[-1]["reason"] == "年齢の聞き違い"
+    assert events[-1]["changed"] == ["相談対象者（本人）"]
+    button(at, "訂正した内容で再判定する").click().run()
+    assert at.success[0].value.startswith("再判定しました")
+    with open_repository(data) as repo:
+        assert repo.events(case["id"])[-1]["type"] == "redecided"

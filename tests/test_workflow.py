@@ -102,3 +102,19 @@ def test_redecide_keeps_values_of_fields_the_form_no_longer_has(pack, repo):
     repo.save_case(case)
     again = redecide(repo, pack, case["id"], "staff")
     assert again["intake"]["old_field"] == "旧フォームの値"
+
+
+def test_an_intake_without_required_fields_is_stored_by_no_path(repo, pack):
+    """The person group left empty still has required fields (年齢, 相談内容); the engine refuses
+    the case whoever calls it, naming every problem at once, in Japanese labels."""
+    from engine.casework.cases import new_record
+    bare = {"received_on": "2026-11-30", "channel": "self", "resident": True, "consent": "yes", "person": {}}
+    for attempt in (lambda: take_intake(repo, pack, bare), lambda: new_record(pack, bare)):
+        with pytest.raises(CaseError) as err:
+            attempt()
+        assert {i.key for i in err.value.issues} == {"area", "person.age", "person.concerns"}
+        assert {i.message for i in err.value.issues} >= {"「年齢」は必須です", "「相談内容」は必須です"}
+    with pytest.raises(CaseError) as err:
+        take_intake(repo, pack, {**CASE_8050, "person": {"age": 200, "concerns": ["care_need"]}})
+    assert [i.message for i in err.value.issues] == ["「年齢」は 0〜120 の範囲で入力してください（入力: 200）"]
+    assert repo.count_cases() == 0

@@ -9,7 +9,7 @@ from engine.pack.model import FormField, Pack
 EVENT_LABELS = {
     "received": "受付", "decided": "振り分け", "status_changed": "状態の変更", "plan_saved": "支援プラン作成",
     "plan_updated": "支援プラン更新", "note": "メモ", "redecided": "再判定", "meeting_outcome": "会議の記録",
-    "resource_connected": "地域資源へのつなぎ",
+    "resource_connected": "地域資源へのつなぎ", "intake_corrected": "受付内容の訂正",
     "routing_confirmed": "振り分けの確定", "routing_changed": "推薦からの変更", "referral_sent": "つなぎを送付",
     "referral_accepted": "つなぎの受理", "referral_returned": "つなぎの返送", "referral_withdrawn": "つなぎの取り下げ",
     "owner_set": "主担当の決定", "owner_changed": "主担当の変更",
@@ -70,6 +70,8 @@ def event_text(pack: Pack, event: Mapping) -> str:
                  f"{pack.label('meeting_outcomes', record.get('outcome', ''))}")
     elif kind == "resource_connected":
         head += f": {pack.label('resources', event.get('resource', ''))}" + (f"（{event['note']}）" if event.get("note") else "")
+    elif kind == "intake_corrected":
+        head += f": {'、'.join(event.get('changed', []))}（理由: {event.get('reason', '')}）"
     elif kind == "decided":
         head += f"（設定の版 {event.get('config_version', '')}）"
     elif kind == "routing_confirmed":

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 import streamlit as st
 
+from engine.errors import CaseIssue
 from engine.pack.model import FormField, Pack
 from engine.rules.facts import visible
 
@@ -28,8 +29,9 @@ def _widget(pack: Pack, f: FormField, key: str) -> Any:
     if f.type == "textarea":
         return st.text_area(_label(f), key=key, help=help_text, height=100)
     if f.type == "integer":
-        return st.number_input(_label(f), key=key, help=help_text, value=None, step=1,
-                               min_value=f.min, max_value=f.max, placeholder="数字で入力")
+        # No min_value/max_value: Streamlit would answer out-of-range input in English; the
+        # engine's check names the field and its bounds in Japanese.
+        return st.number_input(_label(f), key=key, help=help_text, value=None, step=1, placeholder="数字で入力")
     if f.type == "date":
         return st.date_input(_label(f), key=key, help=help_text, value=None, format="YYYY-MM-DD",
                              min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31))
@@ -44,6 +46,11 @@ def _widget(pack: Pack, f: FormField, key: str) -> Any:
         return st.multiselect(_label(f), list(names), key=key, help=help_text,
                               format_func=lambda i: names.get(i, i), placeholder="選択してください")
     raise ValueError(f.type)
+
+
+def issue_text(issue: CaseIssue) -> str:
+    """An issue as staff read it: the message names the field by its label, never its key."""
+    return issue.message + (f"（{issue.hint}）" if issue.hint else "")
 
 
 def _errors_for(errors: Mapping[str, str], key: str) -> None:

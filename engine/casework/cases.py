@@ -10,16 +10,22 @@ from typing import Any, Mapping
 
 from engine.pack.model import Pack
 from engine.rules.decide import Decision, decide_prepared
-from engine.rules.facts import prepare
+from engine.rules.facts import coerce_form, prepare
 
 
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
+def checked_intake(pack: Pack, raw_case: Mapping[str, Any]) -> dict:
+    """The intake cleaned to the form's types; ``CaseError`` names every bad value and every
+    required field left empty at once. Every path that stores an intake goes through here."""
+    return coerce_form(pack, pack.intake.fields, raw_case)
+
+
 def new_record(pack: Pack, raw_case: Mapping[str, Any], actor: str = "system") -> tuple[dict, Decision]:
-    """A case record (not yet saved) and the decision it carries."""
-    prepared = prepare(pack, raw_case)
+    """A case record (not yet saved) and the decision it carries; refuses an incomplete intake."""
+    prepared = prepare(pack, checked_intake(pack, raw_case), trusted=True)
     decision = decide_prepared(pack, prepared)
     record = {
         "status": pack.initial_status,

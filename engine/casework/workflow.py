@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any, Mapping
 
 from engine.casework.caselist import ids_of, routing_of
+from engine.casework.cases import checked_intake
 from engine.casework.handoff import differences
 from engine.errors import TsunaguError
 from engine.pack.model import Pack
@@ -77,6 +78,27 @@ def save_plan(repo: Any, pack: Pack, case_id: str, raw: Mapping, actor: str, exp
     first = "plan" not in case
     case["plan"] = plan
     return _save(repo, case, expected_revision, {"type": "plan_saved" if first else "plan_updated", "by": actor, "plan": plan})
+
+
+def correct_intake(repo: Any, pack: Pack, case_id: str, raw: Mapping, reason: str, actor: str,
+                   expected_revision: int | None = None) -> dict:
+    """Correct what was recorded at intake (validated like a new intake), with a reason.
+
+    The decision is left as it was: staff see the correction in the timeline and choose
+    whether to 再判定. Values of fields the current form no longer has are kept.
+    """
+    clean = checked_intake(pack, raw)
+    if not reason.strip():
+        raise WorkflowError("訂正の理由を書いてください（例: 年齢の聞き違い）。")
+    case = _load(repo, case_id)
+    old = case.get("intake", {})
+    known = {f.id for f in pack.intake.fields}
+    changed = [f.label for f in pack.intake.fields if old.get(f.id) != clean.get(f.id)]
+    if not changed:
+        raise WorkflowError("受付内容に変更がありません。直す項目を変えてから保存してください。")
+    case["intake"] = {**{k: v for k, v in old.items() if k not in known}, **clean}
+    return _save(repo, case, expected_revision, {"type": "intake_corrected", "by": actor, "reason": reason.strip(),
+                                                 "changed": changed})
 
 
 def redecide(repo: Any, pack: Pack, case_id: str, actor: str, expected_revision: int | None = None,

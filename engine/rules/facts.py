@@ -109,7 +109,9 @@ class Coercer:
                 self._bad(key, f"「{f.label}」は整数で入力してください（入力: {_shown(value)}）")
                 return None
             if (f.min is not None and number < f.min) or (f.max is not None and number > f.max):
-                self._bad(key, f"「{f.label}」は {f.min}〜{f.max} の範囲で入力してください（入力: {number}）")
+                bounds = (f"{f.min}〜{f.max} の範囲" if f.min is not None and f.max is not None
+                          else f"{f.min} 以上" if f.min is not None else f"{f.max} 以下")
+                self._bad(key, f"「{f.label}」は {bounds}で入力してください（入力: {number}）")
                 return None
             return number
         if kind == "date":
@@ -326,9 +328,20 @@ def coerce_form(pack: Pack, form_fields: tuple[FormField, ...], raw: Mapping, re
 
     Raises ``CaseError`` naming every bad or (with ``require``) missing value.
     """
-    coercer = Coercer(pack)
-    clean = coercer.fields(form_fields, raw, "")
-    problems = coercer.issues + (missing_required(form_fields, clean) if require else [])
+    clean, problems = form_issues(pack, form_fields, raw, require)
     if problems:
         raise CaseError(problems)
     return clean
+
+
+def form_issues(pack: Pack, form_fields: tuple[FormField, ...], raw: Mapping,
+                require: bool = True) -> tuple[dict, list[CaseIssue]]:
+    """The cleaned values and every problem at once: bad values, then (with ``require``)
+    required fields left empty; one issue per field, so a bad age is not also "missing"."""
+    coercer = Coercer(pack)
+    clean = coercer.fields(form_fields, raw, "")
+    problems = list(coercer.issues)
+    if require:
+        bad = {i.key.split("[")[0] if i.key.endswith("]") else i.key for i in problems}
+        problems += [i for i in missing_required(form_fields, clean) if i.key not in bad]
+    return clean, problems

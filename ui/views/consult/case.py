@@ -10,13 +10,21 @@ from engine.casework.duties import next_due
 from engine.casework.handoff import answer_case, confirm_case, reassign_case
 from engine.casework.referrals import owner_of
 from engine.casework.wareki import wareki
-from engine.casework.workflow import add_note, allowed_next, change_status, connect_resource, redecide, save_plan
+from engine.casework.workflow import (
+    add_note,
+    allowed_next,
+    change_status,
+    connect_resource,
+    correct_intake,
+    redecide,
+    save_plan,
+)
 from engine.errors import CaseError, ConflictError, TsunaguError
 from ui import auth, state
 from ui.plain import heading, md
 from ui.case_view import event_text, intake_rows
 from ui.decision_view import show_decision
-from ui.form_view import jsonable, prefill, render_form
+from ui.form_view import issue_text, jsonable, prefill, render_form
 from ui.handoff_view import confirm_form, pending_for, referral_rows, side_by_side
 
 pack, repo = state.pack(), auth.repo()
@@ -57,7 +65,7 @@ def attempt(action, success: str) -> None:
     except ConflictError as err:
         st.error(f"{err}", icon="⚠️")
     except CaseError as err:
-        st.session_state["case.__errors"] = {i.key: i.render() for i in err.issues}
+        st.session_state["case.__errors"] = {i.key: issue_text(i) for i in err.issues}
         st.rerun()
     except TsunaguError as err:
         st.error(str(err))
@@ -65,6 +73,10 @@ def attempt(action, success: str) -> None:
         if isinstance(stored, dict) and stored.get("id") == case_id and "revision" in stored:
             st.session_state[seen_key] = stored["revision"]
         st.session_state.pop("case.__errors", None)
+        if st.session_state.pop("case.__fixing", None):          # the correction is saved: back to reading
+            st.session_state["case.__offer_redecide"] = case_id
+            for key in [k for k in st.session_state if str(k).startswith((f"correct.{case_id}.", f"case.{case_id}.correct"))]:
+                del st.session_state[key]
         st.session_state["case.__notice"] = success
         st.rerun()
 
@@ -84,7 +96,9 @@ st.text(f"主担当: {pack.label('agencies', owner['agency']) + '（' + (owner['
         f"次の期限: {wareki(due.isoformat()) if due else '—'}{'（期限切れ）' if due and due < today else ''}")
 access = repo.access
 
-tabs = st.tabs(["振り分け", "つなぎ・主担当", "相談内容", "状態", "支援プラン", "地域資源", "メモ", "経過"])
+# Keyed and tracked, so the tab staff were working in stays open after a save reruns the page.
+tabs = st.tabs(["振り分け", "つなぎ・主担当", "相談内容", "状態", "支援プラン", "地域資源", "メモ", "経過"], key="case.tab",
+               on_change="rerun")
 
 with tabs[0]:
     st.markdown("#### 推薦と確定した振り分け")
@@ -146,10 +160,29 @@ with tabs[1]:
                                               expected_revision=revision), "主担当を変えました。")
 
 with tabs[2]:
-    for label, text in intake_rows(pack, pack.intake.fields, intake):
-        left, right = st.columns([1, 3])
-        left.markdown(f"**{md(label)}**")
-        right.text(text)                      # typed by staff: shown as text, never as markdown
+    if st.session_state.get("case.__offer_redecide") == case_id:
+        st.info("受付内容を訂正しました。推薦はまだ前のままです。訂正した内容で推薦を出し直しますか（確定した振り分けは変えません）。")
+        if st.button("訂正した内容で再判定する", type="primary"):
+            st.session_state.pop("case.__offer_redecide", None)
+            attempt(lambda: redecide(repo, pack, case_id, actor, expected_revision=revision),
+                    "再判定しました。確定した振り分けはそのままです。前の推薦は経過に残っています。")
+    if not st.toggle("受付内容を訂正する", key=f"case.{case_id}.correcting"):
+        for label, text in intake_rows(pack, pack.intake.fields, intake):
+            left, right = st.columns([1, 3])
+            left.markdown(f"**{md(label)}**")
+            right.text(text)                      # typed by staff: shown as text, never as markdown
+    else:
+        fix_prefix = f"correct.{case_id}"
+        prefill(pack.intake.fields, fix_prefix, intake)
+        fix_errors = st.session_state.get("case.__errors", {}) if st.session_state.get("case.__fixing") else {}
+        if fix_errors:
+            st.error(f"入力に {len(fix_errors)} 件の誤りがあります。各項目の下の説明を見て直してください。入力した内容は残っています。")
+        fixed = render_form(pack, pack.intake.fields, fix_prefix, fix_errors)
+        why = st.text_input("訂正の理由（必須）", key=f"case.{case_id}.correct_reason", placeholder="例: 年齢の聞き違い")
+        if st.button("訂正を保存する", type="primary"):
+            st.session_state["case.__fixing"] = True
+            attempt(lambda: correct_intake(repo, pack, case_id, jsonable(fixed), why, actor, expected_revision=revision),
+                    "受付内容を訂正しました。経過に理由とともに残っています。")
 
 with tabs[3]:
     options = allowed_next(pack, status)

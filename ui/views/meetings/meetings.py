@@ -22,7 +22,7 @@ from engine.casework.workflow import WorkflowError, agenda, record_outcome
 from engine.errors import CaseError, ConflictError, StorageError
 from ui import auth, state
 from ui.plain import md
-from ui.form_view import clear_form, jsonable, render_form
+from ui.form_view import clear_form, issue_text, jsonable, render_form
 
 pack, repo = state.pack(), auth.repo()
 meetings = {m.id: m for m in pack.meetings}
@@ -147,7 +147,7 @@ if st.button("結果を記録する", type="primary", key="meetings.record"):
         stored = record_outcome(repo, pack, case_id, jsonable(raw), actor=user,
                                 expected_revision=st.session_state[f"{prefix}.__revision"])
     except CaseError as err:
-        st.session_state[f"{prefix}.__errors"] = {i.key: i.render() for i in err.issues}
+        st.session_state[f"{prefix}.__errors"] = {i.key: issue_text(i) for i in err.issues}
         st.rerun()
     except ConflictError as err:
         # Reload: the next save is checked against what is stored now; the typed values stay.

@@ -6,11 +6,12 @@ import streamlit as st
 from engine.errors import CaseError
 from engine.pack.model import thawed
 from engine.rules.decide import decide
-from engine.rules.facts import missing_required
+from engine.rules.facts import form_issues
 from engine.training.diagram import overview_dot, path_dot
 from engine.training.lessons import KINDS, describe, facts_text, route_steps, training_scenarios
 from ui import state
-from ui.form_view import jsonable, render_form
+from ui.form_view import issue_text, jsonable, render_form
+from ui.intake_form import error_summary, form_errors
 from ui.views.training.common import banner
 
 banner()
@@ -38,22 +39,21 @@ with path:
     else:
         if "overview.case.received_on" not in st.session_state:
             st.session_state["overview.case.received_on"] = dt.date.today()
-        errors = st.session_state.get("overview.__errors", {})
+        errors = form_errors(pack, pack.intake.fields, "overview.case") if st.session_state.get("overview.__tried") else {}
+        if errors:
+            error_summary(errors)
         raw = render_form(pack, pack.intake.fields, "overview.case", errors)
         if st.button("道すじを描く", type="primary"):
             typed = jsonable(raw)
-            problems = missing_required(pack.intake.fields, typed)
-            st.session_state["overview.__errors"] = {i.key: i.render() for i in problems}
-            st.session_state["overview.__case"] = None if problems else typed
+            st.session_state["overview.__tried"] = True
+            st.session_state["overview.__case"] = None if form_issues(pack, pack.intake.fields, typed)[1] else typed
             st.rerun()
-        if errors:
-            st.error(f"入力に {len(errors)} 件の誤りがあります。")
         case = st.session_state.get("overview.__case")
     if case is not None:
         try:
             decision = decide(pack, case)
         except CaseError as err:
-            st.error("この相談は振り分けられません:\n\n" + "\n".join(f"- {i.render()}" for i in err.issues))
+            st.error("この相談は振り分けられません:\n\n" + "\n".join(f"- {issue_text(i)}" for i in err.issues))
             st.stop()
         st.graphviz_chart(path_dot(pack, decision))
         for i, step in enumerate(route_steps(pack, decision), 1):
