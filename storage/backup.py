@@ -23,7 +23,7 @@ from storage.tinydb_store import TinyDBRepository
 from storage.private import FILE_MODE, lock_file, make_dir, open_private
 
 LOCKS = (".lock", ".users.lock", "audit/.lock")
-SKIP = {".lock", ".users.lock", ".lock.tmp"}
+SKIP = {".lock", ".users.lock", ".lock.tmp", "sessions.json", ".sessions.lock"}   # sessions never come back from a backup
 
 
 @contextlib.contextmanager

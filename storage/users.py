@@ -7,22 +7,15 @@ for a while; a disabled account cannot log in at all.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import json
-import os
 import re
-import threading
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from engine.errors import StorageError, TsunaguError
-
-from storage.atomic_json import fsync_dir
-from storage.private import lock_file, make_dir, open_private
+from engine.errors import TsunaguError
+from storage.locked_json import LockedJSONFile
+from storage.sessions import SessionStore
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -59,41 +52,10 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-class UserStore:
+class UserStore(LockedJSONFile):
     """``<data>/users.json``, replaced atomically under a file lock."""
 
-    def __init__(self, data_dir: str | Path):
-        self.dir = Path(data_dir)
-        self.dir = make_dir(self.dir)
-        self.path = self.dir / "users.json"
-        self._lock = threading.Lock()
-
-    # -- reading -----------------------------------------------------------------------
-    def _load(self) -> dict[str, dict]:
-        if not self.path.exists():
-            return {}
-        try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise StorageError(f"{self.path} が読めません（{err}）。バックアップから戻してください。") from err
-
-    def _save(self, users: dict[str, dict]) -> None:
-        tmp = self.dir / ".users.json.tmp"
-        fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(users, out, ensure_ascii=False, indent=1)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
-        fsync_dir(self.dir)
-
-    def _change(self, mutate) -> Any:
-        with self._lock, lock_file(self.dir / ".users.lock") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            users = self._load()
-            result = mutate(users)
-            self._save(users)
-            return result
+    NAME = "users.json"
 
     def users(self) -> list[User]:
         return [self._user(u) for u in self._load().values()]
@@ -133,17 +95,41 @@ class UserStore:
         return self._change(mutate)
 
     def set_disabled(self, user_id: str, disabled: bool = True) -> None:
+        """Disable (or enable again); disabling ends every session of the account at once."""
         def mutate(users: dict) -> None:
             self._require(users, user_id)["disabled"] = disabled
         self._change(mutate)
+        if disabled:
+            SessionStore(self.dir).end_all(user_id)
 
     def reset_password(self, user_id: str, password: str) -> None:
+        """A new password; whoever is logged in with the old one is logged out."""
         self.check_password(password)
 
         def mutate(users: dict) -> None:
             user = self._require(users, user_id)
             user.update(password=_HASHER.hash(password), failures=0, locked_until=None)
         self._change(mutate)
+        SessionStore(self.dir).end_all(user_id)
+
+    def unlock(self, user_id: str) -> None:
+        """End a lock after repeated failures (the password stays)."""
+        def mutate(users: dict) -> None:
+            self._require(users, user_id).update(failures=0, locked_until=None)
+        self._change(mutate)
+
+    def set_roles(self, user_id: str, roles: list[str], agency: str | None) -> None:
+        if not roles:
+            raise AuthError("役割を1つ以上選んでください。")
+
+        def mutate(users: dict) -> None:
+            self._require(users, user_id).update(roles=list(roles), agency=agency)
+        self._change(mutate)
+
+    def locked(self, user_id: str) -> bool:
+        """Is the account locked after repeated failures right now?"""
+        until = (self._load().get(user_id) or {}).get("locked_until")
+        return bool(until) and dt.datetime.fromisoformat(until) > _now()
 
     @staticmethod
     def _require(users: dict, user_id: str) -> dict:
@@ -174,11 +160,10 @@ class UserStore:
             return self._user(raw)
 
         # A refused login must still persist its failure count, so save before re-raising.
-        with self._lock, lock_file(self.dir / ".users.lock") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with self._locked():
             users = self._load()
             try:
                 return mutate(users)
             finally:
-                if user_id in users:
+                if user_id in users:            # an unknown id changes nothing, so writes nothing
                     self._save(users)

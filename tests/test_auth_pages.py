@@ -87,7 +87,8 @@ def test_agency_staff_cannot_open_another_agencys_case_by_session_state(data):
     at.session_state["case_id"] = other["id"]          # the "session-state trick"
     at.switch_page("views/consult/case.py").run()
     assert not at.exception
-    assert "権限がありません" in at.error[0].value
+    # the same words as for an id that does not exist: a refusal does not confirm the case is there
+    assert at.error[0].value == "このケースは見つからないか、見る権限がありません。ケース一覧から開き直してください。"
     assert "架空 一郎" not in " ".join(m.value for m in at.markdown)
     at.switch_page("views/consult/cases.py").run()
     assert other["id"] not in str([df.value for df in at.dataframe])

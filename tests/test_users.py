@@ -63,3 +63,49 @@ def test_bad_input_is_refused(users):
         users.add("yamada", "山田", ["admin"], PASSPHRASE)
     with pytest.raises(AuthError, match="ログインID"):
         users.add("山田", "山田", ["admin"], PASSPHRASE)
+
+
+def test_sessions_are_random_revocable_and_kept_as_digests(tmp_path):
+    import time
+
+    from storage.sessions import SessionStore
+    store = SessionStore(tmp_path, idle_seconds=60)
+    one, two = store.start("sato"), store.start("sato")
+    assert one != two and len(one) >= 40
+    assert store.user_of(one) == "sato" and store.user_of("guessed") is None and store.user_of(None) is None
+    assert one not in (tmp_path / "sessions.json").read_text()
+    assert oct((tmp_path / "sessions.json").stat().st_mode & 0o777) == "0o600"
+    store.end(one)
+    assert store.user_of(one) is None and store.user_of(two) == "sato"
+    assert store.end_all("sato") == 1 and store.user_of(two) is None
+    idle = SessionStore(tmp_path, idle_seconds=0)
+    three = idle.start("sato")
+    time.sleep(0.01)
+    assert idle.user_of(three) is None                  # idle past the timeout: ended
+
+
+def test_unlock_and_role_change(tmp_path):
+    users = UserStore(tmp_path)
+    users.add("sato", "佐藤", ["agency_staff"], "じゅうもじいじょうのぱすわーど", agency="houkatsu_a")
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(AuthError):
+            users.authenticate("sato", "ちがうぱすわーどです")
+    assert users.locked("sato")
+    users.unlock("sato")
+    assert not users.locked("sato") and users.authenticate("sato", "じゅうもじいじょうのぱすわーど").id == "sato"
+    users.set_roles("sato", ["welfare_division"], None)
+    assert users.get("sato").roles == ("welfare_division",) and users.get("sato").agency is None
+    with pytest.raises(AuthError):
+        users.set_roles("sato", [], None)
+
+
+def test_disabling_or_resetting_an_account_ends_its_sessions(tmp_path):
+    from storage.sessions import SessionStore
+    users, sessions = UserStore(tmp_path), SessionStore(tmp_path)
+    users.add("sato", "佐藤", ["agency_staff"], "じゅうもじいじょうのぱすわーど", agency="houkatsu_a")
+    token = sessions.start("sato")
+    users.reset_password("sato", "あたらしいじゅうもじのぱすわーど")
+    assert sessions.user_of(token) is None
+    token = sessions.start("sato")
+    users.set_disabled("sato")
+    assert sessions.user_of(token) is None

@@ -3,55 +3,71 @@ import streamlit as st
 
 from storage.private import restrict_umask
 from ui import auth
+from ui.plain import md
 
 restrict_umask()          # the store holds 要配慮個人情報: nothing this process writes is readable by others
 
 st.set_page_config(page_title="つなぐ 相談受付・振り分け", page_icon="🤝", layout="wide")
 
-# Before login, the login page is the only page there is: no URL reaches any other.
-if auth.current_user() is None:
-    st.navigation([st.Page(auth.login_page, title="ログイン", icon="🔑")]).run()
-    st.stop()
-access = auth.access()
-
 # Pages live in one folder per section; each keeps the URL it had when the folders were flat,
 # so bookmarks and links staff saved still open the same page.
-PAGES = {
+SPEC = {
     "相談": [
-        st.Page("views/consult/intake.py", url_path="intake", title="相談受付", icon="📝", default=True),
-        st.Page("views/consult/todo.py", url_path="todo", title="今日やること", icon="✅"),
-        st.Page("views/consult/cases.py", url_path="cases", title="ケース一覧", icon="📋"),
-        st.Page("views/consult/case.py", url_path="case", title="ケース詳細", icon="📄"),
+        ("views/consult/intake.py", "intake", "相談受付", "📝"),
+        ("views/consult/todo.py", "todo", "今日やること", "✅"),
+        ("views/consult/cases.py", "cases", "ケース一覧", "📋"),
+        ("views/consult/case.py", "case", "ケース詳細", "📄"),
     ],
     "会議": [
-        st.Page("views/meetings/meetings.py", url_path="meetings", title="会議", icon="📅"),
+        ("views/meetings/meetings.py", "meetings", "会議", "📅"),
     ],
     "状況": [
-        st.Page("views/status/dashboard.py", url_path="dashboard", title="ダッシュボード", icon="📊"),
+        ("views/status/dashboard.py", "dashboard", "ダッシュボード", "📊"),
     ],
     "設定": [
-        st.Page("views/settings/rules.py", url_path="settings_rules", title="ルール", icon="⚙️"),
-        st.Page("views/settings/forms.py", url_path="settings_forms", title="フォーム", icon="🧾"),
-        st.Page("views/settings/meetings.py", url_path="settings_meetings", title="会議の設定", icon="🗓️"),
-        st.Page("views/settings/roster.py", url_path="settings_roster", title="名簿の設定", icon="🏢"),
-        st.Page("views/settings/vocab.py", url_path="settings_vocab", title="語彙", icon="🔤"),
-        st.Page("views/settings/publish.py", url_path="settings_publish", title="公開", icon="🚀"),
-        st.Page("views/settings/history.py", url_path="settings_history", title="履歴", icon="🕘"),
+        ("views/settings/rules.py", "settings_rules", "ルール", "⚙️"),
+        ("views/settings/forms.py", "settings_forms", "フォーム", "🧾"),
+        ("views/settings/meetings.py", "settings_meetings", "会議の設定", "🗓️"),
+        ("views/settings/roster.py", "settings_roster", "名簿の設定", "🏢"),
+        ("views/settings/vocab.py", "settings_vocab", "語彙", "🔤"),
+        ("views/settings/publish.py", "settings_publish", "公開", "🚀"),
+        ("views/settings/history.py", "settings_history", "履歴", "🕘"),
     ],
     "名簿・資源": [
-        st.Page("views/directory/roster.py", url_path="roster", title="名簿", icon="🏢"),
-        st.Page("views/directory/resources.py", url_path="resources", title="地域資源", icon="🌱"),
+        ("views/directory/roster.py", "roster", "名簿", "🏢"),
+        ("views/directory/resources.py", "resources", "地域資源", "🌱"),
     ],
     "管理": [
-        st.Page("views/admin/audit.py", url_path="audit", title="監査ログ", icon="🔏"),
+        ("views/admin/audit.py", "audit", "監査ログ", "🔏"),
     ],
     "研修": [
-        st.Page("views/training/overview.py", url_path="training_overview", title="全体図", icon="🗺️"),
-        st.Page("views/training/cases.py", url_path="training_cases", title="ケースで学ぶ", icon="📖"),
-        st.Page("views/training/quiz.py", url_path="training_quiz", title="クイズ", icon="❓"),
-        st.Page("views/training/sandbox.py", url_path="training_sandbox", title="練習の相談受付", icon="🧪"),
+        ("views/training/overview.py", "training_overview", "全体図", "🗺️"),
+        ("views/training/cases.py", "training_cases", "ケースで学ぶ", "📖"),
+        ("views/training/quiz.py", "training_quiz", "クイズ", "❓"),
+        ("views/training/sandbox.py", "training_sandbox", "練習の相談受付", "🧪"),
     ],
 }
+DEFAULT = "intake"
+PAGES = {section: [st.Page(file, url_path=url, title=title, icon=icon, default=url == DEFAULT)
+                   for file, url, title, icon in pages] for section, pages in SPEC.items()}
+
+
+def _login_at(url: str) -> st.Page:
+    return st.Page(auth.login_page, title="ログイン", icon="🔑", url_path=url, default=url == DEFAULT)
+
+
+def _refused() -> None:
+    st.title("このページは開けません")
+    st.error("このページは見つからないか、開く権限がありません。左のメニューから選んでください。")
+
+
+# Before login, every page's URL shows the login page and nothing else; after login the same
+# URL (with its ?id=…) opens the page the user asked for: a bookmark survives the login.
+if auth.current_user() is None:
+    st.navigation([_login_at(url) for pages in SPEC.values() for _, url, _, _ in pages], position="hidden").run()
+    st.stop()
+access = auth.access()
+auth.remember_in_browser()
 
 # What each role sees (the data itself is filtered in the storage layer, whatever the page).
 if access.training_only:
@@ -62,12 +78,17 @@ else:
         allowed.add("設定")
     if access.can("view_audit"):
         allowed.add("管理")
-navigation = st.navigation({section: pages for section, pages in PAGES.items() if pages and section in allowed})
+# A page outside the role answers at its URL with the same words as an unknown page, so a
+# bookmark gives a Japanese message instead of Streamlit's English "Page not found".
+shown = {section: pages for section, pages in PAGES.items() if section in allowed}
+refused = [st.Page(_refused, title="開けないページ", url_path=url, visibility="hidden")
+           for section, pages in SPEC.items() if section not in allowed for _, url, _, _ in pages]
+navigation = st.navigation({**shown, "": refused} if refused else shown, expanded=True)
 with st.sidebar:
     live = auth.state.pack()
     st.caption("つなぐ — " + str(live.info.get("motto") or live.info["city"]["name"]))
     roles = "、".join(r.label for r in live.choices("roles") if r.id in access.user.roles)
-    st.caption(f"{access.user.name}（{roles}）")
+    st.caption(md(f"{access.user.name}（{roles}）"))          # the name is typed by an administrator
     if st.button("ログアウト", key="auth.logout"):
         auth.logout()
 navigation.run()

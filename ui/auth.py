@@ -1,23 +1,30 @@
 """Login, the first administrator, logout and session timeout.
 
-Every page but login refuses an unauthenticated session: ``app.py`` hands
-``st.navigation`` nothing but the login page until someone has logged in, so no URL
-reaches another page. A new store with no accounts asks for the first 管理者 — there is
-no default password.
+Every page but login refuses an unauthenticated session: until someone has logged in,
+``app.py`` maps every page's URL to the login page, so no URL reaches another page and a
+bookmark opens the page it names once the user has logged in. A new store with no accounts
+asks for the first 管理者 — there is no default password.
+
+A login lasts across reloads, tabs and bookmarks: the browser keeps a random session token in
+a cookie, the server keeps the session (``storage/sessions.py``). A new token is issued at
+every login; logout, the idle timeout and disabling the account end it on the server.
 """
 from __future__ import annotations
 
+import json
 import time
 
 import streamlit as st
 
 from engine.casework.access import Access, ScopedRepository
 from storage.audit import AuditLog, typed_id_digest
+from storage.sessions import IDLE_SECONDS, SessionStore
 from storage.users import AuthError, User, UserStore
 from ui import state
 
-TIMEOUT_SECONDS = 30 * 60
+TIMEOUT_SECONDS = IDLE_SECONDS
 KEY = "auth"
+COOKIE = "tsunagu_session"
 
 
 @st.cache_resource(show_spinner=False)
@@ -30,6 +37,15 @@ def audit(path: str) -> AuditLog:
     return AuditLog(path)
 
 
+@st.cache_resource(show_spinner=False)
+def _sessions(path: str) -> SessionStore:
+    return SessionStore(path)
+
+
+def session_store() -> SessionStore:
+    return _sessions(state.data_dir())
+
+
 def user_store() -> UserStore:
     return users(state.data_dir())
 
@@ -38,23 +54,52 @@ def audit_log() -> AuditLog:
     return audit(state.data_dir())
 
 
-def current_user() -> User | None:
-    """The logged-in user, or None (never logged in, timed out, or the account was disabled)."""
-    session = st.session_state.get(KEY)
-    if not session:
+def _cookie_token() -> str | None:
+    try:
+        token = st.context.cookies.get(COOKIE)
+    except (AttributeError, RuntimeError):       # no browser request behind this run
         return None
+    return token if isinstance(token, str) else None
+
+
+def current_user() -> User | None:
+    """The logged-in user, or None (never logged in, timed out, logged out elsewhere, or the
+    account was disabled). A new tab or a reload picks the session up from the cookie."""
+    session = st.session_state.get(KEY)
     now = time.time()
+    if not session:
+        token = _cookie_token()
+        user_id = session_store().user_of(token)
+        if user_id is None:
+            return None
+        session = st.session_state[KEY] = {"user_id": user_id, "token": token, "since": now, "last_seen": now}
+        st.session_state["user"] = user_id
     if now - session.get("last_seen", 0) > TIMEOUT_SECONDS:
         audit_log().append(session["user_id"], "session_timeout")
+        session_store().end(session.get("token"))
         st.session_state.clear()
         st.session_state["auth.__notice"] = "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"
         return None
     user = user_store().get(session["user_id"])
-    if user is None or user.disabled:
-        st.session_state.clear()
+    if user is None or user.disabled or session_store().user_of(session.get("token")) != user.id:
+        st.session_state.clear()                  # revoked on the server: logout elsewhere, disabled, reset
         return None
     session["last_seen"] = now
     return user
+
+
+def remember_in_browser() -> None:
+    """After a login, put the new session token in the browser's cookie (once).
+
+    Streamlit has no API to set a cookie, so a small script sets it on the app's own page;
+    ``SameSite=Strict`` keeps other sites from sending it, ``Secure`` behind HTTPS.
+    """
+    token = st.session_state.pop("auth.__new_token", None)
+    if token:
+        st.html(f"""<script>
+document.cookie = {json.dumps(COOKIE)} + "=" + {json.dumps(token)} + "; path=/; SameSite=Strict"
+  + (location.protocol === "https:" ? "; Secure" : "");
+</script>""", unsafe_allow_javascript=True)
 
 
 def access() -> Access:
@@ -65,8 +110,12 @@ def access() -> Access:
 
 
 def _start(user: User) -> None:
-    st.session_state[KEY] = {"user_id": user.id, "since": time.time(), "last_seen": time.time()}
+    sessions = session_store()
+    sessions.end(_cookie_token())                 # a login always gets a new token (no fixation)
+    token = sessions.start(user.id)
+    st.session_state[KEY] = {"user_id": user.id, "token": token, "since": time.time(), "last_seen": time.time()}
     st.session_state["user"] = user.id
+    st.session_state["auth.__new_token"] = token
     audit_log().append(user.id, "login")
 
 
@@ -127,6 +176,7 @@ def first_admin(store: UserStore) -> None:
 def logout() -> None:
     session = st.session_state.get(KEY)
     if session:
+        session_store().end(session.get("token"))
         audit_log().append(session["user_id"], "logout")
     st.session_state.clear()
     st.session_state["auth.__notice"] = "ログアウトしました。"

@@ -36,11 +36,10 @@ if not case_id:
     st.stop()
 try:
     case = repo.get_case(case_id)
-except AccessError as err:
-    st.error(str(err))
-    st.stop()
-if case is None:
-    st.error(f"ケース {case_id} は見つかりません。削除されたか、IDが違います。ケース一覧から開き直してください。")
+except AccessError:
+    case = None
+if case is None:                # the same words either way: a refusal must not confirm that an id exists
+    st.error("このケースは見つからないか、見る権限がありません。ケース一覧から開き直してください。")
     st.stop()
 st.session_state["case_id"] = case_id
 # The revision this staff member is looking at: kept across reruns, so a save made by
