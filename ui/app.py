@@ -38,6 +38,7 @@ SPEC = {
         ("views/directory/resources.py", "resources", "地域資源", "🌱"),
     ],
     "管理": [
+        ("views/admin/accounts.py", "accounts", "アカウント", "👥"),
         ("views/admin/audit.py", "audit", "監査ログ", "🔏"),
     ],
     "研修": [
@@ -76,7 +77,7 @@ else:
     allowed = set(PAGES) - {"設定", "管理"}
     if access.can("publish_config"):
         allowed.add("設定")
-    if access.can("view_audit"):
+    if access.can("view_audit") or access.can("manage_users"):
         allowed.add("管理")
 # A page outside the role answers at its URL with the same words as an unknown page, so a
 # bookmark gives a Japanese message instead of Streamlit's English "Page not found".

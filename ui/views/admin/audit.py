@@ -24,7 +24,8 @@ ACTIONS = {"login": "ログイン", "logout": "ログアウト", "login_failure"
            "case_view": "ケースの閲覧", "case_view_denied": "閲覧の拒否", "case_write": "ケースの変更",
            "export": "CSV 出力", "config_publish": "設定の公開", "config_rollback": "設定を戻す",
            "user_add": "アカウント作成", "user_disable": "アカウント無効化", "user_reset": "パスワード再設定",
-           "audit_repair": "監査ログの修復", "demo_data": "デモデータの作成", "case_delete": "ケースの削除"}
+           "audit_repair": "監査ログの修復", "demo_data": "デモデータの作成", "case_delete": "ケースの削除",
+           "user_enable": "アカウント有効化", "user_unlock": "ロック解除", "user_roles": "役割・所属の変更"}
 left, middle, right = st.columns(3)
 actors = left.multiselect("だれが", sorted({e["actor"] for e in entries}), placeholder="すべて")
 actions = middle.multiselect("何を", sorted({e["action"] for e in entries}), format_func=lambda a: ACTIONS.get(a, a),
