@@ -41,7 +41,8 @@ def test_an_administrator_manages_accounts_in_the_browser_and_every_change_is_au
     form["パスワード（10文字以上）"].set_value(PASSWORD)
     form["パスワード（確認）"].set_value(PASSWORD)
     button(at, "アカウントを作る").click().run()
-    assert not at.exception and at.success[0].value.startswith("佐藤（架空） さんのアカウントを作りました")
+    assert not at.exception and at.success[0].value == "アカウントを作りました。"
+    assert "対象: 佐藤（架空）（ログインID: sato）" in [t.value for t in at.text]        # the typed name as text
     sato = users.get("sato")
     assert sato.roles == ("agency_staff",) and sato.agency == "houkatsu_a"
     shown = str(at.dataframe[0].value.to_dict())

@@ -39,7 +39,7 @@ def test_new_store_asks_for_the_first_administrator(data):
         widget.set_value(value)
     at.button[0].click().run()
     assert not at.exception
-    assert "管理者（架空）（管理者）" in [c.value for c in at.sidebar.caption]
+    assert "管理者（架空）（管理者）" in [t.value for t in at.sidebar.text]          # typed by a person: text
     assert UserStore(data).get("admin1").roles == ("admin",)
 
 
@@ -48,7 +48,7 @@ def test_nothing_but_login_before_login(data):
     for page in ("views/consult/cases.py", "views/consult/case.py", "views/settings/rules.py", "views/admin/audit.py"):
         at = app().switch_page(page).run()
         assert at.title[0].value == "つなぐ　ログイン"
-        assert not at.dataframe and not at.sidebar.caption
+        assert not at.dataframe and not at.sidebar.caption and not at.sidebar.text
 
 
 def test_wrong_password_lockout_and_logout(data):

@@ -130,7 +130,7 @@ def test_markdown_and_html_typed_by_staff_never_reach_the_network(browser, seede
             sidebar_link(page, "履歴").click()
             settle(page)
             expect(main.get_by_role("heading", name="設定の履歴", exact=True)).to_be_visible()
-            expect(main.get_by_text(re.compile(r"「reason: !\[画像\]\(")).first).to_be_visible()
+            expect(main.get_by_text(re.compile(r"理由: reason: !\[画像\]\(")).first).to_be_visible()
             screenshot(page, "32_inert_history")
             for link, image, frame in [(page.locator(f"a[href^='{host}']").count(), page.locator(f"img[src^='{host}']").count(),
                                         page.locator("iframe").count())]:

@@ -9,7 +9,7 @@ from engine.casework.demo import mark_store, save_demo
 from engine.changes.impact import preview
 from engine.changes.scenario_edit import accept_results
 from engine.changes.scenarios import run_all
-from engine.changes.versions import content_hash, ensure_live, get_draft, history, publish, save_draft
+from engine.changes.versions import content_hash, ensure_live, get_draft, history, publish, save_draft, version_label
 from engine.pack import DEFAULT_PACK, load_pack, load_sources, read_sources
 from storage import open_repository
 
@@ -141,7 +141,7 @@ def test_publish_needs_a_reason_then_makes_the_draft_live(data):
     at = page(PUBLISH)
     assert button(at, "公開する").disabled                 # the impact is not checked yet
     button(at, "影響を確かめる").click().run()
-    at.text_input(key="publish.author").set_value("試験")
+    assert "公開する人: 試験用の管理者" in [t.value for t in at.text]      # the logged-in user, not typed
     button(at, "公開する").click().run()
     assert not at.exception
     assert "理由が必要" in texts(at, "error")
@@ -153,7 +153,9 @@ def test_publish_needs_a_reason_then_makes_the_draft_live(data):
     versions, draft = stored(data)
     assert len(versions) == 2 and versions[-1].live and versions[-1].reason == "多機関協働の対象を1分野からにする"
     assert versions[-1].parent == base and draft is None
-    assert f"版 {versions[-1].id} を公開しました" in texts(at, "success")
+    assert versions[-1].author == "試験用の管理者"
+    assert f"{version_label(versions[-1], with_author=False)} を公開しました" in texts(at, "success")
+    assert version_label(versions[-1]).startswith("第2版 ") and version_label(versions[-1]).endswith(" 試験用の管理者")
     assert "公開中の設定と同じです" in texts(at, "info")
 
 
@@ -161,7 +163,6 @@ def test_a_stale_publish_shows_the_conflict_and_overwrites_nothing(data):
     base = prepare(data, accepted())
     at = page(PUBLISH)
     button(at, "影響を確かめる").click().run()
-    at.text_input(key="publish.author").set_value("二人目")
     at.text_area(key="publish.reason").set_value("閾値を下げる")
     with open_repository(data) as repo:                    # someone else publishes meanwhile
         other = {k: v for k, v in lowered().items() if not k.startswith("scenarios/")}
@@ -201,14 +202,16 @@ def test_history_shows_versions_and_rolls_back_with_a_reason(data):
                             "試験", "閾値を下げる", base)
     at = page(HISTORY)
     table = at.dataframe[0].value
-    assert list(table["版"]) == [published.id, base] and list(table["公開中"]) == ["●", ""]
+    assert list(table["版"]) == [version_label(v) for v in reversed(stored(data)[0])] and list(table["公開中"]) == ["●", ""]
+    assert list(table["版"])[1].startswith("第1版 ") and list(table["版"])[1].endswith(" 同梱の設定")
     assert list(table["種類"]) == ["公開", "初期"] and "閾値を下げる" in list(table["理由"])
-    # the newest version's change, in words (ids are markdown-escaped: multi\_field)
-    assert any("multi_field" in m.value.replace("\\", "") for m in at.markdown)
+    rule_label = next(r.label for r in load_pack().rules if r.id == "multi_field")
+    # the newest version's change, in words (markdown-escaped), by the rule's label, never its id
+    assert any(rule_label in m.value.replace("\\", "") and "変更" in m.value for m in at.markdown)
+    assert not any("multi_field" in m.value.replace("\\", "") for m in at.markdown)
     assert not any(b.label == "この版に戻す" for b in at.button)
 
     at.selectbox(key="history.version").set_value(base).run()
-    at.text_input(key="history.author").set_value("試験")
     button(at, "この版に戻す").click().run()
     assert not at.exception
     assert "理由" in texts(at, "error") and len(stored(data)[0]) == 2
@@ -220,6 +223,6 @@ def test_history_shows_versions_and_rolls_back_with_a_reason(data):
     back = versions[-1]
     assert len(versions) == 3 and back.live and back.kind == "rollback" and back.rolled_back_to == base
     assert back.pack_version == versions[0].pack_version
-    assert f"新しい版 {back.id} が公開中です" in texts(at, "success")
+    assert "選んだ版の内容に戻しました" in texts(at, "success")
     assert "ロールバック" in at.dataframe[0].value["種類"][0]
     assert at.selectbox(key="history.version").value == back.id          # the box shows the new live version

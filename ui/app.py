@@ -3,7 +3,6 @@ import streamlit as st
 
 from storage.private import restrict_umask
 from ui import auth
-from ui.plain import md
 
 restrict_umask()          # the store holds 要配慮個人情報: nothing this process writes is readable by others
 
@@ -89,7 +88,7 @@ with st.sidebar:
     live = auth.state.pack()
     st.caption("つなぐ — " + str(live.info.get("motto") or live.info["city"]["name"]))
     roles = "、".join(r.label for r in live.choices("roles") if r.id in access.user.roles)
-    st.caption(md(f"{access.user.name}（{roles}）"))          # the name is typed by an administrator
+    st.text(f"{access.user.name}（{roles}）")               # the name is typed by an administrator: text
     if st.button("ログアウト", key="auth.logout"):
         auth.logout()
 navigation.run()

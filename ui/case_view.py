@@ -1,7 +1,7 @@
 """How a stored case reads: its intake as labelled values, and its timeline."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from engine.casework.wareki import wareki
 from engine.pack.model import FormField, Pack
@@ -53,7 +53,7 @@ def intake_rows(pack: Pack, fields: tuple[FormField, ...], data: Mapping) -> lis
     return rows
 
 
-def event_text(pack: Pack, event: Mapping) -> str:
+def event_text(pack: Pack, event: Mapping, version_name: Callable[[str], str] = str) -> str:
     kind = event.get("type", "")
     head = EVENT_LABELS.get(kind, kind)
     if kind == "status_changed":
@@ -63,7 +63,7 @@ def event_text(pack: Pack, event: Mapping) -> str:
     elif kind == "redecided":
         before = "、".join(m["name"] for m in (event.get("before") or {}).get("meetings", [])) or "会議なし"
         after = "、".join(m["name"] for m in (event.get("after") or {}).get("meetings", [])) or "会議なし"
-        head += f"（設定の版 {event.get('config_version', '')}）: {before} → {after}"
+        head += f"（{version_name(event.get('config_version', ''))}）: {before} → {after}"
     elif kind == "meeting_outcome":
         record = event.get("record", {})
         head += (f": {pack.label('meetings', record.get('meeting', ''))} {wareki(record.get('held_on'))} "
@@ -73,10 +73,10 @@ def event_text(pack: Pack, event: Mapping) -> str:
     elif kind == "intake_corrected":
         head += f": {'、'.join(event.get('changed', []))}（理由: {event.get('reason', '')}）"
     elif kind == "decided":
-        head += f"（設定の版 {event.get('config_version', '')}）"
+        head += f"（{version_name(event.get('config_version', ''))}）"
     elif kind == "routing_confirmed":
         conf = event.get("confirmed") or {}
-        head += f"（推薦の版 {event.get('recommendation_version') or '—'}）: 機関 " + \
+        head += f"（推薦は{version_name(event.get('recommendation_version') or '')}）: 機関 " + \
             ("、".join(pack.label("agencies", a) for a in conf.get("agencies") or ()) or "なし")
     elif kind == "routing_changed":
         k = _KIND_LIST.get(event.get("kind"), "agencies")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.pack.model import Pack
+from ui import state
 from ui.plain import md
 
 
@@ -33,7 +34,7 @@ def show_decision(pack: Pack, decision: dict) -> None:
             facts = "、".join(f"{_fact_label(pack, k)}: {_fmt(pack, v)}" for k, v in t.get("facts", {}).items())
             if facts:
                 st.caption(f"使った事実 — {md(facts)}")
-    st.caption(f"設定の版: {md(decision.get('config_version', ''))}")
+    st.text(f"設定の版: {state.version_name(decision.get('config_version'))}")   # names the publisher: text
 
 
 def _fact_label(pack: Pack, fact: str) -> str:

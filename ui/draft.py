@@ -12,6 +12,7 @@ from typing import Callable, Mapping
 
 import streamlit as st
 
+from engine.casework.wareki import wareki_time
 from engine.changes.versions import ensure_live, get_draft, pack_of, save_draft
 from engine.errors import ConfigError, ConflictError
 from engine.pack import load_sources
@@ -61,7 +62,7 @@ def banner() -> None:
         st.success(notice)
     sources, base, stored = current()
     if stored:
-        st.info(f"下書きを編集中です（元の版 {base}、最終更新 {stored.get('author', '')} {stored.get('updated_at', '')[:16]}）。"
+        st.info(f"下書きを編集中です（元の版 {base}、最終更新 {stored.get('author', '')} {wareki_time(stored.get('updated_at'))}）。"
                 "公開するまで、受付や振り分けは公開中の設定のままです。「公開」で確かめてから公開してください。")
     else:
         st.caption(f"公開中の版 {base} を表示しています。変更すると下書きが作られます。")

@@ -2,11 +2,10 @@
 which differ only in the store they save to."""
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 from engine.casework.cases import take_intake
+from engine.casework.wareki import today
 from engine.errors import CaseError, StorageError
 from engine.pack.model import Pack
 from engine.rules.facts import form_issues
@@ -33,7 +32,7 @@ def intake_form(pack: Pack, repo, prefix: str, button: str, actor: str) -> None:
     form = pack.intake
     tried_key = f"{prefix}.__tried"
     if f"{prefix}.received_on" not in st.session_state:
-        st.session_state[f"{prefix}.received_on"] = dt.date.today()
+        st.session_state[f"{prefix}.received_on"] = today()
     errors = form_errors(pack, form.fields, prefix) if st.session_state.get(tried_key) else {}
     if errors:
         error_summary(errors)

@@ -5,7 +5,7 @@ import os
 
 import streamlit as st
 
-from engine.changes.versions import live_pack
+from engine.changes.versions import live_pack, version_labels
 from engine.errors import ConfigError, StorageError
 from engine.pack import DEFAULT_PACK
 from engine.pack.model import Pack
@@ -49,6 +49,11 @@ def pack() -> Pack:
         st.error("設定パックにエラーがあるため、画面を表示できません。設定を直してから再読み込みしてください。")
         st.code(err.render(), language=None)
         st.stop()
+
+
+def version_name(version: str | None) -> str:
+    """「第3版 2026年11月30日 田中」 for a version id or the pack version a decision records."""
+    return version_labels(raw_repo()).get(version or "", "記録のない版")
 
 
 @st.cache_resource(show_spinner=False)

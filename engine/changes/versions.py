@@ -7,6 +7,7 @@ started from version N cannot both publish: the second is refused, not merged.
 """
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import json
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from engine.casework.cases import now_iso
+from engine.casework.wareki import JST
 from engine.changes.scenarios import run_all
 from engine.errors import ConflictError, TsunaguError
 from engine.pack import load_sources, read_sources
@@ -98,6 +100,34 @@ def pack_of(repo: Any, version_id: str) -> Pack:
 
 def live_pack(repo: Any, config_dir: Path | str) -> Pack:
     return pack_of(repo, ensure_live(repo, config_dir))
+
+
+def version_label(info: VersionInfo, with_author: bool = True) -> str:
+    """The one name staff see for a version: number, day (Japan time) and who published it.
+
+    >>> version_label(VersionInfo("v003-1a2b3c4d", "d320829a5399", "田中", "閾値", "2026-11-30T01:00:00+00:00",
+    ...                           "publish", "v002-00000000", None))
+    '第3版 2026年11月30日 田中'
+    """
+    number = info.id[1:].split("-")[0].lstrip("0") or "0"
+    try:
+        day = dt.datetime.fromisoformat(info.created_at).astimezone(JST).date()
+        when = f"{day.year}年{day.month}月{day.day}日"
+    except ValueError:
+        when = ""
+    who = ("同梱の設定" if info.author == "system" else info.author) if with_author else ""
+    return " ".join(part for part in (f"第{number}版", when, who) if part)
+
+
+def version_labels(repo: Any) -> dict[str, str]:
+    """Labels by version id and by pack version (what a decision records); a pack version
+    published more than once is named by the version that first made it live."""
+    out: dict[str, str] = {}
+    for v in history(repo):
+        label = version_label(v)
+        out[v.id] = label
+        out.setdefault(v.pack_version, label)
+    return out
 
 
 def history(repo: Any) -> list[VersionInfo]:

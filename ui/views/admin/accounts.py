@@ -5,7 +5,6 @@ import streamlit as st
 
 from ui import auth, state
 from ui.auth import AuthError
-from ui.plain import md
 
 access = auth.access()
 st.title("アカウント")
@@ -18,12 +17,15 @@ roles = {r.id: r.label for r in pack.choices("roles")}
 agencies = {a.id: a.label for a in pack.choices("agencies")}
 notice = st.session_state.pop("accounts.__notice", None)
 if notice:
-    st.success(notice)
+    message, whom = notice
+    st.success(message)
+    st.text(f"対象: {whom}")          # a name typed by an administrator: text, never markdown
 
 
 def done(message: str, action: str, target: str, **fields) -> None:
     log.append(actor, action, target=target, **fields)
-    st.session_state["accounts.__notice"] = message
+    account = users.get(target)
+    st.session_state["accounts.__notice"] = (message, f"{account.name if account else ''}（ログインID: {target}）")
     st.rerun()
 
 
@@ -58,7 +60,7 @@ with create:
             except AuthError as err:
                 st.error(str(err))
             else:
-                done(f"{md(user.name)} さんのアカウントを作りました（ログインID: {user.id}）。", "user_add", user.id,
+                done("アカウントを作りました。", "user_add", user.id,
                      role=",".join(new_roles))
 
 with change:
@@ -88,20 +90,20 @@ with change:
                 except AuthError as err:
                     st.error(str(err))
                 else:
-                    done(f"{md(user.name)} さんの役割と所属機関を変えました。", "user_roles", chosen, role=",".join(edit_roles))
+                    done("役割と所属機関を変えました。", "user_roles", chosen, role=",".join(edit_roles))
         st.markdown("**使える・使えない**")
         if user.disabled:
             if st.button("使えるようにする", key=f"accounts.{chosen}.enable"):
                 users.set_disabled(chosen, False)
-                done(f"{md(user.name)} さんのアカウントを使えるようにしました。", "user_enable", chosen)
+                done("アカウントを使えるようにしました。", "user_enable", chosen)
         elif chosen == actor:
             st.caption("自分のアカウントは無効にできません。")
         elif st.button("無効にする（ログイン中のセッションも終わります）", key=f"accounts.{chosen}.disable"):
             users.set_disabled(chosen, True)
-            done(f"{md(user.name)} さんのアカウントを無効にしました。", "user_disable", chosen)
+            done("アカウントを無効にしました。", "user_disable", chosen)
         if users.locked(chosen) and st.button("ロックを解除する", key=f"accounts.{chosen}.unlock"):
             users.unlock(chosen)
-            done(f"{md(user.name)} さんのロックを解除しました。", "user_unlock", chosen)
+            done("ロックを解除しました。", "user_unlock", chosen)
     with right:
         st.markdown("**パスワードの再設定**")
         with st.form(f"accounts.{chosen}.reset"):
@@ -117,4 +119,4 @@ with change:
                 except AuthError as err:
                     st.error(str(err))
                 else:
-                    done(f"{md(user.name)} さんのパスワードを再設定しました。ログイン中のセッションは終わりました。", "user_reset", chosen)
+                    done("パスワードを再設定しました。ログイン中のセッションは終わりました。", "user_reset", chosen)

@@ -4,8 +4,8 @@ import datetime as dt
 import streamlit as st
 
 from engine.casework.stats import to_csv
-from engine.casework.wareki import wareki
-from ui import auth
+from engine.casework.wareki import wareki_time
+from ui import auth, state
 
 access = auth.access()
 st.title("監査ログ")
@@ -36,7 +36,7 @@ rows = [e for e in reversed(entries)
         if (not actors or e["actor"] in actors) and (not actions or e["action"] in actions)
         and (not case_id or e.get("case_id") == case_id.strip()) and (not since or e["at"][:10] >= since.isoformat())]
 st.caption(f"{len(rows)} 件（全 {len(entries)} 件）")
-table = [{"連番": e["seq"], "日時": f"{wareki(e['at'][:10])} {e['at'][11:19]}", "だれが": e["actor"],
+table = [{"連番": e["seq"], "日時": wareki_time(e["at"]), "だれが": e["actor"],
           "何を": ACTIONS.get(e["action"], e["action"]), "ケース": e.get("case_id", ""),
           "対象": e.get("target", e.get("version", ""))} for e in rows]
 st.dataframe(table, hide_index=True, width="stretch")

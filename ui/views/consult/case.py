@@ -9,7 +9,7 @@ from engine.casework.access import AccessError
 from engine.casework.duties import next_due
 from engine.casework.handoff import answer_case, confirm_case, reassign_case
 from engine.casework.referrals import owner_of
-from engine.casework.wareki import wareki
+from engine.casework.wareki import wareki, wareki_time
 from engine.casework.workflow import (
     add_note,
     allowed_next,
@@ -115,8 +115,9 @@ with tabs[0]:
     st.markdown("#### 推薦（ルールの答え）")
     show_decision(pack, decision)
     if case.get("config_version") != pack.version:
-        st.info(f"この推薦は以前の設定（版 {case.get('config_version')}）によるものです。"
-                f"現在の設定は版 {pack.version} です。「再判定」で現在の設定で推薦を出し直せます。")
+        st.info("この推薦は以前の設定によるものです。「再判定」で現在の設定で推薦を出し直せます。")
+        # Version labels name their publisher (typed text): shown as text.
+        st.text(f"推薦の設定: {state.version_name(case.get('config_version'))}　現在の設定: {state.version_name(pack.version)}")
     if st.button("再判定（現在の設定と相談内容で推薦を出し直す。確定した振り分けは変えません）"):
         attempt(lambda: redecide(repo, pack, case_id, actor, expected_revision=revision),
                 "再判定しました。確定した振り分けはそのままです。前の推薦は経過に残っています。")
@@ -227,5 +228,5 @@ with tabs[6]:
 with tabs[7]:
     # Staff-typed text (notes, reasons) is in these lines: shown as text, never as markdown.
     for event in reversed(repo.events(case_id)):
-        st.text(f"・{wareki(str(event.get('at', ''))[:10])} {str(event.get('at', ''))[11:16]}　{event_text(pack, event)}"
+        st.text(f"・{wareki_time(event.get('at'))}　{event_text(pack, event, state.version_name)}"
                 f"　（{event.get('by', '')}）")

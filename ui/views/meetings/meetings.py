@@ -1,6 +1,5 @@
 """会議: the meeting calendar (iCal), a meeting's agenda, and the 会議記録 written back to cases."""
 import copy
-import datetime as dt
 
 import streamlit as st
 
@@ -17,7 +16,7 @@ from engine.casework.calendar import (
     previous_occurrence,
     to_ical,
 )
-from engine.casework.wareki import wareki
+from engine.casework.wareki import today as jst_today, wareki
 from engine.casework.workflow import WorkflowError, agenda, record_outcome
 from engine.errors import CaseError, ConflictError, StorageError
 from ui import auth, state
@@ -28,7 +27,7 @@ pack, repo = state.pack(), auth.repo()
 meetings = {m.id: m for m in pack.meetings}
 form = pack.forms["meeting_record"]
 user = st.session_state.get("user", "staff")
-today = dt.date.today()
+today = jst_today()
 
 st.title("会議")
 st.caption("会議の開催予定、会議で協議するケース（議題）、会議の結果の記録。結果はケースの状態に反映されます。")

@@ -17,12 +17,15 @@ from engine.changes.versions import (
     get_draft,
     publish,
     rule_changes,
+    version_label,
+    version_labels,
     yaml_diff,
 )
 from engine.errors import CaseError, ConfigError, ConflictError, TsunaguError
 from engine.rules.decide import decide
 from ui import auth, state
 from ui import draft as drafts
+from ui.plain import md
 
 repo = auth.repo()
 st.title("設定の公開")
@@ -44,7 +47,6 @@ sources, base = dict(stored["sources"]), stored["base"]
 draft_hash = content_hash(sources)
 live_id = ensure_live(repo, state.config_dir())
 live = drafts.live()
-author_default = st.session_state.get("user", "")
 # A click acts on the draft this run reads; if that is not the draft the editor last saw
 # (someone saved meanwhile), a destructive action asks them to look again first.
 seen_before = st.session_state.get("publish.seen_hash")
@@ -92,7 +94,9 @@ def routing_text(pack, summary) -> str:
 
 
 if base != live_id:
-    st.warning(f"この下書きの元の版 {base} は、もう公開中の版ではありません（公開中: {live_id}）。"
+    names = version_labels(repo)
+    st.text(f"下書きの元の版: {names.get(base, '記録のない版')}　公開中の版: {names.get(live_id, '記録のない版')}")
+    st.warning("この下書きの元の版は、もう公開中の版ではありません。"
                "このままでは公開できません。下書きを破棄して、最新の版から作り直してください。", icon="⚠️")
 
 # -- 1. 検証 -------------------------------------------------------------------------------
@@ -204,7 +208,8 @@ if failed:
     st.warning(f"シナリオが {len(failed)} 件失敗しているため、公開できません。")
 elif impact is None:
     st.warning("影響を確かめるまで、公開できません。")
-who = st.text_input("公開する人", value=author_default, key="publish.author")
+who = auth.access().user.name             # the logged-in user, as the audit records; never typed
+st.text(f"公開する人: {who}")
 why = st.text_area("公開の理由", key="publish.reason", help="必須です。履歴に残り、あとで戻すときの手がかりになります。")
 if st.button("公開する", type="primary", disabled=not ready) and ready:
     try:
@@ -216,7 +221,8 @@ if st.button("公開する", type="primary", disabled=not ready) and ready:
     except TsunaguError as err:
         st.error(str(err))
     else:
-        message = f"版 {version.id} を公開しました。これからの受付と振り分けは、この版の設定で行います。"
+        # No author in it: the notice is markdown, and a name is typed text.
+        message = f"{version_label(version, with_author=False)} を公開しました。これからの受付と振り分けは、この版の設定で行います。"
         try:
             discard_draft(repo, expected=stored)
         except ConflictError:

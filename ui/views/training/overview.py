@@ -1,8 +1,7 @@
 """研修 > 全体図: the five programs, agencies and meetings drawn from the live config, and a case's path."""
-import datetime as dt
-
 import streamlit as st
 
+from engine.casework.wareki import today
 from engine.errors import CaseError
 from engine.pack.model import thawed
 from engine.rules.decide import decide
@@ -38,7 +37,7 @@ with path:
         case = thawed(scenarios[pick].case) if pick else None
     else:
         if "overview.case.received_on" not in st.session_state:
-            st.session_state["overview.case.received_on"] = dt.date.today()
+            st.session_state["overview.case.received_on"] = today()
         errors = form_errors(pack, pack.intake.fields, "overview.case") if st.session_state.get("overview.__tried") else {}
         if errors:
             error_summary(errors)
