@@ -90,7 +90,7 @@ def test_agenda_lists_the_8050_case(data, case_8050):
     at = meetings_page()
     assert widget(at.selectbox, "会議").value == "juso_kaigi"
     agenda = at.dataframe[-1].value
-    assert list(agenda["ID"]) == [case_8050["id"]]
+    assert list(agenda["ケース番号"]) == [case_8050["id"]]
     assert list(agenda["支援プラン"]) == ["なし"]
     assert "多機関協働事業" in agenda["事業"][0]
     assert case_8050["id"] in widget(at.selectbox, "記録するケース").options[0]
@@ -156,3 +156,28 @@ def test_stale_save_shows_the_conflict_and_then_saves_after_reload(data, repo, c
     assert not at.exception
     stored = repo.get_case(case_8050["id"])
     assert (stored["status"], stored["owner_note"]) == ("support", "別の職員が更新")
+
+
+def test_record_date_defaults_to_today_refuses_before_reception_and_warns_on_a_future_day(data, repo, pack):
+    from engine.casework.wareki import today as jst_today
+    today = jst_today()
+    stored, _ = take_intake(repo, pack, {**copy.deepcopy(CASE_8050), "received_on": today.isoformat()})
+    at = open_record_form(meetings_page(), stored["id"])
+    # Received today: an earlier session cannot be the one that discussed it.
+    assert widget(at.date_input, "開催日（必須）").value == today
+    widget(at.selectbox, "結果（必須）").select("plan_approved")
+    widget(at.date_input, "開催日（必須）").set_value(today - dt.timedelta(days=1))
+    widget(at.button, "結果を記録する").click().run()
+    assert not at.exception
+    assert "「開催日」は受付日" in texts(at.error) and "より前にはできません" in texts(at.error)
+    assert repo.get_case(stored["id"])["revision"] == stored["revision"]            # nothing saved
+    widget(at.date_input, "開催日（必須）").set_value(today + dt.timedelta(days=3)).run()
+    assert "開催日が今日より後の日付" in texts(at.warning)
+    widget(at.button, "結果を記録する").click().run()
+    assert "「この開催日のまま記録する」にチェック" in texts(at.error)
+    assert repo.get_case(stored["id"])["revision"] == stored["revision"]
+    widget(at.date_input, "開催日（必須）").set_value(today).run()
+    assert "開催日が今日より後の日付" not in texts(at.warning)
+    widget(at.button, "結果を記録する").click().run()
+    assert not at.exception and "状態: 支援実施" in texts(at.success)
+    assert repo.get_case(stored["id"])["meetings_done"][0]["held_on"] == today.isoformat()

@@ -118,3 +118,16 @@ def test_an_intake_without_required_fields_is_stored_by_no_path(repo, pack):
         take_intake(repo, pack, {**CASE_8050, "person": {"age": 200, "concerns": ["care_need"]}})
     assert [i.message for i in err.value.issues] == ["「年齢」は 0〜120 の範囲で入力してください（入力: 200）"]
     assert repo.count_cases() == 0
+
+
+def test_a_meeting_record_before_the_case_was_received_is_refused(pack, repo):
+    case, _ = take_intake(repo, pack, CASE_8050)                          # received 2026-11-20
+    with pytest.raises(CaseError) as err:
+        record_outcome(repo, pack, case["id"], {"meeting": "juso_kaigi", "held_on": "2026-11-19",
+                                                "outcome": "plan_approved"}, "staff")
+    assert [i.key for i in err.value.issues] == ["held_on"]
+    assert "受付日（令和8年11月20日" in err.value.issues[0].message
+    assert repo.get_case(case["id"])["status"] == "received" and not repo.get_case(case["id"]).get("meetings_done")
+    same_day = record_outcome(repo, pack, case["id"], {"meeting": "juso_kaigi", "held_on": "2026-11-20",
+                                                       "outcome": "plan_approved"}, "staff")
+    assert same_day["meetings_done"][0]["held_on"] == "2026-11-20"

@@ -13,7 +13,8 @@ from typing import Any, Mapping
 from engine.casework.caselist import ids_of, routing_of
 from engine.casework.cases import checked_intake
 from engine.casework.handoff import differences
-from engine.errors import TsunaguError
+from engine.casework.wareki import today as jst_today, wareki
+from engine.errors import CaseError, CaseIssue, TsunaguError
 from engine.pack.model import Pack
 from engine.rules.decide import decide_prepared
 from engine.rules.facts import coerce_form, prepare
@@ -21,7 +22,7 @@ from engine.rules.facts import coerce_form, prepare
 
 def today_iso() -> str:
     """Today as an ISO day: when a case enters a status (its clock in lifecycle.yaml ``stay``)."""
-    return dt.date.today().isoformat()
+    return jst_today().isoformat()
 
 
 class WorkflowError(TsunaguError):
@@ -133,6 +134,11 @@ def record_outcome(repo: Any, pack: Pack, case_id: str, raw: Mapping, actor: str
     """
     record = coerce_form(pack, pack.forms["meeting_record"].fields, raw)
     case = _load(repo, case_id)
+    received = str(case.get("intake", {}).get("received_on") or "")[:10]
+    if received and str(record.get("held_on") or "") < received:
+        # A meeting cannot have discussed a case before the case existed.
+        raise CaseError([CaseIssue("held_on", f"「開催日」は受付日（{wareki(received)}）より前にはできません"
+                                              f"（入力: {wareki(record['held_on'])}）", "会議を開いた日を選んでください")])
     done = list(case.get("meetings_done", []))
     done.append({"meeting": record["meeting"], "held_on": record["held_on"], "outcome": record["outcome"]})
     case["meetings_done"] = done
@@ -142,6 +148,24 @@ def record_outcome(repo: Any, pack: Pack, case_id: str, raw: Mapping, actor: str
         case["status"], case["status_since"] = after, today_iso()
     return _save(repo, case, expected_revision, {"type": "meeting_outcome", "by": actor, "record": record,
                                                  "from": before, "to": case.get("status")})
+
+
+def record_date(case: Mapping, held: dt.date | None, today: dt.date) -> dt.date:
+    """The 会議記録's default 開催日: the session being recorded (the latest one on or before
+    today, at most a week ago and not before the case was received), otherwise today.
+
+    >>> case = {"intake": {"received_on": "2026-11-30"}}
+    >>> record_date(case, dt.date(2026, 11, 19), dt.date(2026, 11, 30))
+    datetime.date(2026, 11, 30)
+    >>> record_date({"intake": {"received_on": "2026-11-10"}}, dt.date(2026, 11, 26), dt.date(2026, 11, 30))
+    datetime.date(2026, 11, 26)
+    >>> record_date({"intake": {"received_on": "2026-10-01"}}, dt.date(2026, 11, 5), dt.date(2026, 11, 30))
+    datetime.date(2026, 11, 30)
+    """
+    received = str(case.get("intake", {}).get("received_on") or "")[:10]
+    if held is None or (today - held).days > 7 or (received and held.isoformat() < received):
+        return today
+    return held
 
 
 def connect_resource(repo: Any, pack: Pack, case_id: str, resource_id: str, actor: str, note: str = "",

@@ -1,5 +1,6 @@
 """会議: the meeting calendar (iCal), a meeting's agenda, and the 会議記録 written back to cases."""
 import copy
+import datetime as dt
 
 import streamlit as st
 
@@ -17,7 +18,7 @@ from engine.casework.calendar import (
     to_ical,
 )
 from engine.casework.wareki import today as jst_today, wareki
-from engine.casework.workflow import WorkflowError, agenda, record_outcome
+from engine.casework.workflow import WorkflowError, agenda, record_date, record_outcome
 from engine.errors import CaseError, ConflictError, StorageError
 from ui import auth, state
 from ui.plain import md
@@ -107,7 +108,7 @@ def priority(case: dict) -> str:
 
 
 st.dataframe([{
-    "ID": c["id"],
+    "ケース番号": c["id"],
     "受付日": wareki(c.get("intake", {}).get("received_on")),
     "優先度": priority(c),
     "状態": pack.label("statuses", c.get("status", "")),
@@ -124,7 +125,7 @@ by_id = {c["id"]: c for c in items}
 if st.session_state.get("meetings.case") not in by_id:
     # The case left the agenda (its outcome was recorded): nothing is selected any more.
     st.session_state.pop("meetings.case", None)
-case_id = st.selectbox("記録するケース", list(by_id), index=None, key="meetings.case", placeholder="ケースIDを選択",
+case_id = st.selectbox("記録するケース", list(by_id), index=None, key="meetings.case", placeholder="ケースを選択",
                        format_func=lambda i: f"{i}（{priority(by_id[i])}・{pack.label('statuses', by_id[i].get('status', ''))}）")
 if case_id is None:
     st.caption("ケースを選ぶと、会議記録の入力欄が出ます。")
@@ -136,12 +137,21 @@ if f"{prefix}.meeting" not in st.session_state:
     # over someone else's newer save is refused instead of silently overwriting it.
     held = previous_occurrence(pack, meeting_id, today, opened)
     st.session_state[f"{prefix}.meeting"] = meeting_id
-    st.session_state[f"{prefix}.held_on"] = held.date if held else today
+    # The session being recorded if it was this week and after the case came in; else today.
+    st.session_state[f"{prefix}.held_on"] = record_date(by_id[case_id], held.date if held else None, today)
     st.session_state[f"{prefix}.__revision"] = by_id[case_id]["revision"]
 
 errors = st.session_state.get(f"{prefix}.__errors", {})
 raw = render_form(pack, form.fields, prefix, errors)
+held_on = raw.get("held_on")
+future = isinstance(held_on, dt.date) and held_on > today
+if future:
+    st.warning(f"開催日が今日より後の日付（{wareki(held_on)}）です。会議の結果は、会議を開いたあとに記録してください。")
+    future_ok = st.checkbox("この開催日のまま記録する", key=f"{prefix}.__future_ok")
 if st.button("結果を記録する", type="primary", key="meetings.record"):
+    if future and not future_ok:
+        st.error("開催日が未来の日付です。日付を直すか、「この開催日のまま記録する」にチェックを入れてください。")
+        st.stop()
     try:
         stored = record_outcome(repo, pack, case_id, jsonable(raw), actor=user,
                                 expected_revision=st.session_state[f"{prefix}.__revision"])
