@@ -1,6 +1,5 @@
 """ケース詳細: the case, its recommended and confirmed routing, referrals and owner, status, plan,
 resources and timeline."""
-import datetime as dt
 
 import pandas as pd
 import streamlit as st
@@ -9,7 +8,7 @@ from engine.casework.access import AccessError
 from engine.casework.duties import next_due
 from engine.casework.handoff import answer_case, confirm_case, reassign_case
 from engine.casework.referrals import owner_of
-from engine.casework.wareki import wareki, wareki_time
+from engine.casework.wareki import today as jst_today, wareki, wareki_time
 from engine.casework.workflow import (
     add_note,
     allowed_next,
@@ -85,7 +84,7 @@ decision = case.get("decision", {})
 person = intake.get("person", {})
 status = case.get("status", pack.initial_status)
 heading(f"{case_id}　{person.get('name') or '（氏名未入力）'}")
-today = dt.date.today()
+today = jst_today()
 owner = owner_of(case)
 due = next_due(pack, case)
 st.caption(f"状態: {pack.label('statuses', status)}　受付日: {wareki(intake.get('received_on'))}　"

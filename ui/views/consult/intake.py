@@ -1,9 +1,9 @@
 """相談受付: the 相談受付票 from forms/intake.yaml, then the recommended routing, why, and its confirmation."""
-import datetime as dt
 
 import streamlit as st
 
 from engine.casework.handoff import confirm_case
+from engine.casework.wareki import today as jst_today
 from engine.errors import TsunaguError
 from ui import auth, state
 from ui.decision_view import show_decision
@@ -33,7 +33,7 @@ if last:
             chosen, reasons, owner = picked
             try:
                 st.session_state["intake.__saved"] = confirm_case(repo, pack, last["id"], chosen, reasons, access.user.id,
-                                                                  access.user.agency, dt.date.today(), owner,
+                                                                  access.user.agency, jst_today(), owner,
                                                                   expected_revision=last.get("revision"))
             except TsunaguError as err:
                 st.error(str(err))

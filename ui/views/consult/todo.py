@@ -1,19 +1,18 @@
 """今日やること: what is overdue or due this week for me and my agency, the referrals waiting for
 my agency's answer (受付待ちのつなぎ), and the state of the referrals I sent."""
-import datetime as dt
 
 import streamlit as st
 
 from engine.casework import referrals
 from engine.casework.duties import todo
-from engine.casework.wareki import wareki
+from engine.casework.wareki import today as jst_today, wareki
 from ui import auth, state
 from ui.handoff_view import referral_rows
 from ui.plain import md
 
 pack, repo = state.pack(), auth.repo()
 user = repo.access.user
-today = dt.date.today()
+today = jst_today()
 st.title("今日やること")
 # The account's name is typed by an administrator: escaped inside the caption's markdown.
 st.caption(f"{wareki(today.isoformat())}　{md(user.name)}"

@@ -4,10 +4,10 @@ Every change is applied to the form file's text (comments kept), the whole draft
 and only a draft that loads is saved; removing or renaming a field first says what happens
 to stored values and what still names the field (engine.changes.form_change).
 """
-import datetime as dt
 
 import streamlit as st
 
+from engine.casework.wareki import today as jst_today
 from engine.changes.form_change import (
     ID_RE,
     LIST_LABELS,
@@ -109,7 +109,7 @@ with tab_show:
             elif info.type == "integer":
                 value = st.number_input("値", value=0, step=1, key=vkey)
             elif info.type == "date":
-                value = st.date_input("値", value=dt.date.today(), key=vkey).isoformat()
+                value = st.date_input("値", value=jst_today(), key=vkey).isoformat()
             elif op in ("in", "not_in"):
                 value = [v.strip() for v in st.text_area("値（1行に1つ）", key=vkey).splitlines() if v.strip()]
             else:

@@ -2,12 +2,12 @@
 
 Every change goes into the draft (``ui.draft``); nothing here touches the live pack.
 """
-import datetime as dt
 
 import pandas as pd
 import streamlit as st
 
 from engine.casework import overrides
+from engine.casework.wareki import today as jst_today
 from engine.changes.editing import delete_item, move_item, set_field
 from engine.rules.sentences import rule_text
 from ui import auth, draft
@@ -38,7 +38,7 @@ with listing:
     else:
         st.caption("上から順に調べ、条件にあてはまるルールがすべて働きます。")
         # What staff changed when they confirmed: the best hint of which rule to change.
-        changed = auth.repo().read_cases(lambda cases: overrides.count(cases, dt.date.today()))
+        changed = auth.repo().read_cases(lambda cases: overrides.count(cases, jst_today()))
         with st.expander(f"職員が推薦を変えた回数（過去{overrides.WINDOW_DAYS}日、確定 {changed.confirmed} 件）",
                          expanded=bool(changed.total())):
             # Plain tables: a few rows, and the cases' ids wrap instead of hiding behind a scroll.

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.casework import overrides, referrals, stats
+from engine.casework.wareki import today as jst_today
 from ui import auth, state
 
 pack, repo = state.pack(), auth.repo()
@@ -40,7 +41,7 @@ for i in range(0, len(figures), 4):
 
 st.markdown("#### つなぎと、推薦を変えた件数")
 st.caption(f"確定した件数と推薦を変えた数は過去{overrides.WINDOW_DAYS}日、つなぎは今の状態です。")
-today = dt.date.today()
+today = jst_today()
 pending, late, changed = repo.read_cases(lambda cases: (
     sum(r.get("state") == "pending" for c in cases for r in referrals.referrals_of(c)),
     referrals.overdue_count(cases, today), overrides.count(cases, today)))
