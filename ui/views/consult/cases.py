@@ -6,11 +6,15 @@ import streamlit as st
 from engine.casework.caselist import SORTS, CaseQuery, row_view, run_query
 from engine.casework.demo import DEMO_KINDS, save_demo, store_kind
 from engine.casework.duties import WEEK, due_by, due_columns, is_overdue, owned_by
+from engine.casework.wareki import today as jst_today
 from engine.errors import TsunaguError
 from ui import auth, state
 
 pack, repo = state.pack(), auth.repo()
 PER_PAGE = 50
+# 優先度 and 状態 first: at 1024 px the right-hand columns scroll, these never do.
+COLUMNS = ["優先度", "状態", "ID", "氏名", "受付日", "次の期限", "主担当", "つなぎ", "圏域", "事業", "会議"]
+ROW_PX, HEAD_PX = 35, 38
 DEMO_COUNT = 200
 EARLIEST = dt.date(2000, 1, 1)        # date_input otherwise offers only the last ten years
 st.title("ケース一覧")
@@ -73,7 +77,7 @@ sort = st.sidebar.selectbox("並べ替え", list(SORTS), format_func=SORTS.get, 
 only_overdue = st.sidebar.checkbox("期限切れだけ（状態の期限・受理されないつなぎ）", key="cases.overdue", on_change=first_page)
 due_this_week = st.sidebar.checkbox("今週までに期限があるもの（期限切れを含む）", key="cases.due_week", on_change=first_page)
 only_mine = st.sidebar.checkbox("自分・自分の機関が主担当のもの", key="cases.mine", on_change=first_page)
-today = dt.date.today()
+today = jst_today()
 me = repo.access.user
 
 st.session_state.setdefault("cases.page", 1)
@@ -101,7 +105,19 @@ if not result.total:
     st.stop()
 
 st.caption(f"{result.total} 件中 {result.first}–{result.last} 件")
-st.dataframe(rows, hide_index=True)
+small, medium = st.column_config.TextColumn(width="small"), st.column_config.TextColumn(width="medium")
+# A new key after each opening: coming back to the list, no row is still selected.
+table_key = f"cases.table.{st.session_state.get('cases.opened', 0)}"
+picked = st.dataframe(
+    [{column: row.get(column, "") for column in COLUMNS} for row in rows], hide_index=True, key=table_key,
+    on_select="rerun", selection_mode="single-row", height=HEAD_PX + ROW_PX * len(rows) + 2,
+    column_config={"優先度": small, "状態": small, "ID": st.column_config.TextColumn("ケース番号", width="small"),
+                   "氏名": small, "受付日": medium, "次の期限": medium, "事業": medium, "会議": medium})
+if picked.selection.rows:
+    st.session_state["case_id"] = rows[picked.selection.rows[0]]["ID"]
+    st.session_state["cases.opened"] = st.session_state.get("cases.opened", 0) + 1
+    st.switch_page("views/consult/case.py")
+st.caption("行を選ぶと、そのケースが開きます。")
 
 prev_col, page_col, next_col = st.columns([1, 2, 1], vertical_alignment="bottom")
 prev_col.button("前へ", on_click=move, args=(-1,), disabled=result.page <= 1, key="cases.prev")
@@ -109,5 +125,5 @@ page_col.number_input(f"ページ（全 {result.pages} ページ）", min_value=
 next_col.button("次へ", on_click=move, args=(1,), disabled=result.page >= result.pages, key="cases.next")
 
 names = {row["ID"]: row["氏名"] for row in rows}
-st.selectbox("ケースを開く", list(names), index=None, placeholder="ケースIDを選択", key="cases.open",
+st.selectbox("ケースを開く", list(names), index=None, placeholder="ケース番号を選択", key="cases.open",
              format_func=lambda i: f"{i}　{names[i]}".rstrip(), on_change=open_case)
