@@ -37,7 +37,7 @@ from tests.e2e_support import (
 RULE = "multi_field"
 RULE_LABEL = "2分野以上 → 多機関協働事業"
 PROGRAMS = ("包括的相談支援事業", "参加支援事業", "地域づくり事業", "多機関協働事業", "アウトリーチ等を通じた継続的支援事業")
-ACCEPT = "失敗したシナリオの期待を新しい結果に更新する（変更が意図どおりの場合）"
+ACCEPT = "このシナリオの期待を新しい結果にする（変更が意図どおりの場合）"
 DEMO_CASES = 60
 
 
@@ -157,9 +157,13 @@ def test_lower_multi_agency_threshold_publish_and_roll_back(page, app_url, data_
     expect(failed).to_contain_text(re.compile(r"[1-9]\d* 件"))
     n_failed = int(re.search(r"(\d+) 件", failed.inner_text()).group(1))
     screenshot(page, "31_publish_scenarios_fail")
-    click_button(page, ACCEPT)
-    expect(main.get_by_text(f"失敗したシナリオ {n_failed} 件の期待を、下書きでの新しい結果に更新しました。",
-                            exact=True)).to_be_visible()
+    # One scenario at a time: each shows its 期待 (before) and 結果 (after) above its own button.
+    expect(page.get_by_role("button", name=ACCEPT, exact=True)).to_have_count(n_failed)
+    for left in range(n_failed, 0, -1):
+        expect(failed).to_contain_text(f"{left} 件")
+        page.get_by_role("button", name=ACCEPT, exact=True).first.click()
+        settle(page)
+        expect(main.get_by_text(re.compile(r"^シナリオ「.+」の期待を、下書きでの新しい結果に更新しました。$"))).to_be_visible()
     expect(failed).to_contain_text("0 件")
     expect(page.get_by_role("button", name=ACCEPT, exact=True)).to_have_count(0)
 

@@ -33,6 +33,15 @@ def accepted() -> dict:
 
 
 
+def test_wording_is_flagged_only_where_a_changed_number_is_quoted():
+    from engine.changes.wording import stale_wording
+    live = load_pack()
+    assert stale_wording(live, live) == []
+    flagged = stale_wording(live, load_sources(lowered()))
+    assert flagged and all("「2」" in w and "今の条件の値: 1" in w for w in flagged)
+    assert any("名前" in w for w in flagged) and any("理由" in w for w in flagged)
+
+
 def prepare(data: Path, draft: dict | None = None, cases: int = 0) -> str:
     """A store with the bundled pack live, optionally demo cases and a draft; returns the live id."""
     with open_repository(data) as repo:
@@ -105,13 +114,22 @@ def test_a_failing_scenario_blocks_publish_until_its_expectation_is_updated(data
     at = page(PUBLISH)
     assert at.metric[1].label == "失敗" and at.metric[1].value != "0 件"
     assert any("期待" in e.label or "✗" in e.label for e in at.expander)
+    # The rule's name still says 「2分野以上」 though its condition now counts 1: flagged.
+    assert "ルール「2分野以上 → 多機関協働事業」の名前に「2」とあります" in texts(at, "warning").replace("\\", "")
     button(at, "影響を確かめる").click().run()
     assert button(at, "公開する").disabled and "シナリオが" in texts(at, "warning")
     assert [v.id for v in stored(data)[0]] == [base]
 
-    button(at, "失敗したシナリオの期待を新しい結果に更新する").click().run()
-    assert not at.exception
-    assert at.metric[1].value == "0 件" and "期待を" in texts(at, "success")
+    # One scenario at a time, each with its before (期待) and after (結果) shown above its button.
+    n_failed = int(at.metric[1].value.removesuffix(" 件"))
+    accept = "このシナリオの期待を新しい結果にする（変更が意図どおりの場合）"
+    assert len([b for b in at.button if b.label == accept]) == n_failed
+    assert all("期待:" in c.value and "結果:" in c.value for c in at.code[:n_failed])
+    for left in range(n_failed, 0, -1):
+        assert at.metric[1].value == f"{left} 件"
+        next(b for b in at.button if b.label == accept).click().run()
+        assert not at.exception and "の期待を、下書きでの新しい結果に更新しました" in texts(at, "success")
+    assert at.metric[1].value == "0 件" and not [b for b in at.button if b.label == accept]
     draft = stored(data)[1]
     assert all(r.passed for r in run_all(load_sources(draft["sources"])))
     button(at, "影響を確かめる").click().run()          # the draft changed: its impact is checked again

@@ -21,6 +21,7 @@ from engine.changes.versions import (
     version_labels,
     yaml_diff,
 )
+from engine.changes.wording import stale_wording
 from engine.errors import CaseError, ConfigError, ConflictError, TsunaguError
 from engine.rules.decide import decide
 from ui import auth, state
@@ -109,6 +110,8 @@ if error is not None:
     discard_section()
     st.stop()
 st.success("下書きの設定は正しく読み込めます。")
+for warning in stale_wording(live, draft):          # a label still saying 「2分野以上」 after the change
+    st.warning(md(warning), icon="⚠️")
 
 # -- 2. シナリオ -----------------------------------------------------------------------------
 st.header("2. シナリオ")
@@ -123,18 +126,20 @@ left.metric("成功", f"{len(results) - len(failed)} 件")
 right.metric("失敗", f"{len(failed)} 件")
 if not results:
     st.warning("この下書きにはシナリオがありません。振り分けを確かめるシナリオを保存することをおすすめします。")
-for result in failed:
-    with st.expander(f"✗ {result.scenario.name}（{result.scenario.file}）"):
-        st.code(render_failure(result, draft), language=None)
 if failed:
-    st.caption("ルールを直すか、変更が意図どおりなら、失敗したシナリオの期待を新しい結果に書き換えてください。"
-               "ケースを読めないシナリオは書き換えられません（ファイルを直してください）。")
-    if st.button("失敗したシナリオの期待を新しい結果に更新する（変更が意図どおりの場合）"):
-        if seen_before != draft_hash:
-            st.warning(CHANGED)
-        elif drafts.change(lambda src: accept_results(src, results),
-                         f"失敗したシナリオ {len(failed)} 件の期待を、下書きでの新しい結果に更新しました。"):
-            st.rerun()
+    st.caption("ルールを直すか、変更が意図どおりなら、シナリオごとに期待（前）と新しい結果（後）を読んで、"
+               "そのシナリオの期待を新しい結果に書き換えてください。ケースを読めないシナリオは書き換えられません。")
+for result in failed:
+    # One at a time, each read before it is accepted: a bulk "accept all" hid what changed.
+    with st.expander(f"✗ {result.scenario.name}", expanded=True):
+        st.code(render_failure(result, draft), language=None)
+        if result.decision is not None and st.button(
+                "このシナリオの期待を新しい結果にする（変更が意図どおりの場合）", key=f"publish.accept.{result.scenario.file}"):
+            if seen_before != draft_hash:
+                st.warning(CHANGED)
+            elif drafts.change(lambda src, r=result: accept_results(src, [r]),
+                               f"シナリオ「{result.scenario.name}」の期待を、下書きでの新しい結果に更新しました。"):
+                st.rerun()
 
 with st.expander("ケースをシナリオとして保存"):
     case_ids = repo.read_cases(lambda cs: [c["id"] for c in cs])
