@@ -7,6 +7,15 @@ from ui import auth
 restrict_umask()          # the store holds 要配慮個人情報: nothing this process writes is readable by others
 
 st.set_page_config(page_title="つなぐ 相談受付・振り分け", page_icon="🤝", layout="wide")
+# An empty date field shows "yyyy-mm-dd" in English letters: show 年・月・日 instead (CSS only,
+# the field and its value are Streamlit's own).
+st.html("""<style>
+[data-testid="stDateInput"] [role="spinbutton"][data-placeholder="true"] { font-size: 0; }
+[data-testid="stDateInput"] [role="spinbutton"][data-placeholder="true"]::before { font-size: 1rem; color: #999; }
+[data-testid="stDateInput"] [data-placeholder="true"][data-type="year"]::before { content: "年"; }
+[data-testid="stDateInput"] [data-placeholder="true"][data-type="month"]::before { content: "月"; }
+[data-testid="stDateInput"] [data-placeholder="true"][data-type="day"]::before { content: "日"; }
+</style>""")
 
 # Pages live in one folder per section; each keeps the URL it had when the folders were flat,
 # so bookmarks and links staff saved still open the same page.

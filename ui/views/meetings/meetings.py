@@ -52,7 +52,7 @@ if sessions:
 else:
     st.info("この期間に予定された会議はありません。随時開催の会議は、開催が決まったときに下で日程を登録します。")
 if any((m.get("cadence") or {}).get("placeholder") for m in pack.meetings):
-    st.caption("定例会議の曜日・週は仮の設定です（meetings.yaml の cadence）。祝日・年末年始に当たる日は自動で移します。")
+    st.caption("定例会議の曜日・週は仮の設定です（「設定 > 会議の設定」で変えられます）。祝日・年末年始に当たる日は自動で移します。")
 st.download_button("カレンダーに取り込む（iCal）", to_ical(sessions, pack), file_name="tsunagu-meetings.ics",
                    mime="text/calendar", key="meetings.ical")
 
