@@ -16,7 +16,11 @@ guarantees, whatever the rules say:
   hash of their definition and created only when that definition is new;
 - one fixed session id and ``retract_fact`` after each case (``delete_state`` on a
   session whose fact matched nothing crashes the process);
-- one lock around every call: Streamlit runs each browser session as a thread.
+- one lock around every call: Streamlit runs each browser session as a thread;
+- no ``$iany`` over the members: inside it, an ``$or`` gave wrong answers
+  (``any_member: {any: [age >= 65, concerns contains disability]}`` was false for a
+  70-year-old whose concerns lacked ``disability``). "Some member ..." is counted before
+  the fact is asserted, like "number of members with ...", and tested as a count >= 1.
 """
 from __future__ import annotations
 
@@ -114,9 +118,8 @@ class _Compiler:
                 return None if conj else {"$nex": {_CASE: 1}}
             parts = [p for p in parts if p is not None] or [{"$ex": {_CASE: 1}}]
             return {"$and" if conj else "$or": parts}
-        if isinstance(c, AnyMember):
-            inner = self.compile(c.where, neg, True) or {"$ex": {_CASE: 1}}
-            return {"$iall" if neg else "$iany": {_MEMBERS: inner}}
+        if isinstance(c, AnyMember):  # counted in Python (see the module doc), never $iany
+            return self.compile(CountMembers(c.where, ">=", 1), neg, item)
         if isinstance(c, CountMembers):
             name = self.counters.setdefault(c, f"__count{len(self.counters)}")
             return self.atom(Atom(name, c.op, c.value), neg, item)
