@@ -70,13 +70,15 @@ def explain(decision_json: dict) -> str:
     lines = []
     if decision_json["priority"] == "urgent":
         lines.append("【緊急】この相談は緊急として扱ってください。")
-    for title, key in (("事業", "programs"), ("つなぐ機関", "agencies"), ("会議", "meetings"), ("提案する地域資源", "resources")):
-        names = "、".join(x["name"] for x in decision_json[key]) or "なし"
+    for title, key in (("事業", "programs"), ("提案する事業（重層的支援会議で利用の適否を協議）", "proposed_programs"),
+                       ("つなぐ機関", "agencies"), ("会議", "meetings"), ("提案する地域資源", "resources")):
+        names = "、".join(x["name"] for x in decision_json.get(key) or ()) or "なし"
         lines.append(f"{title}: {names}")
     lines.append("")
     lines.append("なぜこの振り分けか:")
     for i, t in enumerate(decision_json["trace"], 1):
-        lines.append(f" {i}. {t['label']} — {t['reason']}")
+        basis = f"出典『{t['source']}』" if t.get("source") else f"法令: {t['law']}" if t.get("law") else "市の方針"
+        lines.append(f" {i}. {t['label']} — {t['reason']}（{basis}）")
     for w in decision_json.get("warnings", []):
         lines.append(f"注意: {w}")
     lines.append(f"（設定の版: {decision_json['config_version']}）")

@@ -47,8 +47,8 @@ def _choice(items: list, value: Any) -> str:
     for item in items:
         if value == item["id"]:
             return item["id"]
-    for item in items:  # a Japanese label (e.g. 長男) stands for its id
-        if value == item["label"]:
+    for item in items:  # a Japanese label (e.g. 長男), or a declared alias (夫 → 配偶者), stands for its id
+        if value == item["label"] or value in (item.get("aliases") or ()):
             return item["id"]
     raise ValueError(f"no choice {value!r} in {[i['id'] for i in items]}")
 
@@ -209,9 +209,23 @@ def _derive(derived: list, facts: dict, members: tuple, lists: Mapping) -> None:
             facts[d["id"]] = value
 
 
+def _old_contract(fields: list, spec: Mapping, case: Mapping) -> Mapping:
+    """README: a top-level ``consent`` is still accepted and means the person's own consent."""
+    top = {f["id"] for f in fields}
+    if "consent" in top or "consent" not in case:
+        return case
+    rest = {k: v for k, v in case.items() if k != "consent"}
+    if _empty(case["consent"]):
+        return rest
+    me = dict(rest.get(spec["self_group"]) or {})
+    me.setdefault("consent", case["consent"])
+    return {**rest, spec["self_group"]: me}
+
+
 def reference_facts(pack: Mapping, case: Mapping) -> tuple[dict, tuple[dict, ...]]:
     """The case-level facts (derived ones included) and the members, as the rules see them."""
     fields, lists, rules = pack["intake"]["fields"], pack["lists"], pack["rules"]
+    case = _old_contract(fields, rules["members"], case)
     clean = _apply_show_if(fields, _clean(fields, case, lists))
     members = _members(rules["members"], clean)
     facts = _flat(fields, clean)
@@ -223,18 +237,25 @@ def reference_decide(pack: Mapping, case: Mapping) -> dict:
     """Decide ``case`` under the raw pack data from ``load_pack_data``.
 
     Returns ``programs``, ``agencies``, ``meetings``, ``resources`` (ids, in the order of
-    their YAML lists), ``priority`` (id) and ``rules`` (fired rule ids, rules.yaml order).
+    their YAML lists), ``proposed`` (programs proposed but not decided), ``priority`` (id)
+    and ``rules`` (fired rule ids, rules.yaml order).
     """
     lists = pack["lists"]
     facts, members = reference_facts(pack, case)
     fired = [r for r in pack["rules"]["rules"] if r.get("enabled", True) and holds(r["when"], facts, members)]
-    got: dict[str, set] = {"programs": set(), "agencies": set(), "meetings": set(), "resources": set()}
+    got: dict[str, set] = {"programs": set(), "agencies": set(), "meetings": set(), "resources": set(), "proposed": set()}
     priorities = lists["priorities"]
     priority = min(priorities, key=lambda p: p["rank"])
     for rule in fired:
         then = rule["then"]
-        for key in ("programs", "meetings", "resources"):
+        for key in ("meetings", "resources"):
             got[key].update(then.get(key) or ())
+        for item in then.get("programs") or ():
+            # {id: x, proposed: true}: a meeting decides whether the program is used
+            if isinstance(item, dict):
+                got["proposed" if item.get("proposed") else "programs"].add(item["id"])
+            else:
+                got["programs"].add(item)
         for ref in then.get("agencies") or ():
             if isinstance(ref, str):
                 got["agencies"].add(ref)
@@ -246,5 +267,9 @@ def reference_decide(pack: Mapping, case: Mapping) -> dict:
             p = next(p for p in priorities if p["id"] == then["priority"])
             if p["rank"] > priority["rank"]:
                 priority = p
-    out = {key: [i["id"] for i in lists[key] if i["id"] in ids] for key, ids in got.items()}
+    got["proposed"] -= got["programs"]
+    # A resource's ``for`` names whom it is for; outside that group it is not suggested.
+    got["resources"] = {r["id"] for r in lists["resources"]
+                        if r["id"] in got["resources"] and (r.get("for") is None or holds(r["for"], facts, members))}
+    out = {key: [i["id"] for i in lists["programs" if key == "proposed" else key] if i["id"] in ids] for key, ids in got.items()}
     return {**out, "priority": priority["id"], "rules": [r["id"] for r in fired]}

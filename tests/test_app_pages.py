@@ -12,7 +12,7 @@ from storage import open_repository
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 CASE_8050 = {"received_on": "2026-11-20", "channel": "self", "resident": True, "area": "area2", "consent": "yes",
              "person": {"name": "架空 花子", "age": 82, "concerns": ["care_need"]},
-             "household": [{"relation": "長男", "age": 52, "concerns": ["withdrawal"]}]}
+             "household": [{"relation": "長男", "age": 52, "concerns": ["withdrawal"], "consent": "yes"}]}
 
 
 
@@ -29,7 +29,7 @@ def fill_8050(at: AppTest) -> None:
     at.radio(key="intake.resident").set_value("はい").run()
     at.selectbox(key="intake.channel").set_value("self")
     at.selectbox(key="intake.area").set_value("area2")
-    at.selectbox(key="intake.consent").set_value("yes")
+    at.selectbox(key="intake.person.consent").set_value("yes")
     at.number_input(key="intake.person.age").set_value(82)
     at.multiselect(key="intake.person.concerns").set_value(["care_need"])
     button(at, "＋ 世帯員を追加").click().run()
@@ -37,6 +37,7 @@ def fill_8050(at: AppTest) -> None:
     at.selectbox(key=row).set_value("eldest_son")
     at.number_input(key=row.replace("relation", "age")).set_value(52)
     at.multiselect(key=row.replace("relation", "concerns")).set_value(["withdrawal"])
+    at.selectbox(key=row.replace("relation", "consent")).set_value("yes")      # consent is asked per person
     at.run()
 
 
@@ -47,6 +48,9 @@ def test_intake_routes_saves_and_explains(data):
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
     assert "多機関協働事業" in text and "重層的支援会議" in text and "2分野以上" in text
+    assert "提案: 参加支援事業（重層的支援会議で利用の適否を協議）" in text 
+    captions = " ".join(c.value for c in at.caption)
+    assert "市の方針（変更できます）" in captions and "出典: 『" in captions
     with open_repository(data) as repo:
         cases = repo.list_cases()
     assert len(cases) == 1 and cases[0]["intake"]["household"][0]["relation"] == "eldest_son"
@@ -98,7 +102,7 @@ def test_urgent_case_is_unmistakable(data):
     at.radio(key="intake.resident").set_value("はい").run()
     at.selectbox(key="intake.channel").set_value("neighbour")
     at.selectbox(key="intake.area").set_value("area3")
-    at.selectbox(key="intake.consent").set_value("no")
+    at.selectbox(key="intake.person.consent").set_value("no")
     at.number_input(key="intake.person.age").set_value(80)
     at.multiselect(key="intake.person.concerns").set_value(["abuse"]).run()
     button(at, "受け付けて振り分ける").click().run()
@@ -188,7 +192,7 @@ def test_non_resident_intake_saves_without_the_hidden_area(data):
     at = app().run()
     at.radio(key="intake.resident").set_value("いいえ").run()
     at.selectbox(key="intake.channel").set_value("self")
-    at.selectbox(key="intake.consent").set_value("yes")
+    at.selectbox(key="intake.person.consent").set_value("yes")
     at.number_input(key="intake.person.age").set_value(45)
     at.multiselect(key="intake.person.concerns").set_value(["debt"]).run()
     button(at, "受け付けて振り分ける").click().run()

@@ -68,7 +68,7 @@ def test_path_follows_the_fired_rules(pack):
     labels = re.findall(r'rule_\d+ \[label="\d+\. ([^"]+)"', dot)
     assert labels == [t.label for t in decision.trace]
     assert "soudan -> rule_1" in dot
-    n = 1 + [t.rule for t in decision.trace].index("multi_field_no_consent")
+    n = 1 + [t.rule for t in decision.trace].index("shien_kaigi_no_consent")
     assert f"rule_{n} -> mt_shien_kaigi" in dot and "mt_juso_kaigi" not in dot
 
 

@@ -36,10 +36,35 @@ def test_single_elderly_care_need_goes_to_the_houkatsu_of_its_area_only(pack):
 
 
 def test_8050_household_with_consent(pack):
-    d = decide(pack, case(household=[{"relation": "長男", "age": 52, "concerns": ["withdrawal"]}]))
-    assert {"multi_agency", "participation"} <= set(d.programs)
+    d = decide(pack, case(household=[{"relation": "長男", "age": 52, "concerns": ["withdrawal"], "consent": "yes"}]))
+    assert "multi_agency" in d.programs and "participation" not in d.programs
+    assert d.proposed == ("participation",)          # 重層的支援会議で利用の適否を協議
     assert d.meetings == ("juso_kaigi",)
     assert "kurashi_marugoto" in d.agencies and "csw_area2" in d.agencies
+
+
+def test_consent_belongs_to_a_person_the_mothers_is_not_the_sons(pack):
+    d = decide(pack, case(household=[{"relation": "長男", "age": 52, "concerns": ["withdrawal"]}]))
+    assert set(d.meetings) == {"juso_kaigi", "shien_kaigi"}    # the mother's plan; the son's information
+    assert "outreach" in d.programs and "csw_area2" in d.agencies   # nobody has met the son yet
+    assert d.proposed == ()
+
+
+def test_old_and_new_consent_contract_decide_alike(pack):
+    old = case(consent="no")
+    new = case(person={"age": 82, "concerns": ["care_need"], "consent": "no"})
+    del new["consent"]
+    assert decide(pack, old) == decide(pack, new)
+    with pytest.raises(CaseError, match="本人同意が2か所で違います"):
+        decide(pack, case(consent="no", person={"age": 82, "concerns": ["care_need"], "consent": "yes"}))
+
+
+def test_a_relation_alias_stands_for_its_relation(pack):
+    d = decide(pack, case(household=[{"relation": "夫", "age": 80, "concerns": ["dementia"], "consent": "yes"}]))
+    assert next(t for t in d.trace if t.rule == "field_kaigo")
+    with pytest.raises(CaseError) as err:
+        decide(pack, case(household=[{"relation": "おじさん", "age": 60}]))
+    assert "夫・妻・内縁の夫・内縁の妻 → 配偶者" in str(err.value)
 
 
 def test_8050_household_without_consent_goes_to_shien_kaigi_not_juso(pack):
@@ -77,10 +102,10 @@ def test_area_of_a_non_resident_is_hidden_and_unanswered(pack):
     assert "houkatsu_a" not in d.agencies
 
 
-def test_abuse_of_an_elderly_person_is_urgent_and_goes_to_houkatsu(pack):
+def test_abuse_of_an_elderly_person_is_urgent_and_goes_to_houkatsu_and_the_city(pack):
     d = decide(pack, case(area="area3", person={"age": 79, "concerns": ["abuse"]}))
     assert d.priority == "urgent"
-    assert d.agencies == ("houkatsu_b",)
+    assert {"houkatsu_b", "kaigo_hoken_gyakutai"} <= set(d.agencies)
     entry = next(t for t in d.trace if t.rule == "abuse_elderly")
     assert entry.facts["該当する世帯員"] == ["本人"]
 
@@ -117,8 +142,8 @@ def test_missing_area_is_a_warning_not_a_crash(pack):
 
 def test_trace_names_rule_reason_and_matched_facts(pack):
     d = decide(pack, case(household=[{"relation": "長男", "age": 52, "concerns": ["withdrawal"]}]))
-    entry = next(t for t in d.trace if t.rule == "multi_field_consent")
-    assert entry.facts == {"resident": True, "field_count": 2, "consent": "yes"}
+    entry = next(t for t in d.trace if t.rule == "complex_consent")
+    assert entry.facts == {"resident": True, "complex": True, "consented_concern": True, "該当する世帯員": ["本人"]}
     assert "重層的支援会議" in entry.reason
     assert d.config_version == pack.version
 
@@ -134,7 +159,7 @@ def _pack_with_rules(tmp_path: Path, rules: list[dict]) -> object:
 
 def test_or_branches_fire_a_rule_once(tmp_path):
     p = _pack_with_rules(tmp_path, [{"id": "either", "label": "どちらか", "when": {"any": [
-        {"fact": "consent", "op": "=", "value": "yes"}, {"fact": "resident", "op": "=", "value": True}]},
+        {"fact": "person.consent", "op": "=", "value": "yes"}, {"fact": "resident", "op": "=", "value": True}]},
         "then": {"programs": ["comprehensive"], "reason": "テスト"}}])
     assert [t.rule for t in decide(p, case()).trace] == ["either"]
 

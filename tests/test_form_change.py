@@ -42,10 +42,10 @@ def repo(tmp_path, pack):
 
 
 def test_notice_counts_cases_with_a_value_and_names_the_rules(pack, repo):
-    change = field_change(pack, "intake", "consent", None, repo)
-    assert change.blocked and change.cases == 4
+    change = field_change(pack, "intake", "person.consent", None, repo)
+    assert change.blocked and change.cases == 4                 # the old top-level consent became the person's
     assert "この項目は 4 件のケースに値があります" in change.text
-    assert "振り分けルール multi_field_consent" in change.text and "先にルールを直してください" in change.text
+    assert "振り分けルール third_party_no_consent" in change.text and "先にルールを直してください" in change.text
 
 
 def test_unreferenced_field_is_safe_and_its_values_stay(pack, repo):
@@ -81,8 +81,8 @@ def test_rename_says_values_stay_under_the_old_id(pack, repo):
     notice = field_change_notice(pack, "intake", "summary", "overview", repo)
     assert "古いID「summary」のまま" in notice and "表示名の変更が安全" in notice
     assert field_change(pack, "intake", "summary", "Bad-Id", repo).blocked
-    assert field_change(pack, "intake", "summary", "consent", repo).blocked
-    assert field_change(pack, "intake", "consent", "agreement", repo).blocked
+    assert field_change(pack, "intake", "summary", "resident", repo).blocked
+    assert field_change(pack, "intake", "person.consent", "agreement", repo).blocked
 
 
 def test_choice_usage_counts_cases_and_names_config(pack, repo):
@@ -98,7 +98,7 @@ def test_choice_usage_counts_cases_and_names_config(pack, repo):
 
 def test_edits_keep_comments_and_load(sources):
     text = sources["forms/intake.yaml"]
-    for edited in (set_field_keys(text, "consent", {"label": "本人の同意", "help": None}),
+    for edited in (set_field_keys(text, "person.consent", {"label": "本人の同意", "help": None}),
                    set_field_keys(text, "person.kana", {"label": "かな"}),
                    add_field(text, "household", {"id": "job", "type": "text", "label": "仕事"}),
                    add_field(text, None, {"id": "visits", "type": "integer", "label": "訪問回数", "min": 0, "help": ""}),

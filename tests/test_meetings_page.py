@@ -18,7 +18,7 @@ APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 CASE_8050 = {
     "received_on": "2026-11-20", "channel": "self", "resident": True, "area": "area2", "consent": "yes",
     "person": {"age": 82, "concerns": ["care_need"]},
-    "household": [{"relation": "長男", "age": 52, "concerns": ["withdrawal"]}],
+    "household": [{"relation": "長男", "age": 52, "concerns": ["withdrawal"], "consent": "yes"}],
     "summary": "架空の相談: 自分の介護と、同居の息子が長く家から出ていないことが心配。",
 }
 

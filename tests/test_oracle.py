@@ -27,14 +27,17 @@ RAW = load_pack_data(HANNAN)
 LISTS = RAW["lists"]
 CONCERNS = [c["id"] for c in LISTS["concerns"]]
 CHANNELS = [c["id"] for c in LISTS["channels"]]
-THIRD_PARTY = ("neighbour", "minsei", "partner_company")
+THIRD_PARTY = ("neighbour", "minsei", "partner_company", "school", "landlord", "agency")
 AREAS = [a["id"] for a in LISTS["areas"]]
 DISTRICTS = [d["id"] for d in LISTS["school_districts"]]
 # Staff may type a relation's Japanese label instead of its id (続柄「長男」).
-RELATION_INPUTS = [r["id"] for r in LISTS["relations"]] + [r["label"] for r in LISTS["relations"]]
+# or a word the vocabulary declares as an alias (夫 → 配偶者).
+RELATION_INPUTS = ([r["id"] for r in LISTS["relations"]] + [r["label"] for r in LISTS["relations"]]
+                   + [a for r in LISTS["relations"] for a in r.get("aliases") or ()])
 FIELD_OF = {c["id"]: c.get("field") for c in LISTS["concerns"]}
 
 MISSING = object()
+CONSENTS = st.sampled_from(["yes", "no", "unknown", MISSING, None])
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -63,6 +66,7 @@ def members(draw, self_member: bool) -> dict:
     out: dict = {} if self_member else {"relation": draw(st.sampled_from(RELATION_INPUTS))}
     _put(out, "age", draw(optional(AGES, None)))
     _put(out, "concerns", draw(optional(CONCERN_SETS, [])))
+    _put(out, "consent", draw(CONSENTS))     # consent belongs to each person
     return out
 
 
@@ -75,22 +79,46 @@ def cases(draw) -> dict:
     _put(case, "resident", draw(st.sampled_from([True, True, False, MISSING, None])))
     _put(case, "area", draw(optional(st.sampled_from(AREAS), "")))
     _put(case, "school_district", draw(optional(st.sampled_from(DISTRICTS))))
-    _put(case, "consent", draw(st.sampled_from(["yes", "no", "unknown", MISSING, None])))
     person = draw(members(self_member=True))
+    if "consent" not in person:               # the old contract: a top-level consent is the person's own
+        _put(case, "consent", draw(CONSENTS))
     household = draw(st.lists(members(self_member=False), max_size=4))
     everyone = [person, *household]
     # Plant the rarer situations, so they are not left to a 1-in-17 draw per slot.
-    plant = draw(st.sampled_from(["none", "none", "elder_abuse", "abuse", "two_fields", "child"]))
+    plant = draw(st.sampled_from(["none", "none", "elder_abuse", "abuse", "two_fields", "child", "child_abuse", "dv",
+                                  "self_neglect", "between", "guardianship", "reoffending", "info"]))
     who = everyone[draw(st.integers(0, len(everyone) - 1))]
-    if plant in ("elder_abuse", "abuse"):
-        who["concerns"] = list(dict.fromkeys([*(who.get("concerns") or []), "abuse"]))
+
+    def add(*concerns):
+        who["concerns"] = list(dict.fromkeys([*(who.get("concerns") or []), *concerns]))
+    if plant in ("elder_abuse", "abuse", "child_abuse"):
+        add("abuse")
         if plant == "elder_abuse":
             who["age"] = draw(st.integers(65, 105))
+        elif plant == "child_abuse":
+            who["age"] = draw(st.integers(0, 17))
+    elif plant == "dv":
+        add("dv")
+    elif plant == "self_neglect":
+        add("hoarding")
+        who["age"] = draw(st.integers(60, 100))
+    elif plant == "between":
+        add("withdrawal")
+        who["age"], who["consent"] = draw(st.integers(12, 70)), "yes"
+    elif plant == "info":                     # only 「福祉サービスを知りたい」 in the whole household
+        for m in everyone:
+            m.pop("concerns", None)
+        person["concerns"] = ["info_request"]
+    elif plant in ("guardianship", "reoffending"):
+        add(plant, *draw(st.lists(st.sampled_from(["dementia", "disability", "housing"]), max_size=1)))
+        who["age"] = draw(st.integers(40, 95))
     elif plant == "two_fields":
         who["concerns"] = list(dict.fromkeys([*(who.get("concerns") or []), *draw(
             st.lists(st.sampled_from(["care_need", "disability", "childcare", "debt", "withdrawal"]), min_size=2, max_size=2, unique=True))]))
     elif plant == "child":
         who["age"] = draw(st.integers(0, 17))
+    if person.get("consent") not in (None, ""):
+        case.pop("consent", None)             # both contracts at once would contradict each other
     _put(case, "abuse_detail", draw(optional(st.sampled_from(["大きな声が聞こえる", "あざがある"]))))
     _put(case, "person", person)
     if household or draw(st.booleans()):
@@ -113,7 +141,7 @@ def _label_regions(case: dict) -> None:
 def engine_view(decision) -> dict:
     return {"programs": list(decision.programs), "agencies": list(decision.agencies),
             "meetings": list(decision.meetings), "resources": list(decision.resources),
-            "priority": decision.priority, "rules": [t.rule for t in decision.trace]}
+            "proposed": list(decision.proposed), "priority": decision.priority, "rules": [t.rule for t in decision.trace]}
 
 
 def fired_in_sample(raw: dict, n: int) -> tuple[Counter, Counter, int]:
@@ -266,8 +294,8 @@ rules:
   - {id: r_disabled, label: 無効, enabled: false, when: {all: []}, then: {priority: urgent, programs: [community], reason: 無効なルールは動かない}}
   - {id: r_in, label: in, when: {fact: channel, op: in, value: [neighbour, minsei, partner_company]}, then: {programs: [outreach], reason: 経路がin}}
   - {id: r_not_in, label: not_in, when: {fact: channel, op: not_in, value: [self, family]}, then: {meetings: [chonai_renkei], reason: 経路がnot_in}}
-  - {id: r_ne_select, label: 選択の!=, when: {fact: consent, op: "!=", value: "yes"}, then: {meetings: [shien_kaigi], reason: 同意が回答ありでyes以外}}
-  - {id: r_not_eq, label: notと=, when: {not: {fact: consent, op: "=", value: "yes"}}, then: {programs: [participation], reason: 同意ありでない（未回答を含む）}}
+  - {id: r_ne_select, label: 選択の!=, when: {fact: person.consent, op: "!=", value: "yes"}, then: {meetings: [shien_kaigi], reason: 同意が回答ありでyes以外}}
+  - {id: r_not_eq, label: notと=, when: {not: {fact: person.consent, op: "=", value: "yes"}}, then: {programs: [participation], reason: 同意ありでない（未回答を含む）}}
   - {id: r_lt, label: "<", when: {fact: person.age, op: "<", value: 18}, then: {priority: high, reason: 本人が18歳未満}}
   - {id: r_le_alias, label: "≤", when: {fact: person.age, op: "≤", value: 5}, then: {resources: [kosodate_kyoten], reason: 本人が5歳以下}}
   - {id: r_gt, label: ">", when: {fact: oldest_age, op: ">", value: 90}, then: {priority: high, reason: 最年長が90歳超}}
@@ -295,7 +323,7 @@ rules:
     then: {resources: [noufuku_gyofuku], reason: 校区が各圏域の最初の2校区で圏域あり}
   - id: r_any
     label: any
-    when: {any: [{fact: person.age, op: ">=", value: 65}, {fact: consent, op: "=", value: "no"}, {any: []}]}
+    when: {any: [{fact: person.age, op: ">=", value: 65}, {fact: person.consent, op: "=", value: "no"}, {any: []}]}
     then: {resources: [machinaka_salon], reason: 65歳以上か同意なし}
   - id: r_not_any
     label: notとany
@@ -303,7 +331,7 @@ rules:
     then: {resources: [kusanone_network], reason: 本人からでも情報提供でもない}
   - id: r_not_all
     label: notとall
-    when: {not: {all: [{fact: resident, op: "=", value: true}, {fact: consent, op: "=", value: "yes"}, {fact: person.age, op: ">=", value: 18}]}}
+    when: {not: {all: [{fact: resident, op: "=", value: true}, {fact: person.consent, op: "=", value: "yes"}, {fact: person.age, op: ">=", value: 18}]}}
     then: {programs: [outreach], reason: 在住・同意・成人のどれかが欠ける}
   - id: r_any_member
     label: any_member
@@ -330,17 +358,25 @@ rules:
     label: 入れ子
     when:
       any:
-        - all: [{fact: fields, op: contains, value: konkyu}, {not: {fact: consent, op: in, value: ["yes"]}}]
+        - all: [{fact: fields, op: contains, value: konkyu}, {not: {fact: person.consent, op: in, value: ["yes"]}}]
         - {not: {any_member: {fact: age, op: ">=", value: 18}}}
     then: {agencies: [itaku_shogai_soudan], reason: 困窮で同意なし、または成人がいない}
   - id: r_not_empty_any
     label: notと空のany
-    when: {all: [{not: {any: []}}, {fact: consent, op: unanswered}]}
+    when: {all: [{not: {any: []}}, {fact: person.consent, op: unanswered}]}
     then: {agencies: [seikatsu_shien_coordinator_1], reason: 同意が未回答}
   - id: r_double_not
     label: 二重のnot
     when: {not: {not: {fact: resident, op: "=", value: false}}}
     then: {agencies: [{kind: seikatsu_shien_coordinator_2, covering: area}], reason: 市外在住}
+  - id: r_proposed
+    label: 提案する事業
+    when: {any_member: {all: [{fact: concerns, op: contains, value: withdrawal}, {fact: consent, op: "=", value: "yes"}]}}
+    then: {programs: [{id: participation, proposed: true}, {id: outreach, proposed: false}], reason: 同意したひきこもりの人がいる}
+  - id: r_member_consent
+    label: 世帯員の同意
+    when: {count_members: {not: {fact: consent, op: in, value: ["yes", "no"]}}, op: ">=", value: 2}
+    then: {programs: [participation], meetings: [shien_kaigi], reason: 同意が未確認の人が2人以上}
 """
 ALWAYS = {"r_empty_all"}
 
@@ -390,10 +426,20 @@ REGRESSIONS = [
     ("elder abuse in a household member, by Japanese relation label",
      {**ELDER, "person": {"age": 40, "concerns": ["work"]}, "household": [{"relation": "母", "age": 82, "concerns": ["abuse", "dementia"]}]},
      {**ELDER, "person": {"age": 40, "concerns": ["work"]}, "household": [{"relation": "mother", "age": 82, "concerns": ["abuse", "dementia"]}]},
-     {"abuse_elderly", "multi_field", "multi_field_no_consent", "third_party_no_consent"}, {"multi_field_consent"}),
+     {"abuse_elderly", "multi_field", "shien_kaigi_no_consent", "third_party_no_consent"}, {"complex_consent"}),
     ("unanswered consent is 'not yes'", {**{k: v for k, v in ELDER.items() if k != "consent"},
                                           "person": {"age": 30, "concerns": ["debt", "childcare"]}},
-     None, {"multi_field_no_consent"}, {"multi_field_consent"}),
+     None, {"shien_kaigi_no_consent"}, {"complex_consent"}),
+    ("the mother's consent is not the son's", {**ELDER, "channel": "self", "consent": "yes", "person": {"age": 80, "concerns": ["care_need"]},
+                                               "household": [{"relation": "長男", "age": 50, "concerns": ["withdrawal"]}]},
+     None, {"complex_consent", "shien_kaigi_no_consent", "household_unmet_outreach"}, {"participation_proposed"}),
+    ("both consent: participation is proposed, no 支援会議",
+     {**ELDER, "channel": "self", "consent": "yes", "person": {"age": 80, "concerns": ["care_need"]},
+      "household": [{"relation": "長男", "age": 50, "concerns": ["withdrawal"], "consent": "yes"}]},
+     None, {"complex_consent", "participation_proposed"}, {"shien_kaigi_no_consent", "household_unmet_outreach"}),
+    ("DV in front of a child is child abuse", {**ELDER, "channel": "self", "person": {"age": 30, "concerns": ["dv"]},
+                                               "household": [{"relation": "子", "age": 4}]},
+     None, {"dv_safety", "child_abuse_notify"}, {"abuse_elderly"}),
     ("non-resident: area is hidden, no 圏域 agency", {**ELDER, "resident": False, "person": {"age": 80, "concerns": ["care_need", "abuse"]}},
      None, {"non_resident", "abuse_urgent"}, {"field_kaigo", "abuse_elderly", "third_party_no_consent"}),
     ("resident unanswered", {"received_on": "2025-05-01", "channel": "self", "person": {"age": 50, "concerns": ["debt", "withdrawal"]}},

@@ -46,16 +46,17 @@ def warnings(at: AppTest) -> str:
 # -- フォーム ------------------------------------------------------------------------
 def test_relabel_goes_to_the_draft_keeping_comments_and_live_is_unchanged(data):
     at = open_page("views/settings/forms.py")
-    at.selectbox(key="forms.intake.field").set_value("consent").run()
-    at.text_input(key="forms.intake.consent.label").set_value("本人の同意（情報共有）").run()
-    at.button(key="forms.intake.consent.save").click().run()
+    at.selectbox(key="forms.intake.field").set_value("person.consent").run()
+    at.text_input(key="forms.intake.person.consent.label").set_value("本人の同意（情報共有）").run()
+    at.button(key="forms.intake.person.consent.save").click().run()
     assert not at.exception
     assert any("変更しました" in s.value for s in at.success)
     text = draft_sources(data)["forms/intake.yaml"]
     assert "label: 本人の同意（情報共有）" in text
     assert text.startswith("# 相談受付票。") and "# show_if: 表示する条件" in text
     with open_repository(data) as repo:
-        assert live_pack(repo, DEFAULT_PACK).intake.field("consent").label == "本人同意（関係機関での情報共有）"
+        person = live_pack(repo, DEFAULT_PACK).intake.field("person")
+        assert next(f for f in person.fields if f.id == "consent").label == "本人同意（関係機関での情報共有）"
 
 
 def test_add_a_field(data):
@@ -80,9 +81,9 @@ def test_bad_new_id_is_explained_and_nothing_saved(data):
 
 def test_removing_a_field_a_rule_uses_is_blocked_with_the_notice(data):
     at = open_page("views/settings/forms.py")
-    at.selectbox(key="forms.intake.field").set_value("consent").run()
-    assert at.button(key="forms.intake.consent.remove").disabled     # AppTest, like a browser, cannot click it
-    assert "振り分けルール multi_field_consent" in warnings(at) and "先にルールを直してください" in warnings(at)
+    at.selectbox(key="forms.intake.field").set_value("person.consent").run()
+    assert at.button(key="forms.intake.person.consent.remove").disabled     # AppTest, like a browser, cannot click it
+    assert "振り分けルール third_party_no_consent" in warnings(at) and "先にルールを直してください" in warnings(at)
     assert draft_sources(data) is None
 
 

@@ -49,11 +49,14 @@ def test_every_hannan_rule_round_trips_through_rows(raw):
 
 
 def test_rows_read_like_the_rule():
-    form = from_rule(rule("multi_field_no_consent"), "area")
-    assert form.combine == "all" and [r.scope for r in form.rows] == ["fact", "fact", "fact"]
-    assert form.rows[2] == Row("fact", (Comparison("consent", "=", "yes"),), negate=True)
-    assert form.kinds == ("csw",) and form.agencies == () and form.meetings == ("shien_kaigi",)
-    elderly = from_rule(rule("abuse_elderly"), "area").rows[1]
+    form = from_rule(rule("third_party_no_consent"), "area")
+    assert form.combine == "all" and [r.scope for r in form.rows] == ["fact", "fact", "fact", "fact"]
+    assert form.rows[2] == Row("fact", (Comparison("person.consent", "=", "yes"),), negate=True)
+    assert form.kinds == ("csw",) and form.agencies == () and form.programs == ("outreach",)
+    assert form.source.startswith("各種機関等とのネットワーク") and form.law == ""
+    participation = from_rule(rule("participation_proposed"), "area")
+    assert participation.programs == () and participation.proposed == ("participation",)
+    elderly = from_rule(rule("guardianship_elderly"), "area").rows[1]
     assert elderly.scope == "any_member" and [t.fact for t in elderly.tests] == ["concerns", "age"]
     assert from_rule(rule("comprehensive_entry"), "area").rows == ()
     assert op_label("not_in") == "のいずれでもない"
@@ -61,8 +64,8 @@ def test_rows_read_like_the_rule():
 
 NESTED = [
     {"not": {"all": [{"fact": "resident", "op": "=", "value": True}, {"fact": "field_count", "op": ">=", "value": 2}]}},
-    {"all": [{"any": [{"fact": "consent", "op": "=", "value": "yes"}, {"fact": "field_count", "op": ">=", "value": 3}]}]},
-    {"not": {"all": [{"any": [{"fact": "consent", "op": "=", "value": "yes"}]}]}},
+    {"all": [{"any": [{"fact": "person.consent", "op": "=", "value": "yes"}, {"fact": "field_count", "op": ">=", "value": 3}]}]},
+    {"not": {"all": [{"any": [{"fact": "person.consent", "op": "=", "value": "yes"}]}]}},
     {"any_member": {"not": {"fact": "age", "op": ">=", "value": 65}}},
     {"any_member": {"any": [{"fact": "age", "op": ">=", "value": 65}, {"fact": "age", "op": "<", "value": 18}]}},
     {"not": {"not": {"fact": "resident", "op": "answered"}}},
@@ -93,7 +96,7 @@ def test_single_rows_stand_alone_and_member_counts_keep_their_comparison():
     assert issues == [] and "世帯員が2人以上" in rule_text(PACK, built)
 
 
-facts = st.sampled_from([("resident", "=", True), ("field_count", ">=", 2), ("consent", "in", ["yes", "no"]),
+facts = st.sampled_from([("resident", "=", True), ("field_count", ">=", 2), ("person.consent", "in", ["yes", "no"]),
                          ("fields", "contains", "kaigo"), ("received_on", "<", "2026-04-01"), ("area", "unanswered", None)])
 rows = st.builds(lambda c, neg: Row("fact", (Comparison(*c),), neg), facts, st.booleans())
 
@@ -121,7 +124,9 @@ def test_with_rule_keeps_the_files_comments_and_layout():
     form = from_rule(rule("multi_field"), "area")
     rows = (form.rows[0], Row("fact", (Comparison("field_count", ">=", 1),)))
     text = with_rule(RULES_TEXT, rule_dict(dataclasses.replace(form, rows=rows), "area"), "multi_field")
-    assert text == RULES_TEXT.replace('{fact: field_count, op: ">=", value: 2}', '{fact: field_count, op: ">=", value: 1}', 1)
+    head, tail = RULES_TEXT.split("  - id: multi_field\n")    # the rule's own condition, not the derived fact's
+    assert text == head + "  - id: multi_field\n" + tail.replace('{fact: field_count, op: ">=", value: 2}',
+                                                                  '{fact: field_count, op: ">=", value: 1}', 1)
     added = with_rule(RULES_TEXT, rule_dict(dataclasses.replace(form, id="copy"), "area"), None)
     assert added.startswith(RULES_TEXT) and "\n\n  - id: copy\n" in added
     with pytest.raises(EditError):

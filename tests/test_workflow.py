@@ -20,7 +20,7 @@ from storage import open_repository
 
 CASE_8050 = {"received_on": "2026-11-20", "channel": "self", "resident": True, "area": "area2", "consent": "yes",
              "person": {"age": 82, "concerns": ["care_need"]},
-             "household": [{"relation": "長男", "age": 52, "concerns": ["withdrawal"]}]}
+             "household": [{"relation": "長男", "age": 52, "concerns": ["withdrawal"], "consent": "yes"}]}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def repo(tmp_path):
 
 def test_only_transitions_the_lifecycle_allows(pack, repo):
     case, _ = take_intake(repo, pack, CASE_8050)
-    with pytest.raises(WorkflowError, match="移れる先: アセスメント、つなぎ終結"):
+    with pytest.raises(WorkflowError, match="移れる先: アセスメント、他機関へ引継ぎ（終結）"):
         change_status(repo, pack, case["id"], "support", "staff")
     moved = change_status(repo, pack, case["id"], "assessment", "staff", expected_revision=case["revision"])
     assert moved["status"] == "assessment"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.pack.model import Pack
+from engine.rules.sentences import POLICY_TEXT, PROPOSED_NOTE
 from ui import state
 from ui.plain import md
 
@@ -23,6 +24,10 @@ def show_decision(pack: Pack, decision: dict) -> None:
                 # An old decision may name an agency the roster no longer has: show what was decided.
                 name = pack.label(key, item["id"]) if item["id"] in known else f"{item.get('name', item['id'])}（現在の名簿にありません）"
                 st.markdown(f"- **{md(name)}**")
+            if key == "programs":
+                for item in decision.get("proposed_programs") or []:
+                    name = pack.label(key, item["id"]) if item["id"] in known else item.get("name", item["id"])
+                    st.markdown(f"- 提案: {md(name)}（{md(PROPOSED_NOTE)}）")
     if decision.get("resources"):
         st.markdown("#### 提案する地域資源（参加支援・地域づくり）")
         st.markdown(md("、".join(r["name"] for r in decision["resources"])))
@@ -31,10 +36,20 @@ def show_decision(pack: Pack, decision: dict) -> None:
     with st.expander("なぜこの振り分けか", expanded=True):
         for i, t in enumerate(decision.get("trace", []), 1):
             st.markdown(f"**{i}. {md(t['label'])}**  \n{md(t['reason'])}")
+            st.caption(md(_basis(t)))
             facts = "、".join(f"{_fact_label(pack, k)}: {_fmt(pack, v)}" for k, v in t.get("facts", {}).items())
             if facts:
                 st.caption(f"使った事実 — {md(facts)}")
     st.text(f"設定の版: {state.version_name(decision.get('config_version'))}")   # names the publisher: text
+
+
+def _basis(entry: dict) -> str:
+    """Where the rule comes from; an old stored decision without it is shown as unknown, not as policy."""
+    if entry.get("source"):
+        return f"出典: 『{entry['source']}』"
+    if entry.get("law"):
+        return f"法令: {entry['law']}"
+    return POLICY_TEXT if entry.get("policy") else "根拠: 記録なし（以前の版の判定）"
 
 
 def _fact_label(pack: Pack, fact: str) -> str:

@@ -39,7 +39,7 @@ from engine.changes.versions import content_hash
 from engine.errors import ConflictError
 from engine.pack.model import Pack
 from engine.rules.conditions import PRESENCE_OPS, FactInfo
-from engine.rules.sentences import rule_text
+from engine.rules.sentences import POLICY_TEXT, PROPOSED_NOTE, rule_text
 from ui import draft
 
 SEEN = "rules.seen"
@@ -48,6 +48,9 @@ CHOICE = "rules.choice"
 NEW = "__new__"
 CONFLICT = ("下書きのルールは、あなたが開いた後に他の人が変更しました。変更は保存していません。"
             "「最新の下書きで作業を続ける」を押し、最新の下書きにもう一度変更を加えてください。")
+
+
+BASES = {"policy": POLICY_TEXT, "source": "出典の言葉に従う", "law": "法令が求める"}
 
 
 def _k(*parts: Any) -> str:
@@ -139,9 +142,11 @@ def _load(pack: Pack, form: RuleForm, old_id: str | None, choice: str) -> None:
         del ss[key]
     ss[_k("loaded")], ss[_k("old_id")], ss[_k("enabled")] = choice, old_id, form.enabled
     ss[_k("id")], ss[_k("label")], ss[_k("reason")], ss[_k("combine")] = form.id, form.label, form.reason, form.combine
-    for name in ("programs", "agencies", "kinds", "meetings", "resources"):
+    for name in ("programs", "proposed", "agencies", "kinds", "meetings", "resources"):
         ss[_k(name)] = list(getattr(form, name))
     ss[_k("priority")] = form.priority
+    ss[_k("basis")] = "source" if form.source else "law" if form.law else "policy"
+    ss[_k("basis_text")] = form.source or form.law
     ss[_k("rows")] = []
     for row in form.rows:
         _add_row(pack, row)
@@ -214,7 +219,11 @@ def _row_widgets(pack: Pack, uid: int, number: int) -> Row:
 def _action_widgets(pack: Pack) -> dict:
     def pick(label: str, name: str) -> tuple:
         return tuple(st.multiselect(label, pack.ids(name), format_func=lambda i: pack.label(name, i), key=_k(name)))
-    out = {"programs": pick("事業", "programs"), "agencies": pick("機関", "agencies")}
+    out = {"programs": pick("事業", "programs")}
+    out["proposed"] = tuple(st.multiselect(f"提案する事業（{PROPOSED_NOTE}）", pack.ids("programs"),
+                                           format_func=lambda i: pack.label("programs", i), key=_k("proposed"),
+                                           help="受付では決めず、会議で利用の適否を協議する事業（参加支援など）"))
+    out["agencies"] = pick("機関", "agencies")
     out["kinds"] = tuple(st.multiselect("圏域を担当する機関", agency_kinds(pack), format_func=lambda k: kind_label(pack, k),
                                         key=_k("kinds"), disabled=covering_fact(pack) is None,
                                         help="相談受付票の圏域に応じて、その圏域を担当する機関につなぎます"))
@@ -256,6 +265,9 @@ def editor(pack: Pack, sources: dict) -> None:
     old_id = ss.get(_k("old_id"))
     st.text_input("ルールID（半角の小文字英字・数字・_）", key=_k("id"))
     st.text_input("ルールの名前", key=_k("label"))
+    basis = st.radio("どこから来たルールか", list(BASES), format_func=BASES.get, horizontal=True, key=_k("basis"))
+    basis_text = "" if basis == "policy" else st.text_input(
+        "出典の短い引用（阪南市の資料の言葉）" if basis == "source" else "法令の名前と条文", key=_k("basis_text")).strip()
     st.markdown("**条件**")
     combine = st.radio("条件の組み合わせ", list(COMBINE), format_func=lambda c: f"{COMBINE[c]}を満たす",
                        horizontal=True, key=_k("combine"))
@@ -269,7 +281,8 @@ def editor(pack: Pack, sources: dict) -> None:
     actions = _action_widgets(pack)
     reason = st.text_area("理由（振り分けの結果に表示されます）", key=_k("reason"))
     form = RuleForm(ss[_k("id")].strip(), ss[_k("label")].strip(), combine, rows, reason=reason.strip(),
-                    enabled=ss.get(_k("enabled")), **actions)
+                    enabled=ss.get(_k("enabled")), source=basis_text if basis == "source" else "",
+                    law=basis_text if basis == "law" else "", **actions)
     data = rule_dict(form, cover)
     unfinished = row_issues(rows)
     rule, issues = preview(pack, data) if not unfinished else (None, [])

@@ -51,15 +51,27 @@ class Access:
         return permission in self.permissions
 
 
+def everyone_consented(pack: Pack, intake: Mapping) -> bool:
+    """The person and every household member with a concern said yes (consent is per person).
+
+    The old contract's top-level ``consent`` is the person's own.
+    """
+    m = pack.members
+    person = intake.get(m.self_group) or {}
+    people = [person.get("consent", intake.get("consent"))]
+    people += [row.get("consent") for row in intake.get(m.repeat) or () if row.get("concerns")]
+    return all(c == "yes" for c in people)
+
+
 def confidential(pack: Pack, case: Mapping) -> bool:
-    """Routed to a confidential meeting without the person's consent.
+    """Routed to a confidential meeting while someone in it has not consented.
 
     Recommended or confirmed: a person removing the 支援会議 does not make the case public.
     """
     secret = {m.id for m in pack.meetings if m.get("confidential")}
     routed = set(ids_of(as_mapping(case.get("decision")).get("meetings")))
     routed.update(ids_of(as_mapping(case.get("confirmed")).get("meetings")))
-    return bool(secret & routed) and (case.get("intake") or {}).get("consent") != "yes"
+    return bool(secret & routed) and not everyone_consented(pack, case.get("intake") or {})
 
 
 def agencies_of(case: Mapping) -> set[str]:

@@ -50,16 +50,16 @@ def demo_case(pack: Pack, rng: random.Random, day: dt.date) -> dict:
     for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
         household.append({"relation": rng.choice([r for r in pack.ids("relations") if r != pack.members.self_relation]),
                           "age": rng.randint(0, 95),
-                          "concerns": rng.sample(concerns, k=rng.choice([0, 1, 1, 2]))})
+                          "concerns": rng.sample(concerns, k=rng.choice([0, 1, 1, 2])),
+                          "consent": rng.choice(pack.ids("consent"))})
     resident = rng.random() > 0.05
     surname, given = rng.choice(_SURNAMES), rng.choice(_GIVEN)
     case = {
         "received_on": day.isoformat(),
         "channel": rng.choice(pack.ids("channels")),
         "resident": resident,
-        "consent": rng.choice(pack.ids("consent")),
         "person": {"name": f"{surname[0]} {given[0]}", "kana": f"{surname[1]} {given[1]}",
-                   "age": rng.randint(15, 98), "concerns": person_concerns},
+                   "age": rng.randint(15, 98), "concerns": person_concerns, "consent": rng.choice(pack.ids("consent"))},
         "household": household,
         "summary": "、".join(pack.label("concerns", c) for c in person_concerns) + "（デモデータ）",
     }

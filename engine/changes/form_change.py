@@ -242,7 +242,10 @@ _THEN = {"programs": "programs", "meetings": "meetings", "resources": "resources
 
 
 def _ids_in(value: Any) -> list:
-    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [] if value is None else [str(value)]
+    """Ids in a value: one id, a list of ids, or entries like ``{id: participation, proposed: true}``."""
+    if isinstance(value, (list, tuple)):
+        return [str(v.get("id")) if isinstance(v, Mapping) else str(v) for v in value]
+    return [] if value is None else [str(value)]
 
 
 def _named(names: list[str], most: int = 3) -> str:

@@ -23,6 +23,7 @@ from engine.errors import ConfigIssue, TsunaguError
 from engine.pack.model import Action, AgencyRef, Pack, Rule
 from engine.rules.conditions import ALIASES, OPS_BY_TYPE, PRESENCE_OPS, FactInfo, Parser
 from engine.yamlio import YamlDoc
+from engine.pack.rules import split_programs
 
 OP_LABELS = {
     "=": "である", "!=": "ではない", "<": "未満", "<=": "以下", ">": "より大きい", ">=": "以上",
@@ -77,6 +78,9 @@ class RuleForm:
     resources: tuple[str, ...] = ()
     reason: str = ""
     enabled: bool | None = None          # None: the file does not say (enabled)
+    proposed: tuple[str, ...] = ()       # programs proposed for 重層的支援会議 to decide (参加支援)
+    source: str = ""                     # a quote of the source
+    law: str = ""                        # the law that requires it; neither: the city's policy
 
 
 def op_label(op: str) -> str:
@@ -193,9 +197,13 @@ def from_rule(raw: Mapping, covering: str | None) -> RuleForm:
             kinds.append(a["kind"])
         else:
             raise Unsupported(f"機関の指定 {dict(a) if isinstance(a, Mapping) else a} はこの画面では表せません。" + TO_RAW)
-    return RuleForm(raw.get("id", ""), raw.get("label", ""), combine, rows, tuple(then.get("programs") or ()),
+    decided, proposed = split_programs(then.get("programs"), "programs", problems := [])
+    if problems:
+        raise Unsupported("事業の指定はこの画面では表せません。" + TO_RAW)
+    return RuleForm(raw.get("id", ""), raw.get("label", ""), combine, rows, decided,
                     tuple(fixed), tuple(kinds), tuple(then.get("meetings") or ()), then.get("priority"),
-                    tuple(then.get("resources") or ()), then.get("reason", ""), raw.get("enabled"))
+                    tuple(then.get("resources") or ()), then.get("reason", ""), raw.get("enabled"),
+                    proposed, str(raw.get("source") or ""), str(raw.get("law") or ""))
 
 
 # -- rows → rule data ---------------------------------------------------------------------
@@ -234,12 +242,19 @@ def when_dict(combine: str, rows: tuple[Row, ...]) -> dict:
 def rule_dict(form: RuleForm, covering: str | None) -> dict:
     """The rule as rules.yaml data, keys in the order the Hannan file uses."""
     out: dict = {"id": form.id, "label": form.label}
+    if form.source.strip():
+        out["source"] = form.source.strip()
+    elif form.law.strip():
+        out["law"] = form.law.strip()
+    else:
+        out["policy"] = "city"
     if form.enabled is not None:
         out["enabled"] = form.enabled
     out["when"] = when_dict(form.combine, form.rows)
     then: dict = {}
     agencies = [*form.agencies, *({"kind": k, "covering": covering} for k in form.kinds)]
-    for key, value in (("programs", list(form.programs)), ("agencies", agencies), ("meetings", list(form.meetings)),
+    programs = [*form.programs, *({"id": p, "proposed": True} for p in form.proposed if p not in form.programs)]
+    for key, value in (("programs", programs), ("agencies", agencies), ("meetings", list(form.meetings)),
                        ("priority", form.priority), ("resources", list(form.resources))):
         if value:
             then[key] = value
@@ -294,9 +309,12 @@ def preview(pack: Pack, data: Mapping) -> tuple[Rule | None, list[ConfigIssue]]:
     then = data["then"]
     refs = tuple(AgencyRef(id=a) if isinstance(a, str) else AgencyRef(kind=a["kind"], covering=a["covering"])
                  for a in then.get("agencies", ()))
-    action = Action(tuple(then.get("programs", ())), refs, tuple(then.get("meetings", ())), then.get("priority"),
-                    tuple(then.get("resources", ())), then["reason"])
-    return Rule(data["id"], data["label"], cond, action, data.get("enabled", True) is not False), []
+    decided, proposed = split_programs(then.get("programs"), "programs", [])
+    action = Action(decided, refs, tuple(then.get("meetings", ())), then.get("priority"),
+                    tuple(then.get("resources", ())), then["reason"], proposed)
+    return Rule(data["id"], data["label"], cond, action, data.get("enabled", True) is not False,
+                str(data.get("source") or ""), "" if data.get("source") or data.get("law") else "city",
+                str(data.get("law") or "")), []
 
 
 def _node(data: Mapping) -> Any:

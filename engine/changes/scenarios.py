@@ -16,6 +16,7 @@ from engine.pack.model import Pack, frozen, thawed
 from engine.pack.schema import ID, ID_LIST, check
 from engine.rules.decide import Decision, decide
 from engine.yamlio import YamlDoc, parse_yaml
+from engine.rules.facts import LEGACY_CONSENT
 
 # expect key → (the pack list its ids come from, Japanese name of the key)
 LIST_KEYS = {
@@ -23,6 +24,7 @@ LIST_KEYS = {
     "agencies": ("agencies", "機関"),
     "meetings": ("meetings", "会議"),
     "resources": ("resources", "地域資源"),
+    "proposed": ("programs", "提案する事業（会議で利用の適否を協議）"),
     "rules": ("rules", "成り立つルール"),
 }
 KEY_NAMES = {**{k: v[1] for k, v in LIST_KEYS.items()}, "priority": "優先度"}
@@ -95,6 +97,10 @@ def _reference_issues(doc: YamlDoc, pack: Pack) -> list[ConfigIssue]:
 def _yes_no_issues(doc: YamlDoc, fields: tuple, data: Any, path: str) -> list[ConfigIssue]:
     """Choice answers YAML read as true/false: unquoted ``yes``/``no`` are booleans in YAML."""
     issues = []
+    if path == "case" and isinstance(data, Mapping) and isinstance(data.get(LEGACY_CONSENT), bool):
+        key = f"case.{LEGACY_CONSENT}"     # the old contract's top-level consent (the person's own)
+        issues.append(ConfigIssue(doc.file, key, "「本人同意」の値が true / false として読まれました", doc.line(key),
+                                  '"yes" のように引用符で囲んでください（YAML では引用符のない yes / no は true / false になります）'))
     for f in fields if isinstance(data, Mapping) else ():
         value, key = data.get(f.id), f"{path}.{f.id}"
         rows = value if f.type == "repeat" and isinstance(value, list) else [value] if f.type == "group" else []

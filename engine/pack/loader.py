@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Callable, Mapping
 
 from engine.bounded import MAX_BYTES
 from engine.errors import ConfigError, ConfigIssue, did_you_mean
@@ -136,6 +136,8 @@ def load_sources(sources: Mapping[str, str], root: str = "") -> Pack:
     lists = {**v, **roster.build(docs["roster.yaml"]), "programs": programs.build(docs["programs.yaml"]),
              "resources": resources.build(docs["resources.yaml"]), "meetings": meetings.build(docs["meetings.yaml"]),
              "roles": roles.build(docs["roles.yaml"])}
+    vdoc = docs["vocabularies.yaml"]
+    issues += [ConfigIssue(vdoc.file, k, m, vdoc.line(k), h) for k, m, h in vocab.alias_issues(vdoc)]
     initial, statuses, on_outcome = lifecycle.build(docs["lifecycle.yaml"])
     lists["statuses"] = statuses
     issues += check_references(docs, lists, lambda: lists)
@@ -153,6 +155,7 @@ def load_sources(sources: Mapping[str, str], root: str = "") -> Pack:
     derived = rules.build_derived(rdoc, facts, mfacts, parser, sizes, raw_issues)
     built_rules = rules.build_rules(rdoc, parser, raw_issues)
     issues += [ConfigIssue(rdoc.file, k, m, rdoc.line(k), h) for k, m, h in raw_issues] + parser.issues
+    resource_for = resources.target_groups(docs["resources.yaml"], facts, mfacts, choice_ids_of(lists), issues)
     issues += check_rule_refs(rdoc, rdoc.data["rules"], lists, {k: f.choices for k, f in facts.items() if f.type == "select"})
     choice_ids = lambda name: tuple(c.id for c in lists.get(name, ()))  # noqa: E731
     index = {r["id"]: i for i, r in enumerate(rdoc.data["rules"])}
@@ -174,7 +177,12 @@ def load_sources(sources: Mapping[str, str], root: str = "") -> Pack:
         forms=MappingProxyType(built_forms), members=rules.members_of(rdoc), derived=derived,
         rules=built_rules, sources=MappingProxyType(dict(sources)),
         facts=MappingProxyType(facts), member_facts=MappingProxyType(mfacts),
+        resource_for=MappingProxyType(resource_for),
         accept_days=MappingProxyType(lifecycle.accept_days(docs["lifecycle.yaml"])))
+
+
+def choice_ids_of(lists: Mapping) -> Callable[[str], tuple[str, ...]]:
+    return lambda name: tuple(c.id for c in lists.get(name, ()))
 
 
 def pack_version(sources: dict[str, str]) -> str:

@@ -92,6 +92,7 @@ class Action:
     priority: str | None = None
     resources: tuple[str, ...] = ()
     reason: str = ""
+    proposed: tuple[str, ...] = ()       # programs proposed for a meeting to decide (参加支援), not decided
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,14 @@ class Rule:
     when: Any                            # a conditions.Condition
     then: Action
     enabled: bool = True
+    source: str = ""                     # a short quote of the source the rule follows
+    policy: str = ""                     # "city": the city's own policy (also when nothing else is given)
+    law: str = ""                        # the law (and article) that requires what the rule does
+
+    @property
+    def is_policy(self) -> bool:
+        """The rule is the city's policy, neither the source's words nor the law (changeable)."""
+        return not self.source and not self.law
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,7 @@ class Pack:
     sources: Mapping[str, str]          # file name → text, for diffs and the raw editor
     facts: Mapping[str, Any] = field(default_factory=dict)         # fact id → conditions.FactInfo
     member_facts: Mapping[str, Any] = field(default_factory=dict)  # member fact id → FactInfo
+    resource_for: Mapping[str, Any] = field(default_factory=dict)  # resource id → Condition: whom it is for
     accept_days: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({"": 5}))  # agency kind → working days
 
     def choices(self, name: str) -> tuple[Choice, ...]:

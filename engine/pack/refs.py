@@ -7,6 +7,7 @@ from engine.errors import ConfigIssue, did_you_mean
 from engine.pack.meetings import cadence_issues
 from engine.pack.model import Choice
 from engine.yamlio import YamlDoc
+from engine.pack.rules import program_id
 
 Lists = Mapping[str, tuple[Choice, ...]]
 
@@ -56,6 +57,9 @@ def check_references(docs: Mapping[str, YamlDoc], lists: Lists, choice_names: Ca
         r.ref(roster, f"{key}.stationed_at", a.get("stationed_at"), "agencies", what="機関（agencies）")
     for i, p in enumerate(lists["programs"]):
         r.ref(programs, f"programs[{i}].division", p.get("division"), "divisions", what="課（roster.yaml divisions）")
+        for field, division in (p.get("field_divisions") or {}).items():
+            r.ref(programs, f"programs[{i}].field_divisions.{field}", field, "fields", what="分野（vocabularies.yaml fields）")
+            r.ref(programs, f"programs[{i}].field_divisions.{field}", division, "divisions", what="課（roster.yaml divisions）")
     for i, res in enumerate(lists["resources"]):
         key = f"resources[{i}]"
         r.ref(resources, f"{key}.program", res.get("program"), "programs", what="事業（programs.yaml）")
@@ -146,7 +150,9 @@ def check_rule_refs(doc: YamlDoc, rules_raw: list, lists: Lists, select_facts: M
     kinds = sorted({a.get("kind") for a in lists["agencies"]})
     for i, raw in enumerate(rules_raw):
         then, key = raw.get("then") or {}, f"rules[{i}].then"
-        r.refs(doc, f"{key}.programs", then.get("programs"), "programs", what="事業（programs.yaml）")
+        for j, item in enumerate(then.get("programs") or ()):
+            if isinstance(item, (str, dict)) and program_id(item) is not None:
+                r.ref(doc, f"{key}.programs[{j}]", program_id(item), "programs", what="事業（programs.yaml）")
         r.refs(doc, f"{key}.meetings", then.get("meetings"), "meetings", what="会議（meetings.yaml）")
         r.refs(doc, f"{key}.resources", then.get("resources"), "resources", what="地域資源（resources.yaml）")
         r.ref(doc, f"{key}.priority", then.get("priority"), "priorities", what="優先度（priorities）")

@@ -19,9 +19,13 @@ SCHEMA = {
     "rules": {"type": "list", "required": True, "schema": {"type": "dict", "schema": {
         "id": {**ID, "required": True}, "label": LABEL,
         "enabled": {"type": "boolean"},
+        "source": {"type": "string", "empty": False},
+        "law": {"type": "string", "empty": False},
+        "policy": {"type": "string", "allowed": ["city"]},
         "when": {"type": "dict", "required": True},
         "then": {"type": "dict", "required": True, "schema": {
-            "programs": ID_LIST, "meetings": ID_LIST, "resources": ID_LIST,
+            "programs": {"type": "list", "schema": {"type": ["string", "dict"]}},
+            "meetings": ID_LIST, "resources": ID_LIST,
             "agencies": {"type": "list", "schema": {"type": ["string", "dict"]}},
             "priority": ID,
             "reason": {"type": "string", "required": True, "empty": False}}}}}},
@@ -110,12 +114,42 @@ def build_rules(doc: YamlDoc, parser: Parser, issues: list) -> tuple[Rule, ...]:
                 issues.append((f"{path}.then.agencies[{j}]", "機関は ID か {kind: 種別, covering: area} で書いてください", ""))
         if not any(then.get(k) for k in ("programs", "agencies", "meetings", "priority", "resources")) and not then.get("reason"):
             issues.append((join(path, "then"), "ルールが何もしません", "programs・agencies・meetings・priority のどれかを書いてください"))
+        if sum(bool(raw.get(k)) for k in ("source", "law", "policy")) > 1:
+            issues.append((path, "source（出典の引用）・law（法令）・policy（市の方針）はどれか1つだけ書いてください",
+                           "出典の言葉に従うなら source、法律が求めることなら law、市が決めたことなら policy: city"))
+        decided, proposed = split_programs(then.get("programs"), f"{path}.then.programs", issues)
         if cond is None:
             continue
-        action = Action(tuple(then.get("programs") or ()), tuple(refs), tuple(then.get("meetings") or ()),
-                        then.get("priority"), tuple(then.get("resources") or ()), then["reason"])
-        out.append(Rule(raw["id"], raw["label"], cond, action, raw.get("enabled", True)))
+        action = Action(decided, tuple(refs), tuple(then.get("meetings") or ()),
+                        then.get("priority"), tuple(then.get("resources") or ()), then["reason"], proposed)
+        out.append(Rule(raw["id"], raw["label"], cond, action, raw.get("enabled", True),
+                        str(raw.get("source") or ""), "" if raw.get("source") or raw.get("law") else "city",
+                        str(raw.get("law") or "")))
     return tuple(out)
+
+
+def program_id(item) -> str | None:
+    """The id of a ``then.programs`` entry: ``participation`` or ``{id: participation, proposed: true}``."""
+    return item if isinstance(item, str) else item.get("id") if isinstance(item, dict) else None
+
+
+def split_programs(items, key: str, issues: list) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(decided, proposed) program ids; a proposed one is for a meeting to decide (参加支援).
+
+    >>> split_programs(["comprehensive", {"id": "participation", "proposed": True}], "p", [])
+    (('comprehensive',), ('participation',))
+    """
+    decided, proposed = [], []
+    for j, item in enumerate(items or ()):
+        if isinstance(item, str):
+            decided.append(item)
+        elif isinstance(item, dict) and set(item) <= {"id", "proposed"} and isinstance(item.get("id"), str) \
+                and isinstance(item.get("proposed", False), bool):
+            (proposed if item.get("proposed") else decided).append(item["id"])
+        else:
+            issues.append((f"{key}[{j}]", "事業は ID か {id: 事業ID, proposed: true} で書いてください",
+                           "proposed: true は「会議で利用の適否を協議する提案」です"))
+    return tuple(decided), tuple(proposed)
 
 
 def members_of(doc: YamlDoc) -> Members:

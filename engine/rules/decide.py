@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 
 from engine.pack.model import AgencyRef, Pack
-from engine.rules.conditions import AnyMember, Condition, referenced_facts
+from engine.rules.conditions import AnyMember, Condition, evaluate, referenced_facts
 from engine.rules.durable_backend import CompiledRules, compile_rules, fired_rules
 from engine.rules.facts import Facts, prepare
 from engine.rules.predicate import predicate
@@ -23,6 +23,8 @@ class TraceEntry(NamedTuple):
     label: str
     reason: str
     facts: Mapping[str, Any]
+    source: str = ""                     # the source's words the rule follows
+    law: str = ""                        # the law that requires it; neither: the city's policy
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Decision:
     resources: tuple[str, ...]
     trace: tuple[TraceEntry, ...]
     warnings: tuple[str, ...] = field(default=())
+    proposed: tuple[str, ...] = field(default=())   # programs proposed for a meeting to decide, not decided
 
     def to_json(self, pack: Pack) -> dict:
         """The CLI's and the store's form, with Japanese names from the roster."""
@@ -46,8 +49,11 @@ class Decision:
             "programs": named("programs", self.programs),
             "agencies": named("agencies", self.agencies),
             "meetings": named("meetings", self.meetings),
+            "proposed_programs": named("programs", self.proposed),
             "resources": named("resources", self.resources),
-            "trace": [{"rule": t.rule, "label": t.label, "reason": t.reason, "facts": dict(t.facts)} for t in self.trace],
+            "trace": [{"rule": t.rule, "label": t.label, "reason": t.reason, "facts": dict(t.facts),
+                       **({"source": t.source} if t.source else {"law": t.law} if t.law else {"policy": "city"})}
+                      for t in self.trace],
             "warnings": list(self.warnings),
         }
 
@@ -62,8 +68,9 @@ class _Routing:
     resources: tuple[str, ...]
     priority: str
     warnings: tuple[str, ...]
-    trace: tuple[tuple[str, str, str, tuple[str, ...], tuple], ...]   # (id, label, reason, facts, quantifiers)
+    trace: tuple[tuple, ...]                  # (id, label, reason, facts, quantifiers, source, law)
     bare: tuple[TraceEntry, ...]              # the trace without facts (explain=False)
+    proposed: tuple[str, ...]                 # programs proposed for a meeting to decide
 
 
 @dataclass(frozen=True)
@@ -97,10 +104,19 @@ def _plan(pack: Pack) -> _Plan:
             order={k: {item: i for i, item in enumerate(pack.ids(k))} for k in ("programs", "agencies", "meetings", "resources")},
             by_kind={k: tuple(v) for k, v in by_kind.items()},
             kind_label={a.get("kind"): a.label for a in reversed(pack.agencies)},
-            explain={r.id: (referenced_facts(r.when), tuple(predicate(c.where) for c in _walk(r.when) if isinstance(c, AnyMember)))
+            explain={r.id: (referenced_facts(r.when), tuple(predicate(c.where) for c in _member_tests(pack, r.when)))
                      for r in pack.rules},
             covering=tuple(sorted(c for c in covering if c)))
     return found
+
+
+def _member_tests(pack: Pack, cond: Condition) -> tuple[AnyMember, ...]:
+    """The member conditions a rule reads, its own and those of derived "any member" facts it uses,
+    so the trace can name who matched (「該当する世帯員: 母」)."""
+    own = [c for c in _walk(cond) if isinstance(c, AnyMember)]
+    used = set(referenced_facts(cond))
+    derived = [AnyMember(d.where) for d in pack.derived if d.fn == "any_member" and d.id in used]
+    return tuple(own + derived)
 
 
 def _ordered(ids: set[str], order: Mapping[str, int]) -> tuple[str, ...]:
@@ -134,6 +150,7 @@ def _agencies(ref: AgencyRef, facts: Mapping[str, Any], plan: _Plan, pack: Pack,
 def _routing(pack: Pack, plan: _Plan, fired: frozenset[str], covering: Mapping[str, Any]) -> _Routing:
     """Programs, agencies, meetings, priority and agency warnings of the fired rules, in rule order."""
     programs: set[str] = set()
+    proposed: set[str] = set()
     agencies: set[str] = set()
     meetings: set[str] = set()
     resources: set[str] = set()
@@ -145,18 +162,20 @@ def _routing(pack: Pack, plan: _Plan, fired: frozenset[str], covering: Mapping[s
             continue
         act = rule.then
         programs.update(act.programs)
+        proposed.update(act.proposed)
         meetings.update(act.meetings)
         resources.update(act.resources)
         for ref in act.agencies:
             agencies.update(_agencies(ref, covering, plan, pack, warnings))
         if act.priority and ranks[act.priority] > ranks[priority]:
             priority = act.priority
-        trace.append((rule.id, rule.label, act.reason, *plan.explain[rule.id]))
+        trace.append((rule.id, rule.label, act.reason, *plan.explain[rule.id], rule.source, rule.law))
     order = plan.order
     return _Routing(_ordered(programs, order["programs"]), _ordered(agencies, order["agencies"]),
                     _ordered(meetings, order["meetings"]), _ordered(resources, order["resources"]),
                     priority, tuple(warnings), tuple(trace),
-                    tuple(TraceEntry(t[0], t[1], t[2], _NO_FACTS) for t in trace))
+                    tuple(TraceEntry(t[0], t[1], t[2], _NO_FACTS, t[5], t[6]) for t in trace),
+                    _ordered(proposed - programs, order["programs"]))
 
 
 _NO_FACTS: Mapping[str, Any] = MappingProxyType({})
@@ -166,18 +185,22 @@ def _trace(routing: _Routing, prepared: Facts, pack: Pack) -> tuple[TraceEntry, 
     """Each fired rule with the facts it read and, for a member condition, who matched."""
     known = prepared.facts
     out = []
-    for rule_id, label, reason, read, quantifiers in routing.trace:
+    for rule_id, label, reason, read, quantifiers, source, law in routing.trace:
         facts = {f: known[f] for f in read if f in known}
         for holds in quantifiers:
             who = [pack.label("relations", m.get("relation", "")) for m in prepared.members if holds(m)]
             if who:
                 facts["該当する世帯員"] = who
-        out.append(TraceEntry(rule_id, label, reason, facts))
+        out.append(TraceEntry(rule_id, label, reason, facts, source, law))
     return tuple(out)
 
 
 def route(pack: Pack, fired: frozenset[str], facts: Mapping[str, Any]) -> _Routing:
-    """What the rules ``fired`` route a case with ``facts`` to under ``pack`` (programs, agencies, …)."""
+    """What the rules ``fired`` route a case with ``facts`` to under ``pack`` (programs, agencies, …).
+
+    Resources come unfiltered: whether the household is in a resource's target group is
+    checked per case by ``for_household``.
+    """
     plan = _plan(pack)
     covering = tuple(facts.get(c) for c in plan.covering)
     key = (fired, covering)
@@ -187,6 +210,12 @@ def route(pack: Pack, fired: frozenset[str], facts: Mapping[str, Any]) -> _Routi
             plan.routings.clear()
         routing = plan.routings[key] = _routing(pack, plan, fired, dict(zip(plan.covering, covering)))
     return routing
+
+
+def for_household(pack: Pack, resources: tuple[str, ...], prepared: Facts) -> tuple[str, ...]:
+    """A resource is suggested only to a household in its target group (age, disability, not fleeing DV)."""
+    return tuple(r for r in resources if r not in pack.resource_for
+                 or evaluate(pack.resource_for[r], prepared.facts, prepared.members))
 
 
 def decide_prepared(pack: Pack, prepared: Facts, explain: bool = True) -> Decision:
@@ -200,7 +229,8 @@ def decide_prepared(pack: Pack, prepared: Facts, explain: bool = True) -> Decisi
     trace = _trace(routing, prepared, pack) if explain else routing.bare
     warnings = prepared.warnings + routing.warnings
     return Decision(pack.version, routing.priority, routing.programs, routing.agencies, routing.meetings,
-                    routing.resources, trace, tuple(dict.fromkeys(warnings)) if warnings else ())
+                    for_household(pack, routing.resources, prepared), trace,
+                    tuple(dict.fromkeys(warnings)) if warnings else (), routing.proposed)
 
 
 def decide(pack: Pack, case: Mapping) -> Decision:

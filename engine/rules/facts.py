@@ -17,6 +17,7 @@ from engine.pack.model import FormField, Pack
 from engine.rules.coerce import compiled_form
 from engine.rules.predicate import predicate
 from engine.rules.conditions import evaluate
+from engine.pack.vocab import alias_text
 
 _TRUE = {"true", "yes", "1", "はい", "有", "あり", "在住"}
 _FALSE = {"false", "no", "0", "いいえ", "無", "なし"}
@@ -48,12 +49,14 @@ def _concern_fields(pack: Pack) -> tuple[dict, tuple[str, ...]]:
 
 
 def _choice_lookup(pack: Pack, name: str) -> dict[str, str]:
-    """id → id and label → id for a choice list; staff may type the label (続柄「長男」)."""
+    """id → id, label → id and alias → id for a choice list; staff may type the label
+    (続柄「長男」) or a word the list declares as an alias (「夫」→ 配偶者)."""
     key = (pack.version, name)
     found = _LOOKUPS.get(key)
     if found is None:
         options = pack.choices(name)
-        found = {unicodedata.normalize("NFKC", c.label): c.id for c in options}
+        found = {unicodedata.normalize("NFKC", a): c.id for c in options for a in c.get("aliases") or ()}
+        found.update({unicodedata.normalize("NFKC", c.label): c.id for c in options})
         found.update({c.id: c.id for c in options})
         _LOOKUPS[key] = found
     return found
@@ -79,8 +82,10 @@ class Coercer:
         found = lookup.get(text)
         if found is not None:
             return found
+        aliases = alias_text(self.pack.choices(f.choices or ""))
         self._bad(key, f"「{f.label}」に「{_shown(value, repr_=False)}」という選択肢はありません",
-                  did_you_mean(text, self.pack.ids(f.choices or "")) or "選択肢から選んでください")
+                  (did_you_mean(text, self.pack.ids(f.choices or "")) or "選択肢から選んでください")
+                  + (f"（ほかの言い方: {aliases}）" if aliases else ""))
         return None
 
     def scalar(self, f: FormField, value: Any, key: str) -> Any:
@@ -252,6 +257,38 @@ def derive(pack: Pack, facts: dict, members: tuple[dict, ...]) -> dict:
     return facts
 
 
+LEGACY_CONSENT = "consent"
+
+
+def legacy_contract(pack: Pack, raw_case: Mapping) -> tuple[Mapping, list[CaseIssue]]:
+    """The old contract's top-level ``consent`` is the person's own: it becomes ``person.consent``.
+
+    Only when the intake form has no top-level ``consent`` and its self group has one.
+
+    >>> from engine.pack import load_pack
+    >>> legacy_contract(load_pack(), {"consent": "no", "person": {"age": 40}})[0]
+    {'person': {'age': 40, 'consent': 'no'}}
+    """
+    group = pack.intake.field(pack.members.self_group)
+    if (LEGACY_CONSENT not in raw_case or pack.intake.field(LEGACY_CONSENT) is not None or group is None
+            or not any(f.id == LEGACY_CONSENT for f in group.fields)):
+        return raw_case, []
+    case = {k: v for k, v in raw_case.items() if k != LEGACY_CONSENT}
+    value, person = raw_case[LEGACY_CONSENT], case.get(group.id)
+    if _empty(value):
+        return case, []
+    if person is None:
+        person = {}
+    if not isinstance(person, Mapping):
+        return case, []          # the coercer reports the broken group
+    own = person.get(LEGACY_CONSENT)
+    if not _empty(own) and own != value:
+        return case, [CaseIssue(LEGACY_CONSENT, f"本人同意が2か所で違います（consent: {value!r}、{group.id}.consent: {own!r}）",
+                                f"{group.id}.consent だけを書いてください")]
+    case[group.id] = {**person, LEGACY_CONSENT: value}
+    return case, []
+
+
 def prepare(pack: Pack, raw_case: Mapping, trusted: bool = False) -> Facts:
     """Coerce, hide, flatten and derive; raise ``CaseError`` naming every bad value.
 
@@ -259,6 +296,8 @@ def prepare(pack: Pack, raw_case: Mapping, trusted: bool = False) -> Facts:
     under the same version), so its values already have their declared types.
     """
     coercer = Coercer(pack)
+    raw_case, legacy = legacy_contract(pack, raw_case)
+    coercer.issues += legacy
     if trusted:
         case = {f.id: raw_case[f.id] for f in pack.intake.fields if f.id in raw_case}
     else:

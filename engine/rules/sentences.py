@@ -1,6 +1,6 @@
 """Rules as Japanese sentences, for staff who never read YAML.
 
-「阪南市在住、かつ世帯の分野の数が2以上、かつ本人同意が「同意あり」なら → 事業: 多機関協働事業」
+阪南市在住、かつ世帯の分野の数が2以上、かつ本人同意が「同意あり」なら → 事業: 多機関協働事業
 """
 from __future__ import annotations
 
@@ -10,6 +10,21 @@ from engine.pack.model import Action, Pack, Rule
 from engine.rules.conditions import All, AnyMember, AnyOf, Atom, Condition, CountMembers, FactInfo, Not
 
 _CMP = {"<": "未満", "<=": "以下", ">": "より大きい", ">=": "以上"}
+PROPOSED_NOTE = "重層的支援会議で利用の適否を協議"
+POLICY_TEXT = "市の方針（変更できます）"
+
+
+def provenance_text(rule: Rule) -> str:
+    """Where a rule comes from: the source's words, or the city's own policy.
+
+    >>> provenance_text(Rule("r", "r", None, Action(), source="支援会議は本人同意がない人"))
+    '出典: 『支援会議は本人同意がない人』'
+    >>> provenance_text(Rule("r", "r", None, Action()))
+    '市の方針（変更できます）'
+    """
+    if rule.source:
+        return f"出典: 『{rule.source}』"
+    return f"法令: {rule.law}" if rule.law else POLICY_TEXT
 
 
 def _value(pack: Pack, info: FactInfo | None, value: Any) -> str:
@@ -17,6 +32,8 @@ def _value(pack: Pack, info: FactInfo | None, value: Any) -> str:
         return f"「{pack.label(info.choices, value)}」"
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
+    if info is not None and info.type == "integer" and "年齢" in info.label:
+        return f"{value}歳"
     return str(value)
 
 
@@ -48,12 +65,23 @@ def _atom(pack: Pack, a: Atom, member: bool) -> str:
     return f"{label} {op} {v}"
 
 
+def _quote(text: str) -> str:
+    """「…」 around a clause; quotes inside it become 『』, as Japanese writing does.
+
+    >>> _quote("本人同意が「同意あり」")
+    '「本人同意が『同意あり』」'
+    """
+    return "「" + text.replace("「", "『").replace("」", "』") + "」"
+
+
 def condition_text(pack: Pack, cond: Condition, member: bool = False) -> str:
     """One condition as Japanese.
 
     >>> from engine.pack import load_pack
-    >>> condition_text(load_pack(), All((Atom("field_count", ">=", 2), Atom("consent", "=", "yes"))))
-    '世帯の分野の数が2以上、かつ本人同意（関係機関での情報共有）が「同意あり」'
+    >>> condition_text(load_pack(), All((Atom("field_count", ">=", 2), Atom("person.consent", "=", "yes"))))
+    '世帯の分野の数が2以上、かつ相談対象者（本人）の本人同意（関係機関での情報共有）が「同意あり」'
+    >>> condition_text(load_pack(), AnyMember(All((Atom("age", ">=", 65), Not(Atom("consent", "=", "yes"))))))
+    '世帯員（本人を含む）のだれかが「年齢が65歳以上、かつ同意が得られていない（未確認を含む）」'
     """
     if isinstance(cond, Atom):
         return _atom(pack, cond, member)
@@ -67,13 +95,17 @@ def condition_text(pack: Pack, cond: Condition, member: bool = False) -> str:
         return "（" + "、または".join(condition_text(pack, c, member) for c in cond.items) + "）"
     if isinstance(cond, Not):
         inner = cond.item
+        info = (pack.member_facts if member else pack.facts).get(inner.fact) if isinstance(inner, Atom) else None
+        if info is not None and info.choices == "consent" and inner.op == "=" and inner.value == "yes":
+            # a member's consent is that member's own, whatever the person group calls it
+            return f"{'同意' if member else info.label.split('（')[0]}が得られていない（未確認を含む）"
         if isinstance(inner, Atom) and inner.op == "=" and not isinstance(inner.value, bool):
             return _atom(pack, Atom(inner.fact, "!=", inner.value), member) + "（未回答を含む）"
-        return f"「{condition_text(pack, inner, member)}」ではない"
+        return f"{_quote(condition_text(pack, inner, member))}ではない"
     if isinstance(cond, AnyMember):
-        return f"世帯員（本人を含む）のだれかが「{condition_text(pack, cond.where, True)}」"
+        return f"世帯員（本人を含む）のだれかが{_quote(condition_text(pack, cond.where, True))}"
     if isinstance(cond, CountMembers):
-        return f"「{condition_text(pack, cond.where, True)}」世帯員が{cond.value}人{_CMP.get(cond.op, cond.op)}"
+        return f"{_quote(condition_text(pack, cond.where, True))}世帯員が{cond.value}人{_CMP.get(cond.op, cond.op)}"
     return str(cond)
 
 
@@ -81,6 +113,8 @@ def action_text(pack: Pack, action: Action) -> str:
     parts = []
     if action.programs:
         parts.append("事業: " + "・".join(pack.label("programs", p) for p in action.programs))
+    if action.proposed:
+        parts.append("提案: " + "・".join(f"{pack.label('programs', p)}（{PROPOSED_NOTE}）" for p in action.proposed))
     if action.agencies:
         names = []
         for ref in action.agencies:

@@ -16,12 +16,13 @@ from engine.pack.model import Pack, Rule
 from engine.pack.roster import OPERATION_LABELS
 from engine.rules.decide import Decision
 from engine.rules.facts import prepare
-from engine.rules.sentences import condition_text
+from engine.rules.sentences import condition_text, provenance_text
 
 BANNER = "研修モード：ここで入力した内容は本番のケースには入りません"
 TRAINING_SUBDIR = "training"
 KINDS = {"programs": "事業", "agencies": "機関", "meetings": "会議"}
 _CADENCE = {"monthly": "毎月", "bimonthly": "2か月ごと", "on_demand": "随時（必要なときに開催）"}
+_MEMBER_CONSENT = {"yes": "同意あり", "no": "同意なし"}
 
 
 def training_dir(data_dir: str | Path) -> Path:
@@ -85,10 +86,12 @@ def narrate(pack: Pack, case: Mapping[str, Any]) -> str:
     for row in clean.get(m.repeat) or ():
         detail = [f"{row['age']}歳"] if row.get("age") is not None else []
         detail += [_labels(pack, "concerns", row.get("concerns"))] if row.get("concerns") else []
+        if row.get("concerns"):
+            detail.append(_MEMBER_CONSENT.get(row.get("consent"), "同意は未確認"))
         others.append(pack.label("relations", row.get("relation", "")) + (f"（{'、'.join(detail)}）" if detail else ""))
     if others:
         lines.append(f"同じ世帯に、{'、'.join(others)}がいます。")
-    lines.append(words["consent"].get(clean.get("consent"), words["consent_unknown"]))
+    lines.append(words["consent"].get(person.get("consent", clean.get("consent")), words["consent_unknown"]))
     text = "".join(lines)
     return f"{text}\n\n「{clean['summary']}」" if clean.get("summary") else text
 
@@ -106,6 +109,8 @@ class Step:
     agencies: tuple[str, ...]
     meetings: tuple[str, ...]
     priority: str | None
+    basis: str = ""                      # 出典の引用 / 法令 / 「市の方針（変更できます）」
+    proposed: tuple[str, ...] = ()       # programs the rule proposes for a meeting to decide
 
 
 def _rule(pack: Pack, rule_id: str) -> Rule | None:
@@ -137,7 +142,8 @@ def route_steps(pack: Pack, decision: Decision) -> list[Step]:
         rule = _rule(pack, t.rule)
         got = {k: adds(pack, rule, k, decision) if rule else () for k in KINDS}
         steps.append(Step(t.rule, t.label, t.reason, t.facts, got["programs"], got["agencies"], got["meetings"],
-                          rule.then.priority if rule else None))
+                          rule.then.priority if rule else None, provenance_text(rule) if rule else "",
+                          rule.then.proposed if rule else ()))
     return steps
 
 
@@ -209,6 +215,9 @@ def describe(pack: Pack, kind: str, item_id: str) -> list[str]:
     if c is None:
         return [f"「{item_id}」は設定にありません。"]
     division = f"担当課: {pack.label('divisions', c.get('division'))}" if c.get("division") else None
+    if c.get("field_divisions"):
+        division = "担当課: " + "、".join(f"【{pack.label('fields', f)}】{pack.label('divisions', d)}"
+                                          for f, d in c.get("field_divisions").items())
     if kind == "programs":
         agencies = [a.id for a in pack.agencies if a.get("program") == c.id]
         meetings = [m.id for m in pack.meetings if m.get("program") == c.id]
@@ -243,9 +252,12 @@ def describe(pack: Pack, kind: str, item_id: str) -> list[str]:
 
 
 def meeting_lesson(pack: Pack, decision: Decision, case: Mapping[str, Any]) -> list[str]:
-    """Step 3 of a walkthrough: the case's consent, its meetings, and why not the others."""
-    consent = prepare(pack, case).case.get("consent")
-    lines = [f"この相談の本人同意: **{pack.label('consent', consent) if consent else '未回答'}**"]
+    """Step 3 of a walkthrough: each person's consent, the meetings, and why not the others."""
+    clean, m = prepare(pack, case).case, pack.members
+    people = [("本人", clean.get(m.self_group) or {})]
+    people += [(pack.label("relations", r.get("relation", "")), r) for r in clean.get(m.repeat) or () if r.get("concerns")]
+    consents = "、".join(f"{who} **{pack.label('consent', p['consent']) if p.get('consent') else '未回答'}**" for who, p in people)
+    lines = [f"同意（一人ひとりに確かめます）: {consents}"]
     if not decision.meetings:
         lines.append("この相談は会議にはかけません。")
     for m in decision.meetings:

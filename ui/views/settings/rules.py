@@ -9,7 +9,7 @@ import streamlit as st
 from engine.casework import overrides
 from engine.casework.wareki import today as jst_today
 from engine.changes.editing import delete_item, move_item, set_field
-from engine.rules.sentences import rule_text
+from engine.rules.sentences import provenance_text, rule_text
 from ui import auth, draft
 from ui.rule_editor import commit, editor, raw_editor, watch
 
@@ -56,6 +56,7 @@ with listing:
             with st.container(border=True):
                 st.markdown(f"**{i + 1}. {rule.label}**　`{rule.id}`" + ("　**〔無効〕**" if not rule.enabled else ""))
                 st.markdown(rule_text(pack, rule))
+                st.caption(provenance_text(rule))
                 found = changed.by_rule.get(rule.id)
                 if found:
                     st.caption(f"過去{overrides.WINDOW_DAYS}日に職員がこのルールの推薦を外した回数: {found.removed}")

@@ -24,6 +24,12 @@ def extras(key: str, entry) -> dict:
         current = entry.get("field") if entry else ""
         return {"field": st.selectbox("分野（なしなら分野を数えない）", options, index=options.index(current) if current in options else 0,
                                       format_func=lambda f: pack.label("fields", f) if f else "なし", key=f"{key}.field") or None}
+    if list_name == "relations":
+        current = "・".join(entry.get("aliases") or ()) if entry else ""
+        text = st.text_input("別の言い方（・で区切る。ケースの入力で、この続柄として受け付けます）", current, key=f"{key}.aliases",
+                             help="例: 夫・妻（→ 配偶者）。ほかの続柄の表示名や別の言い方と同じ言葉は使えません。")
+        words = [w.strip() for w in text.replace("、", "・").split("・") if w.strip()]
+        return {"aliases": list(dict.fromkeys(words)) or None}
     if list_name == "priorities":
         return {"rank": int(st.number_input("順位（大きいほど優先）", value=int(entry.get("rank", 0)) if entry else 0, step=1,
                                             key=f"{key}.rank"))}
@@ -33,6 +39,7 @@ def extras(key: str, entry) -> dict:
 list_name = st.selectbox("一覧", list(SCHEMA), format_func=lambda n: f"{LIST_LABELS.get(n, n)}（{n}）", key="settings_vocab.list")
 entries = {c.id: c for c in pack.choices(list_name)}
 columns = {"concerns": ("分野", lambda c: pack.label("fields", c.get("field")) if c.get("field") else "—"),
+           "relations": ("別の言い方", lambda c: "・".join(c.get("aliases") or ()) or "—"),
            "priorities": ("順位", lambda c: c.get("rank"))}
 st.dataframe([{"ID": c.id, "表示名": c.label, **({columns[list_name][0]: columns[list_name][1](c)} if list_name in columns else {})}
               for c in entries.values()], hide_index=True, width="stretch")

@@ -5,6 +5,7 @@ from engine.pack.model import thawed
 from engine.rules.decide import decide
 from engine.training.diagram import path_dot
 from engine.training.lessons import facts_text, meeting_lesson, narrate, route_steps, training_scenarios
+from engine.rules.sentences import PROPOSED_NOTE
 from ui import state
 from ui.views.training.common import banner
 
@@ -54,7 +55,10 @@ if step >= 2:
     for i, s in enumerate(steps, 1):
         added = "／".join(f"{title}: " + "、".join(pack.label(kind, x) for x in getattr(s, kind))
                          for kind, title in KINDS if getattr(s, kind))
-        st.markdown(f"**{i}. {s.label}**" + (f" → {added}" if added else "") + f"  \n{s.reason}")
+        proposed = "、".join(f"{pack.label('programs', x)}（{PROPOSED_NOTE}）" for x in s.proposed)
+        st.markdown(f"**{i}. {s.label}**" + (f" → {added}" if added else "") + (f"／提案: {proposed}" if proposed else "")
+                    + f"  \n{s.reason}")
+        st.caption(s.basis)
         if s.facts:
             st.caption(f"使った事実 — {facts_text(pack, s.facts)}")
     if any(s.priority for s in steps):
