@@ -55,6 +55,22 @@ def test_route_accepts_json_and_explains_in_japanese(tmp_path, capsys):
     assert "なぜこの振り分けか" in out and "CSW（第1圏域担当）" in out
 
 
+def test_route_accepts_consent_per_person_and_shows_proposals_and_where_rules_come_from(tmp_path, capsys):
+    path = tmp_path / "case.yaml"
+    path.write_text("resident: true\narea: area2\nchannel: self\n"
+                    "person: {age: 80, concerns: [care_need], consent: \"yes\"}\n"
+                    "household: [{relation: 息子, age: 50, concerns: [withdrawal], consent: \"yes\"}]\n", encoding="utf-8")
+    assert main(["route", str(path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["proposed_programs"] == [{"id": "participation", "name": "参加支援事業"}]
+    assert "participation" not in [p["id"] for p in out["programs"]]
+    assert [m["id"] for m in out["meetings"]] == ["juso_kaigi"]
+    assert all(("source" in t) + ("law" in t) + ("policy" in t) == 1 for t in out["trace"])
+    assert main(["route", str(path), "--explain"]) == 0
+    text = capsys.readouterr().out
+    assert "提案する事業（重層的支援会議で利用の適否を協議）: 参加支援事業" in text and "（市の方針）" in text
+
+
 def test_route_rejects_a_bad_case_with_exit_2(tmp_path, capsys):
     path = tmp_path / "case.yaml"
     path.write_text("resident: true\nperson: {age: abc, concerns: [care_ned]}\n", encoding="utf-8")

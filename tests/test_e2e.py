@@ -62,6 +62,7 @@ def test_8050_intake_meeting_outcome_and_case_status(page, app_url):
     choose(page, "続柄（必須）", "長男")
     type_number(page, "年齢", 52)
     choose(page, "困りごと", "ひきこもり")
+    choose(page, "この人の同意", "同意あり")          # consent is asked of each person, the son too
     expect(combobox(page, "相談経路（必須）")).to_have_value("本人")
     expect(page.get_by_role("spinbutton", name="年齢", exact=True)).to_have_value("52")
     no_exception(page)
@@ -78,6 +79,8 @@ def test_8050_intake_meeting_outcome_and_case_status(page, app_url):
     expect(main.get_by_role("listitem").get_by_text("重層的支援会議", exact=True)).to_be_visible()
     why = page.get_by_test_id("stExpander").filter(has_text="なぜこの振り分けか")
     expect(why).to_contain_text("2分野以上")
+    expect(why).to_contain_text("市の方針（変更できます）")
+    expect(main.get_by_text("提案: 参加支援事業（重層的支援会議で利用の適否を協議）", exact=True)).to_be_visible()
     no_exception(page)
     screenshot(page, "03_intake_routed")
 

@@ -35,7 +35,7 @@ from tests.e2e_support import (
 )
 
 RULE = "multi_field"
-RULE_LABEL = "2分野以上 → 多機関協働事業"
+RULE_LABEL = "2分野以上 → 多機関協働事業（市の方針）"
 PROGRAMS = ("包括的相談支援事業", "参加支援事業", "地域づくり事業", "多機関協働事業", "アウトリーチ等を通じた継続的支援事業")
 ACCEPT = "このシナリオの期待を新しい結果にする（変更が意図どおりの場合）"
 DEMO_CASES = 60

@@ -45,7 +45,7 @@ def test_notice_counts_cases_with_a_value_and_names_the_rules(pack, repo):
     change = field_change(pack, "intake", "person.consent", None, repo)
     assert change.blocked and change.cases == 4                 # the old top-level consent became the person's
     assert "この項目は 4 件のケースに値があります" in change.text
-    assert "振り分けルール third_party_no_consent" in change.text and "先にルールを直してください" in change.text
+    assert "振り分けルール complex_consent" in change.text and "先にルールを直してください" in change.text
 
 
 def test_unreferenced_field_is_safe_and_its_values_stay(pack, repo):

@@ -64,9 +64,13 @@ def check_consent(decision, case: dict) -> None:
     facts, _ = reference_facts(RAW, case)
     if "juso_kaigi" in decision.meetings:
         assert facts.get("consented_concern"), f"同意した人がいないのに重層的支援会議: {case}"
-    if facts.get("resident") and facts.get("unconsented_concern") and facts.get("several_agencies") \
+    # Counted here from the decision itself, not from the pack's own reading (several_agencies):
+    # two or more agencies (an interpreter or another town's window does not hold the case).
+    agencies = set(decision.agencies) - {"tsuyaku_madoguchi", "residence_municipality"}
+    if facts.get("resident") is True and facts.get("unconsented_concern") and len(agencies) >= 2 \
             and not facts.get("info_only"):
-        assert {"shien_kaigi", "yotaikyo"} & set(decision.meetings), f"同意のない人の情報共有に会議がない: {case}"
+        meeting = "yotaikyo" if facts.get("child_abuse") else "shien_kaigi"    # a child's case: 要対協
+        assert meeting in decision.meetings, f"同意のない人のことを{len(agencies)}機関で共有するのに会議がない: {case}"
 
 
 def check_resources(decision, case: dict) -> None:

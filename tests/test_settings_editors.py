@@ -83,7 +83,7 @@ def test_removing_a_field_a_rule_uses_is_blocked_with_the_notice(data):
     at = open_page("views/settings/forms.py")
     at.selectbox(key="forms.intake.field").set_value("person.consent").run()
     assert at.button(key="forms.intake.person.consent.remove").disabled     # AppTest, like a browser, cannot click it
-    assert "振り分けルール third_party_no_consent" in warnings(at) and "先にルールを直してください" in warnings(at)
+    assert "振り分けルール complex_consent" in warnings(at) and "先にルールを直してください" in warnings(at)
     assert draft_sources(data) is None
 
 

@@ -30,6 +30,13 @@ from storage import open_repository
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 RULES_TEXT = (DEFAULT_PACK / "rules.yaml").read_text(encoding="utf-8")
+
+
+def with_threshold(text: str, value: int) -> str:
+    """rules.yaml with multi_field's own 2-分野 threshold changed (the derived fact `complex` keeps its own)."""
+    head, tail = text.split("  - id: multi_field\n")
+    return head + "  - id: multi_field\n" + tail.replace('{fact: field_count, op: ">=", value: 2}',
+                                                          f'{{fact: field_count, op: ">=", value: {value}}}', 1)
 RULES = yaml.safe_load(RULES_TEXT)["rules"]
 PACK = load_pack()
 
@@ -124,9 +131,7 @@ def test_with_rule_keeps_the_files_comments_and_layout():
     form = from_rule(rule("multi_field"), "area")
     rows = (form.rows[0], Row("fact", (Comparison("field_count", ">=", 1),)))
     text = with_rule(RULES_TEXT, rule_dict(dataclasses.replace(form, rows=rows), "area"), "multi_field")
-    head, tail = RULES_TEXT.split("  - id: multi_field\n")    # the rule's own condition, not the derived fact's
-    assert text == head + "  - id: multi_field\n" + tail.replace('{fact: field_count, op: ">=", value: 2}',
-                                                                  '{fact: field_count, op: ">=", value: 1}', 1)
+    assert text == with_threshold(RULES_TEXT, 1)
     added = with_rule(RULES_TEXT, rule_dict(dataclasses.replace(form, id="copy"), "area"), None)
     assert added.startswith(RULES_TEXT) and "\n\n  - id: copy\n" in added
     with pytest.raises(EditError):
@@ -160,11 +165,14 @@ def save_raw(at: AppTest, text: str) -> AppTest:
     return at
 
 
-def test_list_shows_every_rule_as_a_sentence(data):
+def test_list_shows_every_rule_as_a_sentence_and_where_it_comes_from(data):
     at = open_page()
     shown = [m.value for m in at.markdown]
+    captions = [c.value for c in at.caption]
     for r in PACK.rules:
         assert rule_text(PACK, r) in shown
+    assert captions.count("市の方針（変更できます）") == sum(r.is_policy for r in PACK.rules) > 0
+    assert "出典: 『潜在的な相談者の（本人同意がない人）の潜在的な課題について、支援を届けることを目的に情報共有』" in captions
 
 
 def test_disabling_a_rule_writes_enabled_false_into_the_draft_and_keeps_comments(data):
@@ -172,9 +180,10 @@ def test_disabling_a_rule_writes_enabled_false_into_the_draft_and_keeps_comments
     at.button(key="rules.list.multi_field.toggle").click().run()
     assert not at.exception
     text = draft_rules(data)
-    assert yaml.safe_load(text)["rules"][7] == {**rule("multi_field"), "enabled": False}
-    assert "# 振り分けルール（阪南市の既定の方針）" in text and "# 情報提供だけの相談は方針8" in text
-    assert "ルール「2分野以上 → 多機関協働事業」を無効にしました。" in texts(at.success)
+    written = next(r for r in yaml.safe_load(text)["rules"] if r["id"] == "multi_field")
+    assert written == {**rule("multi_field"), "enabled": False}
+    assert "# 振り分けルール（阪南市の既定）" in text and "# 情報提供だけの相談は「情報提供のみ」のルール" in text
+    assert "ルール「2分野以上 → 多機関協働事業（市の方針）」を無効にしました。" in texts(at.success)
     assert at.button(key="rules.list.multi_field.toggle").label == "有効にする"
     assert any(m.value.startswith("（無効）") for m in at.markdown)
 
@@ -187,8 +196,7 @@ def test_builder_changes_the_threshold_in_the_draft_only(data):
     assert "世帯の分野の数が1以上" in texts(at.info)
     next(b for b in at.button if b.label == "ルールを保存").click().run()
     assert not at.exception
-    assert draft_rules(data) == RULES_TEXT.replace('{fact: field_count, op: ">=", value: 2}',
-                                                   '{fact: field_count, op: ">=", value: 1}', 1)
+    assert draft_rules(data) == with_threshold(RULES_TEXT, 1)
     assert "value: 1" in draft_rules(data)
     with open_repository(data) as repo:
         live = next(r for r in live_pack(repo, DEFAULT_PACK).rules if r.id == "multi_field")

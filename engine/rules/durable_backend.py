@@ -43,7 +43,6 @@ _HANDLES: dict[str, int] = {}          # ruleset name → engine handle, for the
 _IDS = itertools.count(1)
 _SESSION = "0"
 _CASE = "__case"
-_MEMBERS = "__members"
 _NEG = {"=": "!=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">", "in": "not_in", "not_in": "in",
         "contains": "not_contains", "not_contains": "contains", "answered": "unanswered", "unanswered": "answered"}
 _DR_OPS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
@@ -69,7 +68,6 @@ class CompiledRules:
     counters: tuple[tuple[str, CountMembers], ...]   # synthetic fact → the count it stands for
     facts: frozenset[str]          # case facts the rules read: only these are sent to the engine
     keys: tuple[tuple[str, str], ...]   # (fact, its key in the engine) for each of them
-    member_facts: frozenset[str]   # member fields the rules read (empty: no member list is sent)
     counters_where: tuple[tuple[str, Any], ...] = ()   # synthetic fact → its ``where`` as a predicate
 
 
@@ -77,15 +75,14 @@ class _Compiler:
     def __init__(self) -> None:
         self.counters: dict[CountMembers, str] = {}
         self.facts: set[str] = set()
-        self.member_facts: set[str] = set()
 
-    def key(self, fact: str, item: bool) -> str:
-        (self.member_facts if item else self.facts).add(fact)
-        return f"$i.{fact}" if item else fact_key(fact)
+    def key(self, fact: str) -> str:
+        self.facts.add(fact)
+        return fact_key(fact)
 
-    def atom(self, a: Atom, neg: bool, item: bool) -> dict:
+    def atom(self, a: Atom, neg: bool) -> dict:
         op = _NEG[a.op] if neg else a.op
-        k = self.key(a.fact, item)
+        k = self.key(a.fact)
         exists, missing = {"$ex": {k: 1}}, {"$nex": {k: 1}}
         if op == "answered":
             return exists
@@ -106,23 +103,23 @@ class _Compiler:
         # A comparison on an unanswered fact is false; its negation is therefore true.
         return {"$or": [missing, test]} if neg else {"$and": [exists, test]}
 
-    def compile(self, c: Condition, neg: bool = False, item: bool = False) -> dict | None:
+    def compile(self, c: Condition, neg: bool = False) -> dict | None:
         if isinstance(c, Atom):
-            return self.atom(c, neg, item)
+            return self.atom(c, neg)
         if isinstance(c, Not):
-            return self.compile(c.item, not neg, item)
+            return self.compile(c.item, not neg)
         if isinstance(c, (All, AnyOf)):
             conj = isinstance(c, All) != neg
-            parts = [self.compile(i, neg, item) for i in c.items]
+            parts = [self.compile(i, neg) for i in c.items]
             if not parts:  # all [] is true, any [] is false
                 return None if conj else {"$nex": {_CASE: 1}}
             parts = [p for p in parts if p is not None] or [{"$ex": {_CASE: 1}}]
             return {"$and" if conj else "$or": parts}
         if isinstance(c, AnyMember):  # counted in Python (see the module doc), never $iany
-            return self.compile(CountMembers(c.where, ">=", 1), neg, item)
+            return self.compile(CountMembers(c.where, ">=", 1), neg)
         if isinstance(c, CountMembers):
             name = self.counters.setdefault(c, f"__count{len(self.counters)}")
-            return self.atom(Atom(name, c.op, c.value), neg, item)
+            return self.atom(Atom(name, c.op, c.value), neg)
         raise EngineError(f"条件の形が不明です: {c!r}")
 
 
@@ -149,7 +146,7 @@ def compile_rules(rules: Iterable[Rule]) -> CompiledRules:
             _HANDLES[name] = handle
     counters = tuple((n, c) for c, n in compiler.counters.items())
     return CompiledRules(name, handle, counters, frozenset(compiler.facts),
-                         tuple((f, fact_key(f)) for f in sorted(compiler.facts)), frozenset(compiler.member_facts),
+                         tuple((f, fact_key(f)) for f in sorted(compiler.facts)),
                          tuple((n, predicate(c.where)) for n, c in counters))
 
 
@@ -174,9 +171,6 @@ def _json_fact(compiled: CompiledRules, facts: Mapping[str, Any], members: tuple
     for name, holds in compiled.counters_where:
         body[name] = sum(holds(m) for m in members)
     body.update({"sid": _SESSION, "id": fact_id, _CASE: 1})
-    if compiled.member_facts:
-        keep = compiled.member_facts
-        body[_MEMBERS] = [{k: v for k, v in m.items() if k in keep} for m in members]
     return _dumps(body)
 
 
@@ -198,10 +192,7 @@ def input_key(compiled: CompiledRules, facts: Mapping[str, Any], members: tuple[
     """
     values = tuple(_hashable(facts[fact]) if fact in facts else _ABSENT for fact, _ in compiled.keys)
     counts = tuple(sum(holds(m) for m in members) for _, holds in compiled.counters_where)
-    if not compiled.member_facts:
-        return values, counts
-    keep = compiled.member_facts
-    return values, counts, tuple(tuple(sorted((k, _hashable(v)) for k, v in m.items() if k in keep)) for m in members)
+    return values, counts
 
 
 def _rule_name(message: str) -> str:
