@@ -56,7 +56,7 @@ def test_overview_paths(pack, overview):
     assert 'prog_multi_agency -> mt_shien_kaigi [label="同意がなくても（守秘義務）"' in overview
     assert "prog_comprehensive -> ag_houkatsu_a" in overview                     # program → agency
     assert "ag_kurashi_marugoto -> mt_juso_kaigi" in overview                    # member → meeting
-    assert 'soudan -> ag_houkatsu_a [label="介護 → 地域包括支援センター"' in overview
+    assert 'soudan -> ag_jiritsu_soudan [label="困窮（仕事・お金・住まい） → 自立相談支援機関"' in overview
     assert 'soudan [label="相談"' in overview
 
 
@@ -85,7 +85,7 @@ def test_graphviz_accepts_the_dot(pack, overview):
 def test_a_rule_change_shows_in_the_diagram_at_once(pack):
     from engine.pack import load_sources
     sources = dict(pack.sources)
-    sources["rules.yaml"] = sources["rules.yaml"].replace("label: 介護 → 地域包括支援センター", "label: 介護の相談 → 地域包括")
+    sources["rules.yaml"] = sources["rules.yaml"].replace("label: 困窮（仕事・お金・住まい） → 自立相談支援機関", "label: 困窮の相談 → 自立相談")
     changed = load_sources(sources)
-    assert 'label="介護の相談 → 地域包括"' in overview_dot(changed)
-    assert "介護 → 地域包括支援センター" not in overview_dot(changed)
+    assert 'label="困窮の相談 → 自立相談"' in overview_dot(changed)
+    assert "困窮（仕事・お金・住まい） → 自立相談支援機関" not in overview_dot(changed)
