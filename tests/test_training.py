@@ -88,7 +88,11 @@ def test_why_explains_a_meeting_that_is_not_there(pack, scenarios):
 def test_meeting_lesson_contrasts_the_two_case_meetings(pack, scenarios):
     s = next(s for s in scenarios if s.file.endswith("02_8050_consent.yaml"))
     text = "\n".join(meeting_lesson(pack, decide(pack, thawed(s.case)), thawed(s.case)))
-    assert "本人の同意が必要です" in text and "支援会議にかけない理由" in text
+    # The mother consented, her son has not been met: each person's consent is shown, and the
+    # lesson contrasts the meeting that needs consent with the one that does not.
+    assert "本人 **同意あり**" in text and "長男 **未確認**" in text
+    assert "本人の同意が必要です" in text and "本人の同意がなくても開けます" in text
+    assert "要保護児童対策地域協議会（個別ケース検討会議）にかけない理由" in text
 
 
 def test_describe_uses_the_yaml(pack):
@@ -111,8 +115,8 @@ def test_quiz_history_is_kept_per_trainee(tmp_path):
 
 def test_hidden_fields_are_not_required(pack):
     from engine.rules.facts import missing_required
-    non_resident = {"received_on": "2026-11-01", "channel": "self", "resident": False, "consent": "yes",
-                    "person": {"age": 70, "concerns": ["care_need"]}}
+    non_resident = {"received_on": "2026-11-01", "channel": "self", "resident": False,
+                    "person": {"age": 70, "concerns": ["care_need"], "consent": "yes"}}
     assert missing_required(pack.intake.fields, non_resident) == []
     assert [i.key for i in missing_required(pack.intake.fields, {**non_resident, "resident": True})] == ["area"]
 
