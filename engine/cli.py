@@ -65,12 +65,12 @@ def cmd_validate(args) -> int:
     return EXIT_OK
 
 
-def explain(decision_json: dict) -> str:
+def explain(decision_json: dict, proposal_note: str = "会議で利用の適否を協議") -> str:
     """The decision as readable Japanese."""
     lines = []
     if decision_json["priority"] == "urgent":
         lines.append("【緊急】この相談は緊急として扱ってください。")
-    for title, key in (("事業", "programs"), ("提案する事業（重層的支援会議で利用の適否を協議）", "proposed_programs"),
+    for title, key in (("事業", "programs"), (f"提案する事業（{proposal_note}）", "proposed_programs"),
                        ("つなぐ機関", "agencies"), ("会議", "meetings"), ("提案する地域資源", "resources")):
         names = "、".join(x["name"] for x in decision_json.get(key) or ()) or "なし"
         lines.append(f"{title}: {names}")
@@ -88,13 +88,14 @@ def explain(decision_json: dict) -> str:
 def cmd_route(args) -> int:
     from engine.rules.decide import decide_prepared
     from engine.rules.facts import missing_required, prepare
+    from engine.rules.sentences import proposed_note
     pack = _pack(args)
     prepared = prepare(pack, _read_case(args.case))        # CaseError: every bad value, as the form says it
     missing = missing_required(pack.intake.fields, prepared.case)
     if missing:                                            # the form refuses these too: no routing on half a case
         raise CaseError(missing)
     result = decide_prepared(pack, prepared).to_json(pack)
-    print(explain(result) if args.explain else json.dumps(result, ensure_ascii=False, indent=2))
+    print(explain(result, proposed_note(pack)) if args.explain else json.dumps(result, ensure_ascii=False, indent=2))
     return EXIT_OK
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.pack.model import Pack
-from engine.rules.sentences import POLICY_TEXT, PROPOSED_NOTE
+from engine.rules.sentences import POLICY_TEXT, proposed_note
 from ui import state
 from ui.plain import md
 
@@ -27,7 +27,7 @@ def show_decision(pack: Pack, decision: dict) -> None:
             if key == "programs":
                 for item in decision.get("proposed_programs") or []:
                     name = pack.label(key, item["id"]) if item["id"] in known else item.get("name", item["id"])
-                    st.markdown(f"- 提案: {md(name)}（{md(PROPOSED_NOTE)}）")
+                    st.markdown(f"- 提案: {md(name)}（{md(proposed_note(pack))}）")
     if decision.get("resources"):
         st.markdown("#### 提案する地域資源（参加支援・地域づくり）")
         st.markdown(md("、".join(r["name"] for r in decision["resources"])))

@@ -39,7 +39,7 @@ from engine.changes.versions import content_hash
 from engine.errors import ConflictError
 from engine.pack.model import Pack
 from engine.rules.conditions import PRESENCE_OPS, FactInfo
-from engine.rules.sentences import POLICY_TEXT, PROPOSED_NOTE, rule_text
+from engine.rules.sentences import POLICY_TEXT, proposed_note, rule_text
 from ui import draft
 
 SEEN = "rules.seen"
@@ -220,7 +220,7 @@ def _action_widgets(pack: Pack) -> dict:
     def pick(label: str, name: str) -> tuple:
         return tuple(st.multiselect(label, pack.ids(name), format_func=lambda i: pack.label(name, i), key=_k(name)))
     out = {"programs": pick("事業", "programs")}
-    out["proposed"] = tuple(st.multiselect(f"提案する事業（{PROPOSED_NOTE}）", pack.ids("programs"),
+    out["proposed"] = tuple(st.multiselect(f"提案する事業（{proposed_note(pack)}）", pack.ids("programs"),
                                            format_func=lambda i: pack.label("programs", i), key=_k("proposed"),
                                            help="受付では決めず、会議で利用の適否を協議する事業（参加支援など）"))
     out["agencies"] = pick("機関", "agencies")
@@ -267,7 +267,7 @@ def editor(pack: Pack, sources: dict) -> None:
     st.text_input("ルールの名前", key=_k("label"))
     basis = st.radio("どこから来たルールか", list(BASES), format_func=BASES.get, horizontal=True, key=_k("basis"))
     basis_text = "" if basis == "policy" else st.text_input(
-        "出典の短い引用（阪南市の資料の言葉）" if basis == "source" else "法令の名前と条文", key=_k("basis_text")).strip()
+        f"出典の短い引用（{pack.info['city']['name']}の資料の言葉）" if basis == "source" else "法令の名前と条文", key=_k("basis_text")).strip()
     st.markdown("**条件**")
     combine = st.radio("条件の組み合わせ", list(COMBINE), format_func=lambda c: f"{COMBINE[c]}を満たす",
                        horizontal=True, key=_k("combine"))

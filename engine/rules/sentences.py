@@ -10,7 +10,13 @@ from engine.pack.model import Action, Pack, Rule
 from engine.rules.conditions import All, AnyMember, AnyOf, Atom, Condition, CountMembers, FactInfo, Not
 
 _CMP = {"<": "未満", "<=": "以下", ">": "より大きい", ">=": "以上"}
-PROPOSED_NOTE = "重層的支援会議で利用の適否を協議"
+
+
+def proposed_note(pack: Pack) -> str:
+    """How a proposed program is decided: in the pack's case meeting that needs consent."""
+    meeting = next((m for m in pack.meetings if m.get("consent_required")), None)
+    return f"{meeting.label if meeting else '会議'}で利用の適否を協議"
+
 POLICY_TEXT = "市の方針（変更できます）"
 
 
@@ -98,7 +104,7 @@ def condition_text(pack: Pack, cond: Condition, member: bool = False) -> str:
         info = (pack.member_facts if member else pack.facts).get(inner.fact) if isinstance(inner, Atom) else None
         if info is not None and info.choices == "consent" and inner.op == "=" and inner.value == "yes":
             # a member's consent is that member's own, whatever the person group calls it
-            return f"{'同意' if member else info.label.split('（')[0]}が得られていない（未確認を含む）"
+            return f"{'同意' if member else info.label.split('（')[0]}が得られていない（{pack.label('consent', 'unknown')}を含む）"
         if isinstance(inner, Atom) and inner.op == "=" and not isinstance(inner.value, bool):
             return _atom(pack, Atom(inner.fact, "!=", inner.value), member) + "（未回答を含む）"
         return f"{_quote(condition_text(pack, inner, member))}ではない"
@@ -114,7 +120,7 @@ def action_text(pack: Pack, action: Action) -> str:
     if action.programs:
         parts.append("事業: " + "・".join(pack.label("programs", p) for p in action.programs))
     if action.proposed:
-        parts.append("提案: " + "・".join(f"{pack.label('programs', p)}（{PROPOSED_NOTE}）" for p in action.proposed))
+        parts.append("提案: " + "・".join(f"{pack.label('programs', p)}（{proposed_note(pack)}）" for p in action.proposed))
     if action.agencies:
         names = []
         for ref in action.agencies:

@@ -22,7 +22,6 @@ BANNER = "研修モード：ここで入力した内容は本番のケースに�
 TRAINING_SUBDIR = "training"
 KINDS = {"programs": "事業", "agencies": "機関", "meetings": "会議"}
 _CADENCE = {"monthly": "毎月", "bimonthly": "2か月ごと", "on_demand": "随時（必要なときに開催）"}
-_MEMBER_CONSENT = {"yes": "同意あり", "no": "同意なし"}
 
 
 def training_dir(data_dir: str | Path) -> Path:
@@ -87,7 +86,8 @@ def narrate(pack: Pack, case: Mapping[str, Any]) -> str:
         detail = [f"{row['age']}歳"] if row.get("age") is not None else []
         detail += [_labels(pack, "concerns", row.get("concerns"))] if row.get("concerns") else []
         if row.get("concerns"):
-            detail.append(_MEMBER_CONSENT.get(row.get("consent"), "同意は未確認"))
+            detail.append(pack.label("consent", row["consent"]) if row.get("consent") in ("yes", "no")
+                          else f"同意は{pack.label('consent', 'unknown')}")
         others.append(pack.label("relations", row.get("relation", "")) + (f"（{'、'.join(detail)}）" if detail else ""))
     if others:
         lines.append(f"同じ世帯に、{'、'.join(others)}がいます。")

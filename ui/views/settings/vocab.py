@@ -27,7 +27,7 @@ def extras(key: str, entry) -> dict:
     if list_name == "relations":
         current = "・".join(entry.get("aliases") or ()) if entry else ""
         text = st.text_input("別の言い方（・で区切る。ケースの入力で、この続柄として受け付けます）", current, key=f"{key}.aliases",
-                             help="例: 夫・妻（→ 配偶者）。ほかの続柄の表示名や別の言い方と同じ言葉は使えません。")
+                             help="例: 夫・妻 のような、ふだん使う言い方。ほかの続柄の表示名や別の言い方と同じ言葉は使えません。")
         words = [w.strip() for w in text.replace("、", "・").split("・") if w.strip()]
         return {"aliases": list(dict.fromkeys(words)) or None}
     if list_name == "priorities":

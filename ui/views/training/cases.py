@@ -5,7 +5,7 @@ from engine.pack.model import thawed
 from engine.rules.decide import decide
 from engine.training.diagram import path_dot
 from engine.training.lessons import facts_text, meeting_lesson, narrate, route_steps, training_scenarios
-from engine.rules.sentences import PROPOSED_NOTE
+from engine.rules.sentences import proposed_note
 from ui import state
 from ui.views.training.common import banner
 
@@ -55,7 +55,7 @@ if step >= 2:
     for i, s in enumerate(steps, 1):
         added = "／".join(f"{title}: " + "、".join(pack.label(kind, x) for x in getattr(s, kind))
                          for kind, title in KINDS if getattr(s, kind))
-        proposed = "、".join(f"{pack.label('programs', x)}（{PROPOSED_NOTE}）" for x in s.proposed)
+        proposed = "、".join(f"{pack.label('programs', x)}（{proposed_note(pack)}）" for x in s.proposed)
         st.markdown(f"**{i}. {s.label}**" + (f" → {added}" if added else "") + (f"／提案: {proposed}" if proposed else "")
                     + f"  \n{s.reason}")
         st.caption(s.basis)
