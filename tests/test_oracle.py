@@ -179,9 +179,9 @@ def test_engine_agrees_with_oracle_hannan(hannan, case):
 
 
 def test_sample_fires_every_enabled_rule_hannan():
-    fired, _, n = fired_in_sample(RAW, 300)
+    fired, _, n = fired_in_sample(RAW, 600)       # 33 rules now: 300 cases missed the rarest
     enabled = [r["id"] for r in RAW["rules"]["rules"] if r.get("enabled", True)]
-    assert n == 300
+    assert n == 600
     assert [r for r in enabled if not fired[r]] == [], fired
 
 
