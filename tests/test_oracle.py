@@ -257,7 +257,7 @@ def test_generated_cases_reach_the_safety_and_multi_agency_rules(bundled, name):
     fired: Counter = Counter()
 
     @seed(20261130)
-    @settings(max_examples=300, phases=[Phase.generate], **{**SETTINGS, "derandomize": False})
+    @settings(max_examples=600, phases=[Phase.generate], **{**SETTINGS, "derandomize": False})
     @given(case=pack_cases(raw))
     def run(case):
         fired.update(reference_decide(raw, case)["rules"])
