@@ -135,8 +135,9 @@ def test_random_drafts_preview_exactly_as_a_full_redecision(pack, stored):
 
 def test_a_one_rule_change_runs_only_the_changed_rule(pack, stored, monkeypatch):
     sources = dict(pack.sources)
-    sources["rules.yaml"] = sources["rules.yaml"].replace('{fact: field_count, op: ">=", value: 2}',
-                                                          '{fact: field_count, op: ">=", value: 1}')
+    head, rules = sources["rules.yaml"].split("\nrules:\n")      # the rule's threshold, not the derived fact's
+    sources["rules.yaml"] = head + "\nrules:\n" + rules.replace('{fact: field_count, op: ">=", value: 2}',
+                                                                '{fact: field_count, op: ">=", value: 1}')
     draft = load_sources(sources)
     assert impact._incremental(pack, draft)
     sent = []

@@ -36,19 +36,21 @@ def test_all_correct(pack, case_8050):
 
 
 def test_partly_right_names_the_rule_that_adds_the_missed_item(pack, case_8050):
-    answer = Answer(case_8050.programs, ("houkatsu_a", "kurashi_marugoto"), ("juso_kaigi", "shien_kaigi"), "normal")
+    answer = Answer(case_8050.programs, ("houkatsu_a", "kurashi_marugoto"), ("juso_kaigi", "shien_kaigi", "yotaikyo"),
+                    "normal")
     result = score(pack, case_8050, answer)
     assert not result.correct and 0 < result.points < 100
     agencies = result.part("agencies")
     assert agencies.missing == ("csw_area2",) and agencies.score == pytest.approx(2 / 3)
-    assert "ひきこもり・孤立 → 参加支援の候補と圏域のCSW" in agencies.notes[0]
-    assert "圏域担当のCSWがアウトリーチで関わります" in agencies.notes[0]          # the rule's reason
+    assert "ルール「ひきこもり・孤立 → 圏域のCSW」で加わります" in agencies.notes[0]
+    assert "圏域担当のCSWが関わります" in agencies.notes[0]          # the rule's reason
+    assert "まだ会えていない世帯員 → CSWのアウトリーチ" in agencies.notes[0]    # every rule that adds it
     meetings = result.part("meetings")
-    assert meetings.extra == ("shien_kaigi",) and meetings.score == pytest.approx(1 / 2)
-    assert "どのルールも「支援会議」を加えません" in meetings.notes[0]
-    assert "2分野以上・同意なし → 支援会議とアウトリーチ" in meetings.notes[0]       # the rule that would, and why not
+    assert meetings.extra == ("yotaikyo",) and meetings.score == pytest.approx(2 / 3)
+    assert "どのルールも「要保護児童対策地域協議会（個別ケース検討会議）」を加えません" in meetings.notes[0]
+    assert "子どもへの虐待の疑い（子どもの前でのDVを含む）" in meetings.notes[0]       # the rule that would, and why not
     assert result.part("programs").correct and result.part("priority").correct
-    assert result.points == round((1 + 2 / 3 + 1 / 2 + 1) / 4 * 100)
+    assert result.points == round((1 + 2 / 3 + 2 / 3 + 1) / 4 * 100)
 
 
 def test_wrong_answer_explains_every_difference(pack):
@@ -56,13 +58,19 @@ def test_wrong_answer_explains_every_difference(pack):
     result = score(pack, decision, Answer(("multi_agency",), ("residence_municipality",), ("juso_kaigi",), "normal"))
     assert not result.correct
     programs, agencies = result.part("programs"), result.part("agencies")
-    assert programs.missing == ("comprehensive",) and programs.extra == ("multi_agency",) and programs.score == 0
+    # Elder abuse is complex in one 分野 (city policy), so 多機関協働 is right; the answer misses the rest.
+    assert programs.missing == ("comprehensive", "outreach") and programs.extra == ()
+    assert programs.score == pytest.approx(1 / 3)
     assert "すべての相談を受け止める" in programs.notes[0] and "断らない相談支援" in programs.notes[0]
-    assert "2分野以上 → 多機関協働事業" in programs.notes[1] and "成り立ちません" in programs.notes[1]
-    assert "虐待" in agencies.notes[0] and "市外在住" in agencies.notes[1]
+    assert "本人の同意が得られていない" in programs.notes[1]
+    assert "虐待" in agencies.notes[0] and "介護保険課" in agencies.notes[0]
+    assert "阪南市外に住んでいる場合" in agencies.notes[-1] and "成り立ちません" in agencies.notes[-1]
+    meetings = result.part("meetings")
+    assert meetings.missing == ("shien_kaigi",) and meetings.extra == ("juso_kaigi",)
+    assert "同意が得られていない" in meetings.notes[0] and "成り立ちません" in meetings.notes[1]
     priority = result.part("priority")
     assert priority.score == 0 and "正しくは「緊急」" in priority.notes[0] and "虐待の疑いがあるため" in priority.notes[0]
-    assert result.points == 0
+    assert result.points == round(1 / 3 / 4 * 100)
 
 
 def test_an_extra_item_no_rule_can_add(pack, case_8050):

@@ -45,8 +45,14 @@ def rule(rule_id: str) -> dict:
     return next(r for r in RULES if r["id"] == rule_id)
 
 
+def rule_in(text: str, rule_id: str) -> dict:
+    """One rule of a rules.yaml text, found by id (not by position: rules are added over time)."""
+    return next(r for r in yaml.safe_load(text)["rules"] if r["id"] == rule_id)
+
+
 # -- engine.changes.rule_build --------------------------------------------------------------------
 @pytest.mark.parametrize("raw", RULES, ids=[r["id"] for r in RULES])
+
 def test_every_hannan_rule_round_trips_through_rows(raw):
     form = from_rule(raw, "area")
     assert rule_dict(form, "area") == raw
@@ -226,7 +232,8 @@ def test_builder_adds_a_rule_and_refuses_one_that_never_fires(data):
     next(b for b in at.button if b.label == "ルールを保存").click().run()
     assert not at.exception
     added = yaml.safe_load(draft_rules(data))["rules"][-1]
-    assert added == {"id": "resident_high", "label": "在住 → 高", "when": {"fact": "resident", "op": "=", "value": True},
+    assert added == {"id": "resident_high", "label": "在住 → 高", "policy": "city",    # 根拠: 市の方針 (the default)
+                     "when": {"fact": "resident", "op": "=", "value": True},
                      "then": {"priority": "high", "reason": "試験用の理由です。"}}
     assert at.selectbox(key="rules.choice").value == "resident_high"
 
@@ -268,7 +275,7 @@ def test_a_draft_changed_by_someone_else_is_not_overwritten(data):
     next(b for b in at.button if b.label == "最新の下書きで作業を続ける").click().run()
     at.button(key="rules.list.multi_field.toggle").click().run()
     text = draft_rules(data)
-    assert "# 他の職員のメモ" in text and yaml.safe_load(text)["rules"][7]["enabled"] is False
+    assert "# 他の職員のメモ" in text and rule_in(text, "multi_field")["enabled"] is False
 
 
 def test_moving_deleting_and_opening_a_rule_from_the_list(data):
@@ -279,7 +286,7 @@ def test_moving_deleting_and_opening_a_rule_from_the_list(data):
     at.checkbox(key="rules.list.non_resident.sure").check().run()
     at.button(key="rules.list.non_resident.delete").click().run()
     assert "non_resident" not in [r["id"] for r in yaml.safe_load(draft_rules(data))["rules"]]
-    assert "ルール「市外在住 → 居住地の市町村へつなぐ」を削除しました。" in texts(at.success)
+    assert "ルール「阪南市外に住んでいる場合 → 居住地の市町村へつなぐ」を削除しました。" in texts(at.success)
     at.button(key="rules.list.abuse_urgent.edit").click().run()
     assert not at.exception
     assert at.selectbox(key="rules.choice").value == "abuse_urgent"
@@ -309,7 +316,7 @@ def test_builder_reloads_a_rule_changed_elsewhere_instead_of_undoing_it(data):
     next(n for n in at.number_input if n.label == "値").set_value(1).run()
     next(b for b in at.button if b.label == "ルールを保存").click().run()
     assert not at.exception
-    saved = yaml.safe_load(draft_rules(data))["rules"][7]
+    saved = rule_in(draft_rules(data), "multi_field")
     assert saved["enabled"] is False and saved["when"]["all"][1]["value"] == 1
 
 
@@ -325,4 +332,4 @@ def test_a_change_to_another_file_meanwhile_is_kept_not_refused(data):
     with open_repository(data) as repo:
         stored = repo.get_meta("config.draft")["sources"]
     assert stored["vocabularies.yaml"].endswith("# 語彙のメモ\n")
-    assert yaml.safe_load(stored["rules.yaml"])["rules"][13] == {**rule("abuse_urgent"), "enabled": False}
+    assert rule_in(stored["rules.yaml"], "abuse_urgent") == {**rule("abuse_urgent"), "enabled": False}

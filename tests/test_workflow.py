@@ -71,7 +71,8 @@ def test_meeting_outcome_moves_status_and_leaves_the_agenda(pack, repo):
 
 
 def test_redecide_keeps_the_old_decision_in_the_timeline(pack, repo):
-    case, _ = take_intake(repo, pack, {**CASE_8050, "consent": "no"})
+    nobody = {**CASE_8050, "consent": "no", "household": [{**CASE_8050["household"][0], "consent": "no"}]}
+    case, _ = take_intake(repo, pack, nobody)
     assert [m["id"] for m in case["decision"]["meetings"]] == ["shien_kaigi"]
     new = redecide(repo, pack, case["id"], "staff", intake={**CASE_8050, "consent": "yes"})
     assert [m["id"] for m in new["decision"]["meetings"]] == ["juso_kaigi"]
