@@ -57,7 +57,7 @@ def test_route_accepts_json_and_explains_in_japanese(tmp_path, capsys):
 
 def test_route_accepts_consent_per_person_and_shows_proposals_and_where_rules_come_from(tmp_path, capsys):
     path = tmp_path / "case.yaml"
-    path.write_text("resident: true\narea: area2\nchannel: self\n"
+    path.write_text("received_on: '2026-11-20'\nresident: true\narea: area2\nchannel: self\n"
                     "person: {age: 80, concerns: [care_need], consent: \"yes\"}\n"
                     "household: [{relation: 息子, age: 50, concerns: [withdrawal], consent: \"yes\"}]\n", encoding="utf-8")
     assert main(["route", str(path)]) == 0

@@ -138,6 +138,8 @@ def split_programs(items, key: str, issues: list) -> tuple[tuple[str, ...], tupl
 
     >>> split_programs(["comprehensive", {"id": "participation", "proposed": True}], "p", [])
     (('comprehensive',), ('participation',))
+    >>> issues = []; _ = split_programs(["outreach", {"id": "outreach", "proposed": True}], "p", issues); issues[0][1]
+    '事業「outreach」が重複しています'
     """
     decided, proposed = [], []
     for j, item in enumerate(items or ()):
@@ -149,6 +151,10 @@ def split_programs(items, key: str, issues: list) -> tuple[tuple[str, ...], tupl
         else:
             issues.append((f"{key}[{j}]", "事業は ID か {id: 事業ID, proposed: true} で書いてください",
                            "proposed: true は「会議で利用の適否を協議する提案」です"))
+            continue
+        if (decided + proposed).count(program_id(item)) > 1:
+            issues.append((f"{key}[{j}]", f"事業「{program_id(item)}」が重複しています",
+                           "1つのルールで同じ事業は1回だけ書いてください（決める事業か提案か、どちらか）"))
     return tuple(decided), tuple(proposed)
 
 
