@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
+from engine.errors import CaseError
 from engine.pack.model import Pack
 from engine.rules.decide import Decision, decide_prepared
-from engine.rules.facts import coerce_form, prepare
+from engine.rules.facts import coerce_form, legacy_contract, prepare
 
 
 def now_iso() -> str:
@@ -19,8 +20,13 @@ def now_iso() -> str:
 
 def checked_intake(pack: Pack, raw_case: Mapping[str, Any]) -> dict:
     """The intake cleaned to the form's types; ``CaseError`` names every bad value and every
-    required field left empty at once. Every path that stores an intake goes through here."""
-    return coerce_form(pack, pack.intake.fields, raw_case)
+    required field left empty at once. Every path that stores an intake goes through here.
+
+    The old contract's top-level ``consent`` is read as the person's own first (per person)."""
+    case, legacy = legacy_contract(pack, raw_case)
+    if legacy:
+        raise CaseError(legacy)
+    return coerce_form(pack, pack.intake.fields, case)
 
 
 def new_record(pack: Pack, raw_case: Mapping[str, Any], actor: str = "system") -> tuple[dict, Decision]:
