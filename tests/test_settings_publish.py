@@ -115,7 +115,7 @@ def test_a_failing_scenario_blocks_publish_until_its_expectation_is_updated(data
     assert at.metric[1].label == "失敗" and at.metric[1].value != "0 件"
     assert any("期待" in e.label or "✗" in e.label for e in at.expander)
     # The rule's name still says 「2分野以上」 though its condition now counts 1: flagged.
-    assert "ルール「2分野以上 → 多機関協働事業」の名前に「2」とあります" in texts(at, "warning").replace("\\", "")
+    assert "ルール「2分野以上 → 多機関協働事業（市の方針）」の名前に「2」とあります" in texts(at, "warning").replace("\\", "")
     button(at, "影響を確かめる").click().run()
     assert button(at, "公開する").disabled and "シナリオが" in texts(at, "warning")
     assert [v.id for v in stored(data)[0]] == [base]
