@@ -11,7 +11,8 @@ from typing import Any, Mapping
 import pandas as pd
 import streamlit as st
 
-from engine.casework.handoff import CHANGE_LABELS, KIND_LABELS, KINDS, confirmed, differences, recommended
+from engine.casework.handoff import (CHANGE_LABELS, KIND_LABELS, KINDS, confirmed, diff, differences, item_label,
+                                     kind_label, list_of, recommended)
 from engine.casework.referrals import STATE_LABELS, is_overdue, owner_of, referrals_of
 from engine.casework.wareki import wareki
 from engine.pack.model import Pack
@@ -19,14 +20,14 @@ from ui.plain import md
 
 
 def _names(pack: Pack, kind: str, ids: list[str]) -> str:
-    return "、".join(pack.label(kind, i) for i in ids) or "なし"
+    return "、".join(item_label(pack, kind, i) for i in ids) or "なし"
 
 
 def side_by_side(pack: Pack, case: Mapping) -> None:
     """推薦 | 確定 for each kind, then every difference with its reason (or a flag when none)."""
     rec, conf = recommended(case), confirmed(case)
     version = (case.get("decision") or {}).get("config_version") or case.get("config_version") or ""
-    rows = [{"": KIND_LABELS[k], f"推薦（設定の版 {version}）": _names(pack, k, rec[k]),
+    rows = [{"": kind_label(pack, k), f"推薦（設定の版 {version}）": _names(pack, k, rec[k]),
              "確定した振り分け": _names(pack, k, conf[k]) if conf else "（未確定）"} for k in KINDS]
     # A plain table: long agency names wrap instead of being cut off.
     st.table(pd.DataFrame(rows).set_index(""))
@@ -38,8 +39,8 @@ def side_by_side(pack: Pack, case: Mapping) -> None:
     reasons = {(c.get("kind"), c.get("id"), c.get("change")): c for c in info.get("changes") or ()}
     codes = {c.id: c.label for c in pack.choices("override_reasons")}
     for d in differences(case):
-        what = f"{KIND_LABELS[d['kind']]}「{pack.label(d['kind'], d['id'])}」"
-        shown = f"{KIND_LABELS[d['kind']]}「{md(pack.label(d['kind'], d['id']))}」"      # inside markdown
+        what = f"{KIND_LABELS[d['kind']]}「{item_label(pack, d['kind'], d['id'])}」"
+        shown = f"{KIND_LABELS[d['kind']]}「{md(item_label(pack, d['kind'], d['id']))}」"      # inside markdown
         if d["explained"]:
             c = reasons[(d["kind"], d["id"], d["change"])]
             code = f"［{codes.get(c.get('reason_code'), c.get('reason_code'))}］" if c.get("reason_code") else ""
@@ -58,24 +59,25 @@ def confirm_form(pack: Pack, case: Mapping, prefix: str, user_agency: str | None
     rec = recommended(case)
     start = confirmed(case) or rec
     chosen: dict[str, list[str]] = {}
-    cols = st.columns(3)
-    for col, kind in zip(cols, KINDS):
-        options = list(dict.fromkeys([*pack.ids(kind), *start[kind]]))
-        chosen[kind] = col.multiselect(KIND_LABELS[kind], options, default=start[kind], key=f"{prefix}.{kind}",
-                                       format_func=lambda i, k=kind: pack.label(k, i), disabled=not can_override,
-                                       placeholder="なし")
+    # Decided programs, agencies and meetings side by side; the proposals for the meeting below.
+    places = dict(zip(("programs", "agencies", "meetings"), st.columns(3)))
+    places["proposed_programs"] = st
+    for kind in KINDS:
+        options = list(dict.fromkeys([*pack.ids(list_of(kind)), *start[kind]]))
+        chosen[kind] = places[kind].multiselect(md(kind_label(pack, kind)), options, default=start[kind],
+                                                key=f"{prefix}.{kind}", format_func=lambda i, k=kind: item_label(pack, k, i),
+                                                disabled=not can_override, placeholder="なし")
     if not can_override:
         st.caption("推薦を変える（外す・加える）権限がないため、推薦どおりに確定します。")
     reasons: dict[str, dict] = {}
-    diff = [(k, i, "added") for k in KINDS for i in chosen[k] if i not in rec[k]] + \
-           [(k, i, "removed") for k in KINDS for i in rec[k] if i not in chosen[k]]
+    changed = diff(rec, chosen)
     kept = {(c.get("kind"), c.get("id"), c.get("change")) for c in (case.get("confirmed") or {}).get("changes") or ()}
     codes = pack.ids("override_reasons")
-    if diff:
+    if changed:
         st.markdown("**推薦と違う点の理由**（経過に残り、ルールの見直しに使われます）")
-    for kind, item, change in diff:
+    for kind, item, change in changed:
         key = f"{prefix}.reason.{kind}.{item}"
-        label = f"{KIND_LABELS[kind]}「{md(pack.label(kind, item))}」を{CHANGE_LABELS[change]}する理由"   # labels are markdown
+        label = f"{KIND_LABELS[kind]}「{md(item_label(pack, kind, item))}」を{CHANGE_LABELS[change]}する理由"   # labels are markdown
         left, right = st.columns([3, 2])
         text = left.text_input(label + ("（前の理由のままなら空で可）" if (kind, item, change) in kept else ""), key=key)
         code = right.selectbox("理由の区分（任意）", codes, index=None, key=f"{key}.code", placeholder="選ばない",

@@ -21,9 +21,38 @@ from engine.casework.caselist import as_mapping, ids_of
 from engine.casework.referrals import HandoffError, answer, new_referral, owner_of, referrals_of
 from engine.pack.model import Pack
 
-KINDS = ("programs", "agencies", "meetings")
-KIND_LABELS = {"programs": "事業", "agencies": "機関", "meetings": "会議"}
+# A proposed program (参加支援: 「{meeting}で利用の適否を協議」) is its own kind: confirming keeps it a
+# proposal for the meeting to decide, never turns it into a decided program.
+KINDS = ("programs", "proposed_programs", "agencies", "meetings")
+KIND_LABELS = {"programs": "事業", "proposed_programs": "提案する事業", "agencies": "機関", "meetings": "会議"}
 CHANGE_LABELS = {"added": "追加", "removed": "除外"}
+
+
+def list_of(kind: str) -> str:
+    """The pack list a kind's ids come from.
+
+    >>> list_of("proposed_programs"), list_of("agencies")
+    ('programs', 'agencies')
+    """
+    return "programs" if kind == "proposed_programs" else kind
+
+
+def kind_label(pack: Pack, kind: str) -> str:
+    """A kind as staff read it; a proposal says where it is decided."""
+    if kind == "proposed_programs":
+        from engine.rules.sentences import proposed_note
+        return f"{KIND_LABELS[kind]}（{proposed_note(pack)}）"
+    return KIND_LABELS[kind]
+
+
+def item_label(pack: Pack, kind: str, item: str) -> str:
+    """An item's name from its pack list."""
+    return pack.label(list_of(kind), item)
+
+
+def marked_label(pack: Pack, kind: str, item: str) -> str:
+    """An item's name, marked when it is a proposal (for lists that mix kinds)."""
+    return item_label(pack, kind, item) + ("（提案）" if kind == "proposed_programs" else "")
 
 
 def recommended(case: Mapping) -> dict[str, list[str]]:
@@ -56,7 +85,7 @@ def rules_giving(pack: Pack, decision: Mapping, kind: str, item: str) -> list[st
         if kind == "agencies":
             hit = any(ref.id == item or (ref.kind is not None and ref.kind == agency_kind) for ref in rule.then.agencies)
         else:
-            hit = item in getattr(rule.then, kind)
+            hit = item in (rule.then.proposed if kind == "proposed_programs" else getattr(rule.then, kind))
         if hit:
             out.append(rule_id)
     return out
@@ -75,25 +104,38 @@ def differences(case: Mapping) -> list[dict]:
     rec = recommended(case)
     reasons = {(c.get("kind"), c.get("id"), c.get("change")) for c in as_mapping(case.get("confirmed")).get("changes") or ()
                if isinstance(c, Mapping)}
+    return [{"kind": kind, "id": item, "change": change, "explained": (kind, item, change) in reasons}
+            for kind, item, change in diff(rec, conf)]
+
+
+def diff(rec: Mapping[str, list[str]], chosen: Mapping[str, list[str]]) -> list[tuple[str, str, str]]:
+    """(kind, id, added|removed) for each item where ``chosen`` differs from ``rec``, kind by kind.
+
+    A proposal that became a decided program is not a second difference: the program added says it.
+
+    >>> diff({"programs": [], "proposed_programs": ["p"], "agencies": ["a"], "meetings": []},
+    ...      {"programs": ["p"], "proposed_programs": [], "agencies": [], "meetings": []})
+    [('programs', 'p', 'added'), ('agencies', 'a', 'removed')]
+    """
     out = []
     for kind in KINDS:
-        for item in conf[kind]:
-            if item not in rec[kind]:
-                out.append({"kind": kind, "id": item, "change": "added", "explained": (kind, item, "added") in reasons})
-        for item in rec[kind]:
-            if item not in conf[kind]:
-                out.append({"kind": kind, "id": item, "change": "removed", "explained": (kind, item, "removed") in reasons})
+        got, had = list(chosen.get(kind) or ()), list(rec.get(kind) or ())
+        out += [(kind, i, "added") for i in got if i not in had]
+        out += [(kind, i, "removed") for i in had if i not in got
+                and not (kind == "proposed_programs" and i in (chosen.get("programs") or ()))]
     return out
 
 
 def _check_ids(pack: Pack, chosen: Mapping[str, Any]) -> dict[str, list[str]]:
     out = {}
     for kind in KINDS:
-        ids, known = list(dict.fromkeys(chosen.get(kind) or ())), set(pack.ids(kind))
+        ids, known = list(dict.fromkeys(chosen.get(kind) or ())), set(pack.ids(list_of(kind)))
         unknown = [i for i in ids if i not in known]
         if unknown:
             raise HandoffError(f"{KIND_LABELS[kind]}「{'、'.join(unknown)}」は設定にありません。画面を開き直してください。")
         out[kind] = ids
+    # A program both decided and proposed is decided.
+    out["proposed_programs"] = [i for i in out["proposed_programs"] if i not in out["programs"]]
     return out
 
 
@@ -113,28 +155,26 @@ def confirm(pack: Pack, case: Mapping, chosen: Mapping[str, Any], reasons: Mappi
     kept = {(c.get("kind"), c.get("id"), c.get("change")): c for c in old.get("changes") or () if isinstance(c, Mapping)}
     codes = set(pack.ids("override_reasons"))
     changes, new_changes, missing = [], [], []
-    for kind in KINDS:
-        diff = [(i, "added") for i in chosen[kind] if i not in rec[kind]] + [(i, "removed") for i in rec[kind] if i not in chosen[kind]]
-        for item, change in diff:
-            given = as_mapping(reasons.get(f"{kind}:{item}"))
-            text, code = str(given.get("text") or "").strip(), given.get("code") or None
-            if code and code not in codes:
-                raise HandoffError(f"理由の区分「{code}」は vocabularies.yaml の override_reasons にありません。")
-            if not text and (kind, item, change) in kept:
-                changes.append(kept[(kind, item, change)])
-                continue
-            if not text:
-                missing.append(f"{KIND_LABELS[kind]}「{pack.label(kind, item)}」の{CHANGE_LABELS[change]}")
-                continue
-            entry = {"kind": kind, "id": item, "change": change, "reason": text, "reason_code": code,
-                     "rules": rules_giving(pack, as_mapping(case.get("decision")), kind, item) if change == "removed" else [],
-                     "by": actor, "on": today.isoformat()}
-            changes.append(entry)
-            new_changes.append(entry)
+    for kind, item, change in diff(rec, chosen):
+        given = as_mapping(reasons.get(f"{kind}:{item}"))
+        text, code = str(given.get("text") or "").strip(), given.get("code") or None
+        if code and code not in codes:
+            raise HandoffError(f"理由の区分「{code}」は vocabularies.yaml の override_reasons にありません。")
+        if not text and (kind, item, change) in kept:
+            changes.append(kept[(kind, item, change)])
+            continue
+        if not text:
+            missing.append(f"{KIND_LABELS[kind]}「{item_label(pack, kind, item)}」の{CHANGE_LABELS[change]}")
+            continue
+        entry = {"kind": kind, "id": item, "change": change, "reason": text, "reason_code": code,
+                 "rules": rules_giving(pack, as_mapping(case.get("decision")), kind, item) if change == "removed" else [],
+                 "by": actor, "on": today.isoformat()}
+        changes.append(entry)
+        new_changes.append(entry)
     if missing:
         raise HandoffError("推薦と違う点には理由が必要です: " + "、".join(missing) + "。理由を書いてから確定してください。")
     out = dict(case)
-    out["confirmed"] = {**{k: [{"id": i, "name": pack.label(k, i)} for i in chosen[k]] for k in KINDS},
+    out["confirmed"] = {**{k: [{"id": i, "name": item_label(pack, k, i)} for i in chosen[k]] for k in KINDS},
                         "changes": changes, "by": actor, "on": today.isoformat(),
                         "recommendation_version": as_mapping(case.get("decision")).get("config_version")}
     events: list[dict] = [{"type": "routing_confirmed", "by": actor, "recommended": rec, "confirmed": chosen,

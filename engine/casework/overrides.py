@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 from engine.casework.caselist import as_mapping, is_mapping
+from engine.casework.handoff import marked_label
 
 WINDOW_DAYS = 90
 
@@ -85,7 +86,7 @@ def rule_rows(pack, result: Overrides) -> list[dict]:
     for rule in pack.rules:
         found = result.by_rule.get(rule.id)
         rows.append({"ルール": rule.label, "外された回数": found.removed if found else 0,
-                     "外されたもの": "、".join(f"{pack.label(k, i)}（{n}）" for (k, i), n in sorted(found.items.items()))
+                     "外されたもの": "、".join(f"{marked_label(pack, k, i)}（{n}）" for (k, i), n in sorted(found.items.items()))
                      if found else "",
                      "ケース": "、".join(found.cases) if found else ""})
     return rows
@@ -97,7 +98,7 @@ def added_rows(pack, result: Overrides) -> list[dict]:
     for (kind, item), n in sorted(result.added.items(), key=lambda kv: (-kv[1], kv[0])):
         hint = sorted(result.added_with.get((kind, item), {}).items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         labels = {r.id: r.label for r in pack.rules}
-        rows.append({"加えられたもの": pack.label(kind, item), "回数": n,
+        rows.append({"加えられたもの": marked_label(pack, kind, item), "回数": n,
                      "そのとき働いたルール": "、".join(f"{labels.get(r, r)}（{c}）" for r, c in hint),
                      "ケース": "、".join(result.added_cases.get((kind, item), ()))})
     return rows

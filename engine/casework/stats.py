@@ -240,7 +240,7 @@ def count_rows(pack: Pack, counted: Mapping[str, Mapping[str, int]]) -> list[dic
 
 #: Columns of the case-list CSV: the id and coded facts only, never a name or a story.
 CASE_COLUMNS = ("ID", "受付日", "受付日（和暦）", "相談経路", "圏域", "状態", "優先度", "事業", "機関", "会議", "プラン", "会議で協議",
-                "振り分けの確定", "推薦の事業", "推薦の機関", "推薦の会議", "推薦の設定の版", "主担当の機関", "つなぎ")
+                "提案する事業（会議で協議）", "振り分けの確定", "推薦の事業", "推薦の機関", "推薦の会議", "推薦の設定の版", "主担当の機関", "つなぎ")
 
 _REF_STATES = {"pending": "受理待ち", "accepted": "受理", "returned": "返送"}
 
@@ -267,6 +267,7 @@ def case_row(pack: Pack, case: Mapping) -> dict:
         "会議": [pack.label("meetings", i) for i in ids_of(routing.get("meetings"))],
         "プラン": "あり" if is_mapping(case.get("plan")) and case.get("plan") else "",
         "会議で協議": len(_done(case)),
+        "提案する事業（会議で協議）": [pack.label("programs", i) for i in ids_of(routing.get("proposed_programs"))],
         "振り分けの確定": (as_str(confirmed.get("on")) or "確定") if confirmed else "未確定（推薦のまま）",
         "推薦の事業": [pack.label("programs", i) for i in ids_of(decision.get("programs"))],
         "推薦の機関": [pack.label("agencies", i) for i in ids_of(decision.get("agencies"))],

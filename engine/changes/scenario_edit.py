@@ -37,6 +37,8 @@ def scenario_text(name: str, explanation: str, case: Mapping[str, Any], decision
     expect = expectation(decision)
     if confirmed:
         expect.update({k: list(confirmed.get(k) or ()) for k in EXPECT_KEYS})
+        if confirmed.get("proposed_programs") or decision.proposed:     # a proposal stays a proposal
+            expect["proposed"] = list(confirmed.get("proposed_programs") or ())
     body = {"name": name, "解説": explanation or "（解説を書いてください）", "case": dict(case), "expect": expect}
     return edit_yaml("{}\n", lambda doc: doc.update(flowed(body, inline_maps=False)))
 
