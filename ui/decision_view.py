@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.pack.model import Pack
-from engine.rules.sentences import POLICY_TEXT, proposed_note
+from engine.rules.sentences import basis_text, proposed_note
 from ui import state
 from ui.plain import md
 
@@ -45,11 +45,9 @@ def show_decision(pack: Pack, decision: dict) -> None:
 
 def _basis(entry: dict) -> str:
     """Where the rule comes from; an old stored decision without it is shown as unknown, not as policy."""
-    if entry.get("source"):
-        return f"出典: 『{entry['source']}』"
-    if entry.get("law"):
-        return f"法令: {entry['law']}"
-    return POLICY_TEXT if entry.get("policy") else "根拠: 記録なし（以前の版の判定）"
+    if not any(entry.get(k) for k in ("source", "law", "policy")):
+        return "根拠: 記録なし（以前の版の判定）"
+    return basis_text(entry.get("source"), entry.get("law"))
 
 
 def _fact_label(pack: Pack, fact: str) -> str:

@@ -155,9 +155,9 @@ def load_sources(sources: Mapping[str, str], root: str = "") -> Pack:
     derived = rules.build_derived(rdoc, facts, mfacts, parser, sizes, raw_issues)
     built_rules = rules.build_rules(rdoc, parser, raw_issues)
     issues += [ConfigIssue(rdoc.file, k, m, rdoc.line(k), h) for k, m, h in raw_issues] + parser.issues
-    resource_for = resources.target_groups(docs["resources.yaml"], facts, mfacts, choice_ids_of(lists), issues)
+    choice_ids = choice_ids_of(lists)
+    resource_for = resources.target_groups(docs["resources.yaml"], facts, mfacts, choice_ids, issues)
     issues += check_rule_refs(rdoc, rdoc.data["rules"], lists, {k: f.choices for k, f in facts.items() if f.type == "select"})
-    choice_ids = lambda name: tuple(c.id for c in lists.get(name, ()))  # noqa: E731
     index = {r["id"]: i for i, r in enumerate(rdoc.data["rules"])}
     for rule in built_rules:
         why = why_never(rule.when, facts, choice_ids, mfacts)

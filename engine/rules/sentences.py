@@ -28,9 +28,14 @@ def provenance_text(rule: Rule) -> str:
     >>> provenance_text(Rule("r", "r", None, Action()))
     '市の方針（変更できます）'
     """
-    if rule.source:
-        return f"出典: 『{rule.source}』"
-    return f"法令: {rule.law}" if rule.law else POLICY_TEXT
+    return basis_text(rule.source, rule.law)
+
+
+def basis_text(source: str | None, law: str | None) -> str:
+    """The words for a basis: a quote of the source, a law, else the city's policy."""
+    if source:
+        return f"出典: 『{source}』"
+    return f"法令: {law}" if law else POLICY_TEXT
 
 
 def _value(pack: Pack, info: FactInfo | None, value: Any) -> str:
