@@ -193,25 +193,65 @@ def test_a_stale_publish_shows_the_conflict_and_overwrites_nothing(data):
     assert draft is not None and content_hash(draft["sources"]) == content_hash(accepted())
 
 
-def test_a_stored_case_is_saved_as_a_passing_scenario(data):
-    prepare(data, read_sources(DEFAULT_PACK), cases=5)
+def save_case_as_scenario(data: Path, case_id: str, title: str, expect_confirmed: bool | None = None):
+    """設定 > 公開's 「ケースをシナリオとして保存」 for ``case_id``; returns the page, the new file and the draft."""
+    had = (stored(data)[1] or {}).get("sources") or {}
     at = page(PUBLISH)
     assert at.selectbox[0].value is None and button(at, "シナリオとして保存").disabled
-    case_id = at.selectbox[0].options[2]
     at.session_state["intake.__saved"] = {"id": case_id}     # the case just taken on 相談受付 is offered first
     at.run()
     assert at.selectbox[0].value == case_id
-    at.text_input(key="publish.scenario_name").set_value("受付から保存した事例")
+    if expect_confirmed is not None:
+        at.radio(key="publish.scenario_expect").set_value(expect_confirmed).run()
+    at.text_input(key="publish.scenario_name").set_value(title)
     at.text_area(key="publish.scenario_explanation").set_value("デモのケースから作りました。")
     button(at, "シナリオとして保存").click().run()
     assert not at.exception
     sources = stored(data)[1]["sources"]
+    [name] = [n for n in sources if n.startswith("scenarios/") and n not in had]
+    assert title in sources[name] and "name:" not in sources[name].split("case:")[1].split("expect:")[0]
+    return at, name, sources
+
+
+def scenario_passes(sources: dict, name: str) -> bool:
+    return next(r for r in run_all(load_sources(sources)) if r.scenario.file == name).passed
+
+
+def test_a_stored_case_confirmed_as_recommended_is_saved_as_a_passing_scenario(data):
+    from engine.casework.handoff import differences
+    prepare(data, read_sources(DEFAULT_PACK), cases=8)
+    with open_repository(data) as repo:
+        # The demo confirms a few cases with an agency added or removed; take one confirmed as recommended.
+        case_id = repo.read_cases(lambda cs: next(c["id"] for c in cs if c.get("confirmed") and not differences(c)))
+    at, name, sources = save_case_as_scenario(data, case_id, "受付から保存した事例")
+    assert not at.radio and "職員が振り分けを変えています" not in texts(at, "warning")
+    assert scenario_passes(sources, name)
     before = len([n for n in read_sources(DEFAULT_PACK) if n.startswith("scenarios/")])
-    [name] = [n for n in sources if n.startswith(f"scenarios/{before + 1:02d}_")]
-    assert "受付から保存した事例" in sources[name] and "name:" not in sources[name].split("case:")[1].split("expect:")[0]
-    result = next(r for r in run_all(load_sources(sources)) if r.scenario.file == name)
-    assert result.passed
-    assert at.metric[0].value == f"{before + 1} 件"
+    assert name.startswith(f"scenarios/{before + 1:02d}_") and at.metric[0].value == f"{before + 1} 件"
+
+
+def test_a_case_whose_routing_staff_changed_says_so_and_lets_staff_choose_the_expectation(data):
+    from engine.casework.handoff import confirm_case, recommended
+    prepare(data, read_sources(DEFAULT_PACK), cases=3)
+    pack = load_pack()
+    with open_repository(data) as repo:
+        case = repo.read_cases(lambda cs: cs[0])
+        chosen = recommended(case)
+        extra = next(a for a in pack.ids("agencies") if a not in chosen["agencies"])
+        chosen["agencies"].append(extra)
+        confirm_case(repo, pack, case["id"], chosen, {f"agencies:{extra}": {"text": "面談で分かった事情から加える"}},
+                     "試験", None)
+    at, name, sources = save_case_as_scenario(data, case["id"], "確定どおりを期待する事例")
+    warning = texts(at, "warning")
+    assert f"機関「{pack.label('agencies', extra)}」を加えた" in warning
+    assert at.radio(key="publish.scenario_expect").value is True          # what people decided, by default …
+    assert extra in sources[name].split("expect:")[1]
+    assert not scenario_passes(sources, name)                            # … which the rules do not give yet
+    assert at.metric[1].value == "1 件"                                 # and the page counts it as failing
+
+    at, name, sources = save_case_as_scenario(data, case["id"], "今のルールどおりを期待する事例", expect_confirmed=False)
+    assert extra not in sources[name].split("expect:")[1]
+    assert scenario_passes(sources, name)
 
 
 def test_history_shows_versions_and_rolls_back_with_a_reason(data):

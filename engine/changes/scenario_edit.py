@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from engine.casework.handoff import diff
 from engine.changes.editing import edit_yaml, flowed
 from engine.rules.decide import Decision
 
@@ -25,6 +26,19 @@ def scenario_file_name(sources: Mapping[str, str], title: str) -> str:
     numbers = [int(m.group(1)) for n in sources if (m := re.match(r"scenarios/(\d+)_", n))]
     slug = "_".join(re.findall(r"[a-z0-9]+", title.lower())) or "case"
     return f"scenarios/{max(numbers, default=0) + 1:02d}_{slug[:40]}.yaml"
+
+
+def unlike_confirmed(decision: Decision, confirmed: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
+    """Where the confirmed routing differs from what the rules decide now, as
+    ``handoff.diff`` gives it: (kind, id, added|removed); empty before anyone confirmed.
+
+    A scenario expecting the confirmed routing fails on exactly these until the rules change.
+    """
+    if not confirmed:
+        return []
+    now = {"programs": list(decision.programs), "proposed_programs": list(decision.proposed),
+           "agencies": list(decision.agencies), "meetings": list(decision.meetings)}
+    return diff(now, confirmed)
 
 
 def scenario_text(name: str, explanation: str, case: Mapping[str, Any], decision: Decision,

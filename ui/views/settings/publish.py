@@ -6,8 +6,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from engine.changes.impact import KEYS, change_labels, preview
-from engine.casework.handoff import confirmed
-from engine.changes.scenario_edit import accept_results, scenario_file_name, scenario_text
+from engine.casework.handoff import KIND_LABELS, confirmed, item_label
+from engine.changes.scenario_edit import accept_results, scenario_file_name, scenario_text, unlike_confirmed
 from engine.changes.scenarios import render_failure, run_all
 from engine.changes.versions import (
     PublishError,
@@ -146,28 +146,44 @@ with st.expander("ケースをシナリオとして保存"):
     last = st.session_state.get("intake.__saved")
     chosen = st.selectbox("シナリオにするケース", case_ids, placeholder="ケースを選んでください",
                           index=case_ids.index(last["id"]) if last and last.get("id") in case_ids else None)
+    stored_case = (repo.get_case(chosen) or {}) if chosen else {}
+    intake = without_personal(draft.intake.fields, stored_case.get("intake", {}))
+    decision = problem = None
+    if chosen:
+        try:
+            decision = decide(draft, intake)
+        except CaseError as err:
+            problem = "このケースは下書きの設定では読めません: " + "; ".join(i.render() for i in err.issues)
+    people = confirmed(stored_case)
+    unlike = unlike_confirmed(decision, people) if decision is not None else []
+    expect_confirmed = True
+    if unlike:
+        # Staff changed this case's routing when they confirmed it: say so before the scenario
+        # is saved, because a scenario expecting what people decided fails until the rules give it.
+        st.warning("このケースは、確定のときに職員が振り分けを変えています。下書きの設定で振り分けた結果とは次の点が違います:\n\n"
+                   + "\n".join(f"- {KIND_LABELS[kind]}「{md(item_label(draft, kind, item))}」を{'加えた' if change == 'added' else '外した'}"
+                                for kind, item, change in unlike))
+        expect_confirmed = st.radio(
+            "シナリオの期待にする振り分け", [True, False], key="publish.scenario_expect",
+            format_func=lambda c: ("職員が確定した振り分け（ルールが確定どおりの結果を出すまで、このシナリオは失敗します）" if c
+                                   else "下書きの設定で振り分けた結果（今のルールの動きを記録します）"))
     name = st.text_input("シナリオ名", key="publish.scenario_name")
     explanation = st.text_area("解説", key="publish.scenario_explanation",
                                help="なぜこの振り分けになるのか、研修で読む人に分かるように書いてください。")
     st.caption("期待は、職員が確定した振り分け（未確定なら下書きの設定で振り分けた結果）になります。氏名・住所など個人情報の項目はシナリオに入れません。"
                "相談の要旨に個人が分かることが書かれていないか、保存後にシナリオを確かめてください。")
     if st.button("シナリオとして保存", disabled=chosen is None):
-        stored_case = repo.get_case(chosen) or {}
-        intake = without_personal(draft.intake.fields, stored_case.get("intake", {}))
-        if not name.strip():
+        if problem:
+            st.error(problem)
+        elif not name.strip():
             st.error("シナリオ名を入力してください。")
         elif name.strip() in {r.scenario.name for r in results}:
             st.error(f"シナリオ名「{name.strip()}」はもうあります。結果の一覧で見分けられるよう、別の名前にしてください。")
         else:
-            try:
-                decision = decide(draft, intake)
-            except CaseError as err:
-                st.error("このケースは下書きの設定では読めません: " + "; ".join(i.render() for i in err.issues))
-            else:
-                text = scenario_text(name.strip(), explanation, intake, decision, confirmed(stored_case))
-                if drafts.change(lambda src: {**src, scenario_file_name(src, name): text},
-                                 f"ケース {chosen} をシナリオ「{name.strip()}」として下書きに保存しました。"):
-                    st.rerun()
+            text = scenario_text(name.strip(), explanation, intake, decision, people if expect_confirmed else None)
+            if drafts.change(lambda src: {**src, scenario_file_name(src, name): text},
+                             f"ケース {chosen} をシナリオ「{name.strip()}」として下書きに保存しました。"):
+                st.rerun()
 
 # -- 3. 影響（インパクト）プレビュー ------------------------------------------------------------
 st.header("3. 影響（インパクト）プレビュー")
