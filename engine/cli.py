@@ -160,8 +160,8 @@ def cmd_publish(args) -> int:
     from engine.changes.versions import ensure_live, publish
     repo, _ = _open_live(args)
     with repo:
-        info = publish(repo, read_sources(Path(args.draft)), args.author, args.reason, ensure_live(repo, args.config))
-    _audit(args, "config_publish", version=info.id)
+        info = publish(repo, read_sources(Path(args.draft)), args.author, args.reason, ensure_live(repo, args.config),
+                       audit=lambda version: _pending(args, "config_publish", version=version))
     print(f"版 {info.id} を公開しました（{info.author}「{info.reason}」）。")
     return EXIT_OK
 
@@ -170,8 +170,8 @@ def cmd_rollback(args) -> int:
     from engine.changes.versions import rollback
     repo, _ = _open_live(args)
     with repo:
-        info = rollback(repo, args.version, args.author, args.reason)
-    _audit(args, "config_rollback", version=info.id, target=args.version)
+        info = rollback(repo, args.version, args.author, args.reason,
+                        audit=lambda version: _pending(args, "config_rollback", version=version, target=args.version))
     print(f"版 {args.version} の内容を、新しい版 {info.id} として公開しました（{info.author}「{info.reason}」）。")
     return EXIT_OK
 
@@ -239,9 +239,19 @@ def cmd_user(args) -> int:
     return EXIT_OK
 
 
+def _actor() -> str:
+    return f"cli:{os.environ.get('USER', 'admin')}"
+
+
 def _audit(args, action: str, **fields) -> None:
     from storage.audit import AuditLog
-    AuditLog(args.data).append(f"cli:{os.environ.get('USER', 'admin')}", action, **fields)
+    AuditLog(args.data).append(_actor(), action, **fields)
+
+
+def _pending(args, action: str, **fields):
+    """An audit entry written with the store change it records (``Repository.set_meta``)."""
+    from storage.audit import AuditLog, PendingEntry
+    return PendingEntry(AuditLog(args.data), _actor(), action, fields)
 
 
 def cmd_audit(args) -> int:

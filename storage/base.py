@@ -112,12 +112,14 @@ class Repository(ABC):
         """The value stored under ``key``, or ``default``."""
 
     @abstractmethod
-    def set_meta(self, key: str, value: Any, expected: Any = UNSET) -> None:
+    def set_meta(self, key: str, value: Any, expected: Any = UNSET, audit: Any = None) -> None:
         """Store ``value`` under ``key``.
 
         With ``expected``, this is compare-and-set: when the current value
         (None if unset) differs from ``expected``, raise ConflictError and
-        change nothing.
+        change nothing. With ``audit``, the value and that entry land
+        together, as in ``save_case_with_events`` (a ``PendingEntry``: a publish is never
+        live without the entry saying who published it).
         """
 
     # -- lifecycle -----------------------------------------------------------

@@ -8,6 +8,7 @@ Records are JSON text; only the keys we look up by get their own columns.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any, Iterator
 
 from engine.errors import StorageError
 from storage import records
-from storage.audit import PendingEntry
+from storage.audit import PendingEntry, append_pending
 from storage.base import UNSET, Repository
 from storage.private import make_dir, touch_private
 
@@ -28,6 +29,7 @@ CREATE TABLE IF NOT EXISTS events (
     case_id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (case_id, seq));
 CREATE TABLE IF NOT EXISTS versions (id TEXT PRIMARY KEY, saved_seq INTEGER UNIQUE NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_audit (change TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 
@@ -56,6 +58,7 @@ class SQLiteRepository(Repository):
                 # FULL: each commit is fsynced, the same promise the TinyDB backend makes.
                 conn.execute("PRAGMA synchronous=FULL")
                 conn.executescript(_SCHEMA)
+            self._settle(None, replaying=True)          # entries a killed writer left
         except BaseException:
             if self._conn is not None:
                 self._conn.close()
@@ -81,10 +84,8 @@ class SQLiteRepository(Repository):
             rows = [records.next_event(case_id, event, seq + i) for i, event in enumerate(events, 1)]
             db.executemany("INSERT INTO events (case_id, seq, body) VALUES (?, ?, ?)",
                            [(case_id, row["seq"], _dumps(row)) for row in rows])
-        # The audit log is a file outside the database: appended once the transaction is committed
-        # (a crash between the two loses the entry, never the change; the TinyDB store journals it).
-        if audit is not None:
-            audit.log.append(audit.actor, audit.action, case_id=case_id, **audit.fields)
+            change = self._pend(db, audit, case_id=case_id)
+        self._settle(change)
         return record
 
     def get_case(self, case_id: str) -> dict | None:
@@ -181,13 +182,15 @@ class SQLiteRepository(Repository):
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row is not None else default
 
-    def set_meta(self, key: str, value: Any, expected: Any = UNSET) -> None:
+    def set_meta(self, key: str, value: Any, expected: Any = UNSET, audit: PendingEntry | None = None) -> None:
         text = _dumps(records.json_copy(value, key))
         with self._transaction() as db:
             if expected is not UNSET:
                 row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
                 records.check_meta(key, expected, json.loads(row[0]) if row is not None else None)
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, text))
+            change = self._pend(db, audit)
+        self._settle(change)
 
     # -- lifecycle -----------------------------------------------------------
     def close(self) -> None:
@@ -195,6 +198,34 @@ class SQLiteRepository(Repository):
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    # -- the audit entry of a change -------------------------------------------
+    # The audit log is a file outside the database. A change's entry is first stored in the
+    # change's own transaction (pending_audit), then appended to the log and forgotten; a
+    # crash in between leaves the row, and the next open appends it — once: whoever settles a
+    # row holds the write lock and appends only if the row is still there, and a row found at
+    # open is appended only if the log does not have its change id yet.
+    @staticmethod
+    def _pend(db: sqlite3.Connection, audit: PendingEntry | None, **more: Any) -> str | None:
+        if audit is None:
+            return None
+        change = secrets.token_hex(8)
+        db.execute("INSERT INTO pending_audit (change, body) VALUES (?, ?)", (change, _dumps(audit.to_json(**more))))
+        return change
+
+    def _settle(self, change: str | None, replaying: bool = False) -> None:
+        """Append the pending entries (``change``'s, or every one left by a crash) to the log."""
+        if change is None and not replaying:
+            return
+        if replaying:
+            with self._reading() as db:
+                if db.execute("SELECT 1 FROM pending_audit LIMIT 1").fetchone() is None:
+                    return
+        with self._transaction() as db:
+            query = "SELECT change, body FROM pending_audit" + ("" if replaying else " WHERE change = ?")
+            for found, body in db.execute(query, () if replaying else (change,)).fetchall():
+                append_pending(json.loads(body), found, replaying)
+                db.execute("DELETE FROM pending_audit WHERE change = ?", (found,))
 
     # -- helpers -------------------------------------------------------------
     @staticmethod

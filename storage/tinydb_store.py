@@ -176,7 +176,17 @@ class TinyDBRepository(Repository):
         """Write a journaled change: events, then the case, then the audit entry; then forget it.
 
         Idempotent, so a change applied half-way before a crash is simply applied again.
+        A meta change (``set_meta`` with an audit entry) writes the value, then the entry.
         """
+        if "meta" in change:
+            self._write_meta(change["meta"]["key"], change["meta"]["value"])
+        else:
+            self._apply_case(change)
+        if change.get("audit"):
+            append_pending(change["audit"], change["change"], replaying)
+        self._journal.clear()
+
+    def _apply_case(self, change: dict) -> None:
         record = change["case"]
         shard = self._shard_of(record["id"])
         events = self._events[shard]
@@ -194,9 +204,6 @@ class TinyDBRepository(Repository):
                 cases.insert(record)
             elif dict(current) != record:
                 cases.update(_replace_with(record), doc_ids=[current.doc_id])
-        if change.get("audit"):
-            append_pending(change["audit"], change["change"], replaying)
-        self._journal.clear()
 
     # -- events --------------------------------------------------------------
     def add_event(self, case_id: str, event: dict) -> dict:
@@ -268,18 +275,31 @@ class TinyDBRepository(Repository):
             found = _table(self._meta, "meta").get(_Q.key == key)
             return records.fast_copy(found["value"]) if found is not None else default
 
-    def set_meta(self, key: str, value: Any, expected: Any = UNSET) -> None:
+    def set_meta(self, key: str, value: Any, expected: Any = UNSET, audit: PendingEntry | None = None) -> None:
         value = records.json_copy(value, key)
         with self._writing():
-            table = _table(self._meta, "meta")
-            found = table.get(_Q.key == key)
+            found = _table(self._meta, "meta").get(_Q.key == key)
             if expected is not UNSET:
                 records.check_meta(key, expected, found["value"] if found is not None else None)
-            with _dropping_cache_on_error(self._meta):
-                if found is None:
-                    table.insert({"key": key, "value": value})
-                else:
-                    table.update({"value": value}, doc_ids=[found.doc_id])
+            if audit is None:
+                self._write_meta(key, value)
+                return
+            # With its audit entry (a publish): journaled like a case change, so the live
+            # version never switches without the entry that says who switched it.
+            change = {"change": secrets.token_hex(8), "meta": {"key": key, "value": value}, "audit": audit.to_json()}
+            self._journal.write(change)
+            self._apply(change, replaying=False)
+
+    def _write_meta(self, key: str, value: Any) -> None:
+        table = _table(self._meta, "meta")
+        found = table.get(_Q.key == key)
+        if found is not None and found["value"] == value:
+            return
+        with _dropping_cache_on_error(self._meta):
+            if found is None:
+                table.insert({"key": key, "value": value})
+            else:
+                table.update({"value": value}, doc_ids=[found.doc_id])
 
     # -- lifecycle -----------------------------------------------------------
     def close(self) -> None:

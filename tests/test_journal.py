@@ -116,3 +116,51 @@ def test_a_reader_never_sees_a_case_without_its_intake_events(tmp_path, monkeypa
     with open_repository(tmp_path) as again:
         (case,) = again.list_cases()
         assert [e["type"] for e in again.events(case["id"])] == ["received", "decided"]
+
+
+def _publishes(data_dir) -> list[dict]:
+    return [e for e in AuditLog(data_dir).entries() if e["action"] == "config_publish"]
+
+
+@pytest.mark.parametrize("cut", ["before_the_value", "after_the_value", "after_the_audit"])
+def test_a_publish_cut_short_is_finished_with_its_audit_entry_by_the_next_open(tmp_path, monkeypatch, cut):
+    """The live pointer and the entry saying who switched it land together (TinyDB: the journal)."""
+    entry = PendingEntry(AuditLog(tmp_path), "u1", "config_publish", {"version": "v002"})
+    repo = TinyDBRepository(tmp_path)
+    repo.set_meta("config_live", {"live": "v001"})
+    if cut == "after_the_audit":
+        monkeypatch.setattr(Journal, "clear", _killed)
+    elif cut == "after_the_value":
+        monkeypatch.setattr(tinydb_store, "append_pending", _killed)
+    else:
+        _cut_after(monkeypatch, 0)
+    with pytest.raises(Killed):
+        repo.set_meta("config_live", {"live": "v002"}, expected={"live": "v001"}, audit=entry)
+    monkeypatch.undo()
+    with open_repository(tmp_path) as again:
+        assert again.get_meta("config_live") == {"live": "v002"}
+    assert [(e["actor"], e["version"]) for e in _publishes(tmp_path)] == [("u1", "v002")]    # once, never twice
+    assert Journal(tmp_path).pending() is None and AuditLog(tmp_path).verify().ok
+    repo.close()
+
+
+def test_sqlite_keeps_a_changes_audit_entry_in_its_transaction_until_it_is_in_the_log(tmp_path, monkeypatch):
+    from storage import sqlite_store
+    from storage.sqlite_store import SQLiteRepository
+    repo = SQLiteRepository(tmp_path)
+    monkeypatch.setattr(sqlite_store, "append_pending", _killed)       # killed after the commit
+    with pytest.raises(Killed):
+        repo.set_meta("config_live", {"live": "v002"}, audit=PendingEntry(AuditLog(tmp_path), "u1", "config_publish",
+                                                                         {"version": "v002"}))
+    with pytest.raises(Killed):
+        repo.save_case_with_events({"name": "架空"}, [{"type": "received"}], audit=_entry(tmp_path))
+    monkeypatch.undo()
+    repo.close()
+    assert _publishes(tmp_path) == []
+    for _ in range(2):                                  # the next open appends each entry; a later one adds nothing
+        with open_repository(tmp_path, "sqlite") as again:
+            (case,) = again.list_cases()
+            assert again.get_meta("config_live") == {"live": "v002"}
+    assert [e["version"] for e in _publishes(tmp_path)] == ["v002"] and _writes(tmp_path, case["id"]) == 1
+    assert AuditLog(tmp_path).verify().ok
+

@@ -195,6 +195,7 @@ def test_cli_publish_and_rollback_are_audited(tmp_path, capsys):
     entries = [e for e in log.entries() if e["action"].startswith("config_")]
     assert [(e["action"], e["version"]) for e in entries] == [("config_publish", published), ("config_rollback", rolled)]
     assert entries[1]["target"] == first and entries[0]["actor"].startswith("cli:")
+    assert all(e.get("change") for e in entries)          # written with the switch, as one change (storage/journal.py)
     assert log.verify().ok
 
 

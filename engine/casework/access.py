@@ -329,17 +329,20 @@ class ScopedRepository(Repository):
 
     def set_meta(self, key: str, value: Any, expected: Any = UNSET) -> None:
         # Publishing or rolling back the configuration flips one meta value: audit it here,
-        # so every way of publishing is recorded.
+        # so every way of publishing is recorded, as part of the same change.
         from engine.changes.versions import DRAFT_KEY, LIVE_KEY
         self._no_trainee()
         if key in (LIVE_KEY, DRAFT_KEY) and not self.access.can("publish_config"):
             raise AccessError("設定を変更・公開する権限がありません。管理者に依頼してください。")
-        self._repo.set_meta(key, value, expected=expected)
         if key == LIVE_KEY and value:
             record = self._repo.get_version(value["live"]) or {}
-            self._log("config_rollback" if record.get("kind") == "rollback" else "config_publish", version=value["live"])
+            action = "config_rollback" if record.get("kind") == "rollback" else "config_publish"
+            fields = {"version": value["live"]}
         else:
-            self._log("setting_write", target=key)
+            action, fields = "setting_write", {"target": key}
+        # The value and its entry land together: a version never goes live unrecorded.
+        entry = None if self._audit is None else PendingEntry(self._audit, self.access.user.id, action, fields)
+        self._repo.set_meta(key, value, expected=expected, audit=entry)
 
     def close(self) -> None:
         """Nothing: the store is shared by every session; its owner closes it."""

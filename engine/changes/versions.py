@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from engine.casework.cases import now_iso
 from engine.casework.wareki import JST
@@ -137,8 +137,13 @@ def history(repo: Any) -> list[VersionInfo]:
 
 
 def publish(repo: Any, sources: Mapping[str, str], author: str, reason: str, base: str,
-            kind: str = "publish", rolled_back_to: str | None = None) -> VersionInfo:
-    """Validate, run every scenario, then make ``sources`` live; refuse a stale ``base``."""
+            kind: str = "publish", rolled_back_to: str | None = None,
+            audit: Callable[[str], Any] | None = None) -> VersionInfo:
+    """Validate, run every scenario, then make ``sources`` live; refuse a stale ``base``.
+
+    ``audit`` gives the switch's audit entry (a ``PendingEntry``) for the new version's id, to be
+    written with the switch (the CLI's; a ``ScopedRepository`` writes its own).
+    """
     author, reason = (author or "").strip(), (reason or "").strip()
     if not author or not reason:
         raise PublishError("公開には、公開する人の名前と理由が必要です。両方を入力してください。")
@@ -168,12 +173,14 @@ def publish(repo: Any, sources: Mapping[str, str], author: str, reason: str, bas
         record["id"] = version_id = f"v{len(state['history']) + 1:03d}-{content_hash(sources)[:8]}-{attempt}"
     else:
         raise PublishError("公開の記録を保存できませんでした（同じ内容の公開が何度も中断されています）。管理者に連絡してください。")
-    repo.set_meta(LIVE_KEY, {"live": version_id, "history": [*state["history"], version_id]}, expected=state)
+    repo.set_meta(LIVE_KEY, {"live": version_id, "history": [*state["history"], version_id]}, expected=state,
+                  **({"audit": audit(version_id)} if audit is not None else {}))
     _PACKS[version_id] = pack
     return _info(record, version_id)
 
 
-def rollback(repo: Any, version_id: str, author: str, reason: str) -> VersionInfo:
+def rollback(repo: Any, version_id: str, author: str, reason: str,
+             audit: Callable[[str], Any] | None = None) -> VersionInfo:
     """Make an earlier version's content live again, as a new version of its own."""
     state = _state(repo)
     if version_id not in state.get("history", []):
@@ -181,7 +188,8 @@ def rollback(repo: Any, version_id: str, author: str, reason: str) -> VersionInf
     if version_id == state.get("live"):
         raise PublishError(f"版 {version_id} はすでに公開中です。")
     target = repo.get_version(version_id)
-    return publish(repo, target["sources"], author, reason, state["live"], kind="rollback", rolled_back_to=version_id)
+    return publish(repo, target["sources"], author, reason, state["live"], kind="rollback", rolled_back_to=version_id,
+                   audit=audit)
 
 
 # -- the draft ----------------------------------------------------------------------------
