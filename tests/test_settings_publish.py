@@ -151,6 +151,7 @@ def test_the_impact_preview_lists_the_cases_that_would_change(data):
     assert list(changed["ケースID"]) == [c["case_id"] for c in expected.changed]
     assert "多機関協働事業" in changed["変更後"][0] and "多機関協働事業" not in changed["変更前"][0]
     assert "事業: +多機関協働事業" in changed["変わった点"][0]
+    assert list(changed.columns)[:2] == ["ケースID", "変わった点"]        # what changed first, then the whole routing
     assert any("multi_field" in m.value and "変更" in m.value for m in at.markdown)
 
 

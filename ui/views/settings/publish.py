@@ -203,10 +203,11 @@ else:
     if impact.counts:
         st.dataframe([{"変わった点": label, "件数": n} for label, n in impact.counts.items()], hide_index=True)
     if impact.changed:
-        st.dataframe([{"ケースID": c["case_id"], "変更前": routing_text(live, c["before"]),
-                       "変更後": routing_text(draft, c["after"]),
-                       "変わった点": "、".join(change_labels(draft, c["before"], c["after"]))} for c in impact.changed],
-                     hide_index=True)
+        # What changed first, wide enough to read; the whole routing before and after follows.
+        st.dataframe([{"ケースID": c["case_id"], "変わった点": "、".join(change_labels(draft, c["before"], c["after"])),
+                       "変更前": routing_text(live, c["before"]), "変更後": routing_text(draft, c["after"])}
+                      for c in impact.changed],
+                     hide_index=True, column_config={"変わった点": st.column_config.TextColumn(width="large")})
     if impact.errors:
         st.subheader("判定できないケース")
         st.caption("下書きの設定では読めないケースです（例: 使われている選択肢が削除された）。公開すると、再判定のときにエラーになります。")
