@@ -15,7 +15,7 @@ TSUNAGU_DATA ?= ./data-$(notdir $(abspath $(PACK)))
 endif
 export TSUNAGU_DATA
 
-.PHONY: run test bench install check-python clean browser-deps lock
+.PHONY: run test bench install check-python clean browser-deps postgres-deps lock
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 または 3.12 が必要です（durable_rules は 3.13 で動きません）。"; exit 1; }
@@ -44,8 +44,11 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/tsunagu serve --port $(PORT) --data $(TSUNAGU_DATA) $(if $(PACK),--config $(PACK))
 
-test: install browser-deps
-	$(BIN)/python -m pytest
+# The PostgreSQL tests run against a real, throwaway server (tests/pg_cluster.py): started in a
+# temporary folder on a free loopback port before pytest, stopped and removed after it, also when
+# tests fail. Its URL reaches the tests as TSUNAGU_TEST_DATABASE_URL.
+test: install browser-deps postgres-deps
+	$(BIN)/python tests/pg_cluster.py run -- $(BIN)/python -m pytest
 
 # The browser test (tests/test_e2e.py) drives Debian's Chromium with Playwright; Playwright's own
 # browser download is never used. Japanese needs the Noto CJK fonts, else it renders as boxes
@@ -75,8 +78,31 @@ browser-deps:
 	  exit 1; \
 	fi
 
-bench: install
-	$(BIN)/python bench/run.py
+bench: install postgres-deps
+	$(BIN)/python tests/pg_cluster.py run --durable -- $(BIN)/python bench/run.py
+
+# Debian's PostgreSQL server for the tests and the benchmark (not for `make run`, which keeps the
+# embedded store). initdb refuses root: tests/pg_cluster.py runs it as the user tsunagu-test.
+POSTGRES_PACKAGES := postgresql
+
+postgres-deps:
+	@have() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; \
+	if have; then exit 0; fi; \
+	echo "PostgreSQL のテストに必要な $(POSTGRES_PACKAGES) を apt-get で入れます。"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; \
+	else SUDO=none; fi; \
+	if [ "$$SUDO" = none ] || ! command -v apt-get >/dev/null 2>&1 || \
+	   ! { $$SUDO apt-get update -q && \
+	       $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(POSTGRES_PACKAGES); } || \
+	   ! have; then \
+	  echo "エラー: PostgreSQL のテストに必要なサーバー（Debian の $(POSTGRES_PACKAGES)）を入れられませんでした。"; \
+	  echo "  root で次を実行してから、もう一度 make test を実行してください:"; \
+	  echo "  apt-get update && apt-get install -y --no-install-recommends $(POSTGRES_PACKAGES)"; \
+	  echo "Error: the PostgreSQL tests need a server (Debian's $(POSTGRES_PACKAGES)), and it could not be"; \
+	  echo "  installed (apt-get needs root, or sudo). Install it, then run make test again."; \
+	  exit 1; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

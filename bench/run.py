@@ -117,12 +117,15 @@ def main() -> int:
     import caselist  # bench/caselist.py: the ケース一覧 page at 20,000 cases
     results.update(caselist.measure(pack))
     results.update(impact_seconds(pack))
+    import postgres  # bench/postgres.py: the PostgreSQL backend, on the server make bench starts
+    results.update(postgres.measure(pack))
     results["load_average_at_end"] = round(os.getloadavg()[0], 1)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     targets = {"engine_cases_per_s": (">=", 15_000), "engine_vs_reference": (">=", 2),
                f"save_p50_ms_{max(SIZES)}": ("<=", 50), "case_list_ms_20000": ("<=", 1_000),
                "case_list_cold_ms_20000": ("<=", 300), "dashboard_ms_20000": ("<=", 150),
-               "impact_preview_s_20000": ("<=", 3), "impact_preview_one_rule_s_20000": ("<=", 1)}
+               "impact_preview_s_20000": ("<=", 3), "impact_preview_one_rule_s_20000": ("<=", 1),
+               **postgres.TARGETS}
     print(f"{'measure':32} {'value':>12}  target")
     for key, value in results.items():
         op, goal = targets.get(key, ("", ""))

@@ -110,23 +110,34 @@ def cmd_test(args) -> int:
     return EXIT_FAIL if failed or not results else EXIT_OK
 
 
+def _where(args) -> str:
+    """The data folder, or the PostgreSQL URL from --database / TSUNAGU_DATABASE_URL (no fallback)."""
+    from storage import location
+    return location(args.data, getattr(args, "database", None))
+
+
+def _shown(where: str) -> str:
+    from storage.pg_database import is_url, redact
+    return redact(where) if is_url(where) else where
+
+
 def cmd_demo_data(args) -> int:
     from storage import open_repository
     from engine.casework.demo import mark_store, save_demo, store_kind
     pack = _pack(args)
-    with open_repository(args.data) as repo:
+    with open_repository(_where(args)) as repo:
         if not store_kind(repo):
-            mark_store(repo, "demo")           # refused when the folder holds real cases
+            mark_store(repo, "demo")           # refused when the store holds real cases
         count = save_demo(repo, pack, args.cases, seed=args.seed)
     _audit(args, "demo_data", count=count)
-    print(f"デモケースを {count} 件作りました（{args.data}）。すべて架空の人物です。")
+    print(f"デモケースを {count} 件作りました（{_shown(_where(args))}）。すべて架空の人物です。")
     return EXIT_OK
 
 
 def _open_live(args):
     from storage import open_repository
     from engine.changes.versions import live_pack
-    repo = open_repository(args.data)
+    repo = open_repository(_where(args))
     return repo, live_pack(repo, args.config)
 
 
@@ -206,8 +217,8 @@ def cmd_case(args) -> int:
 
 def cmd_user(args) -> int:
     import getpass
-    from storage.users import UserStore
-    users = UserStore(args.data)
+    from storage import open_users
+    users = open_users(_where(args))
     if args.action == "list":
         for u in users.users():
             print(f"{u.id}\t{u.name}\t{','.join(u.roles)}\t{u.agency or ''}\t{'無効' if u.disabled else ''}")
@@ -244,25 +255,34 @@ def _actor() -> str:
 
 
 def _audit(args, action: str, **fields) -> None:
-    from storage.audit import AuditLog
-    AuditLog(args.data).append(_actor(), action, **fields)
+    from storage import open_audit
+    open_audit(_where(args)).append(_actor(), action, **fields)
 
 
 def _pending(args, action: str, **fields):
     """An audit entry written with the store change it records (``Repository.set_meta``)."""
-    from storage.audit import AuditLog, PendingEntry
-    return PendingEntry(AuditLog(args.data), _actor(), action, fields)
+    from storage import open_audit
+    from storage.audit import PendingEntry
+    return PendingEntry(open_audit(_where(args)), _actor(), action, fields)
 
 
 def cmd_audit(args) -> int:
-    from storage.audit import AuditLog
+    from storage import open_audit
     # create=False: verifying must never make a missing log look like a new, empty one.
-    verdict = AuditLog(args.data, create=False).verify()
+    verdict = open_audit(_where(args), create=False).verify()
     print(verdict.message, file=sys.stdout if verdict.ok else sys.stderr)
     return EXIT_OK if verdict.ok else EXIT_INVALID
 
 
 def cmd_backup(args) -> int:
+    from storage import is_url
+    where = _where(args)
+    if is_url(where):
+        from storage.transfer import backup_database
+        manifest = backup_database(where, args.out)
+        counts = "、".join(f"{n} {manifest['counts'][t]} 件" for t, n in (("cases", "ケース"), ("audit", "監査ログ")))
+        print(f"{args.out} に PostgreSQL（{_shown(where)}）をバックアップしました（{counts}）。")
+        return EXIT_OK
     from storage.backup import backup
     manifest = backup(args.data, args.out)
     print(f"{args.out} にバックアップしました（{manifest['files']} ファイル）。")
@@ -270,6 +290,17 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
+    from storage import is_url, location
+    # Only where the command line names: a restore never lands somewhere by default.
+    where = location(None, args.database) if args.database else args.data
+    if not where:
+        raise TsunaguError("復元先を --data（フォルダ）か --database（PostgreSQL の URL）で指定してください。")
+    if is_url(where):
+        from storage.transfer import restore_database
+        manifest = restore_database(args.archive, where, force=args.force)
+        print(f"PostgreSQL（{_shown(where)}）に復元しました（ケース {manifest['counts']['cases']} 件、"
+              f"{manifest['created']} のバックアップ）。件数と監査ログのつながりを確かめました。")
+        return EXIT_OK
     from storage.backup import restore
     manifest = restore(args.archive, args.data, force=args.force)
     print(f"{args.data} に復元しました（{manifest['files']} ファイル、{manifest['created']} のバックアップ）。監査ログは正しくつながっています。")
@@ -288,7 +319,8 @@ def cmd_init(args) -> int:
 
 def _check_data_matches(pack, data: str) -> None:
     """A data folder started on one city's pack is never served with another city's."""
-    if not Path(data).is_dir():
+    from storage import is_url
+    if not is_url(data) and not Path(data).is_dir():
         return
     from engine.changes.versions import live_version_id, pack_of
     from storage import open_repository
@@ -302,16 +334,54 @@ def _check_data_matches(pack, data: str) -> None:
                            f"「{pack.name}」には別のデータのフォルダを --data で指定してください（ケースが混ざらないように）。")
 
 
+def cmd_migrate(args) -> int:
+    from storage import is_url
+    from storage.transfer import NAMES, migrate
+    if not is_url(args.to):
+        raise TsunaguError("--to には移行先の PostgreSQL の URL（postgresql://…）を指定してください。")
+    counts = migrate(args.data, args.to)
+    print(f"{args.data} を PostgreSQL（{_shown(args.to)}）に移しました: "
+          + "、".join(f"{NAMES[t]} {n} 件" for t, n in counts.items())
+          + "。両方の件数と監査ログのつながりを確かめました。"
+          "これからは TSUNAGU_DATABASE_URL（または --database）でこのデータベースを指定して起動してください。")
+    return EXIT_OK
+
+
+def cmd_db(args) -> int:
+    from storage.pg_database import Database, applied, is_url, upgrade
+    where = _where(args)
+    if not is_url(where):
+        raise TsunaguError("tsunagu db は PostgreSQL のデータベースに使います。--database postgresql://… か "
+                           "TSUNAGU_DATABASE_URL で接続先を指定してください。")
+    db = Database.open(where)                   # opening applies what is missing, under a lock
+    try:
+        names = upgrade(db)
+        with db.transaction() as conn:
+            versions = applied(conn)
+    finally:
+        db.release()
+    print(f"{db.place} のスキーマは版 {max(versions)} です" + (f"（適用: {', '.join(names)}）。" if names else "（最新）。"))
+    return EXIT_OK
+
+
 def cmd_serve(args) -> int:
     pack = _pack(args)                  # a broken pack is reported here, not as a blank page
-    _check_data_matches(pack, args.data)
+    _check_data_matches(pack, _where(args))
     app = Path(__file__).resolve().parents[1] / "ui" / "app.py"
     env = {**os.environ, "TSUNAGU_DATA": str(args.data), "TSUNAGU_CONFIG": str(args.config)}
+    from storage import is_url
+    where = _where(args)
+    if is_url(where):
+        # Reach the database (and bring its schema up to date) before the server starts, so a wrong
+        # URL is one clear message here, not an error page in every browser.
+        from storage import open_repository
+        open_repository(where).close()
+        env["TSUNAGU_DATABASE_URL"] = where
     # Loopback by default: the data is 要配慮個人情報; a pilot puts nginx with HTTPS in front.
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
                "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "minimal"]
-    print(f"つなぐ を http://{args.address}:{args.port} で起動します（データ: {args.data}、設定: {args.config}）", flush=True)
+    print(f"つなぐ を http://{args.address}:{args.port} で起動します（データ: {_shown(where)}、設定: {args.config}）", flush=True)
     # Replace this process with Streamlit: one PID, so a service manager's or a shell's signal
     # reaches the server itself and no child is left holding the port.
     os.execve(sys.executable, command, env)
@@ -328,6 +398,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    def data_args(p: argparse.ArgumentParser, required: bool = False) -> None:
+        p.add_argument("--data", default=None if required else DEFAULT_DATA, required=required,
+                       help="データのフォルダ（埋め込みの保存先。既定: TSUNAGU_DATA か ./data）")
+        p.add_argument("--database", default=None,
+                       help="PostgreSQL の URL（postgresql://…）。既定: TSUNAGU_DATABASE_URL。指定するとフォルダの代わりに使う")
+
     p = sub.add_parser("init", help="新しい市の設定パックをひな形から作る", description="新しい市の設定パックをひな形から作る")
     p.add_argument("folder", help="作るフォルダ（まだないか、空のフォルダ）")
     p.add_argument("--city", required=True, help="市の名前（例: さくら市）")
@@ -338,50 +414,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="日本語の説明で表示する")
     add("test", cmd_test, "設定パックのシナリオをすべて実行する")
     p = add("demo-data", cmd_demo_data, "架空のデモケースを作って保存する")
-    p.add_argument("--data", default=DEFAULT_DATA)
+    data_args(p)
     p.add_argument("--cases", type=int, default=200)
     p.add_argument("--seed", type=int, default=2026)
     p = add("impact", cmd_impact, "下書きの設定で保存済みのケースを振り分け直し、変わるケースを JSON で表示する")
     p.add_argument("draft", help="下書きの設定パックのフォルダ")
-    p.add_argument("--data", default=DEFAULT_DATA)
+    data_args(p)
     p = add("versions", cmd_versions, "設定の版の一覧（公開の履歴）")
-    p.add_argument("--data", default=DEFAULT_DATA)
+    data_args(p)
     p = add("publish", cmd_publish, "設定パックを検証し、シナリオを実行して、公開する")
     p.add_argument("draft", help="公開する設定パックのフォルダ")
     p.add_argument("--author", required=True, help="公開する人")
     p.add_argument("--reason", required=True, help="公開の理由")
-    p.add_argument("--data", default=DEFAULT_DATA)
+    data_args(p)
     p = add("rollback", cmd_rollback, "以前の版の内容を新しい版として公開し直す")
     p.add_argument("version", help="戻す版のID（tsunagu versions で確認）")
     p.add_argument("--author", required=True)
     p.add_argument("--reason", required=True)
-    p.add_argument("--data", default=DEFAULT_DATA)
+    data_args(p)
     p = add("case", cmd_case, "保存したケースを JSON で表示する（推薦と確定した振り分け、つなぎ、主担当、次の期限）")
     p.add_argument("action", choices=["list", "show"])
     p.add_argument("case_id", nargs="?", help="show するケースのID")
     p.add_argument("--overdue", action="store_true", help="期限切れ（状態の期限・受理されないつなぎ）のケースだけ")
     p.add_argument("--agency", default=None, help="この機関が関わるケースだけ（主担当・つなぎ先・振り分け先。roster.yaml の ID）")
     p.add_argument("--today", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--data", default=DEFAULT_DATA)
+    data_args(p)
     p = add("user", cmd_user, "職員のアカウントを管理する（add / disable / reset / list）")
     p.add_argument("action", choices=["add", "disable", "reset", "list"])
     p.add_argument("user_id", nargs="?")
     p.add_argument("--name", default="")
     p.add_argument("--role", action="append", default=[], help="役割（roles.yaml の ID、複数可）")
     p.add_argument("--agency", default=None, help="所属機関（roster.yaml の ID）")
-    p.add_argument("--data", default=DEFAULT_DATA)
+    data_args(p)
     p = add("audit", cmd_audit, "監査ログを確かめる（verify）")
     p.add_argument("action", choices=["verify"])
-    p.add_argument("--data", default=DEFAULT_DATA)
+    data_args(p)
     p = add("backup", cmd_backup, "データの一貫したバックアップを作る（アプリの動作中でもよい）")
-    p.add_argument("--data", default=DEFAULT_DATA)
+    data_args(p)
     p.add_argument("--out", required=True)
     p = add("restore", cmd_restore, "バックアップから復元する")
     p.add_argument("archive")
-    p.add_argument("--data", required=True)
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--data", default=None, help="復元先のデータのフォルダ（空のもの）")
+    p.add_argument("--database", default=None, help="復元先の PostgreSQL の URL（空のもの）")
+    p.add_argument("--force", action="store_true", help="空でない復元先の中身を置き換える")
+    p = add("migrate", cmd_migrate, "埋め込みのデータ（フォルダ）を空の PostgreSQL のデータベースに移す")
+    p.add_argument("--data", default=DEFAULT_DATA, help="移行元のデータのフォルダ")
+    p.add_argument("--to", required=True, help="移行先の PostgreSQL の URL（空のデータベース）")
+    p = add("db", cmd_db, "PostgreSQL のスキーマを最新にする（upgrade）")
+    p.add_argument("action", choices=["upgrade"])
+    data_args(p)
     p = add("serve", cmd_serve, "画面（Streamlit）を起動する")
-    p.add_argument("--data", default=DEFAULT_DATA)
+    data_args(p)
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8501)))
     p.add_argument("--address", default=os.environ.get("TSUNAGU_ADDRESS", "127.0.0.1"),
                    help="待ち受けるアドレス（既定 127.0.0.1。他の端末から使うときは前段の nginx 経由で）")

@@ -256,26 +256,7 @@ class AuditLog:
             key = audit_key()
         except StorageError as err:
             return Verdict(False, 0, None, str(err))
-        prev, count = GENESIS, 0
-        try:
-            for count, entry in enumerate(self.entries(), 1):
-                if entry.get("seq") != count:
-                    return Verdict(False, count, count, f"{count}件目の連番が {entry.get('seq')} です（削除か並べ替え）")
-                if entry.get("prev") != prev:
-                    return Verdict(False, count, count, f"{count}件目が前の記録とつながっていません（前の記録の削除・変更・並べ替え）")
-                if not hmac.compare_digest(entry_hash(entry, key), str(entry.get("hash"))):
-                    return Verdict(False, count, count, f"{count}件目の内容が書き換えられています（または別の鍵で書かれています）")
-                prev = entry["hash"]
-        except (UnicodeDecodeError, ValueError):
-            return Verdict(False, count + 1, count + 1, f"{count + 1}件目が読めません（壊れているか書き換えられています）")
-        head = self._read_head_or_none(strict=True)
-        if head is None:
-            return Verdict(False, count, count + 1, f"記録は {count} 件ありますが、最後の記録の控え（head.json）がありません（削除された可能性）")
-        seq, digest = head
-        if (seq, digest) != (count, prev):
-            return Verdict(False, count, min(seq, count) + 1,
-                           f"記録は {count} 件ですが、最後に書いた記録は {seq} 件目です（末尾の削除か切り詰め）")
-        return Verdict(True, count, None, f"監査ログ {count} 件はすべて正しくつながっています")
+        return check_chain(self.entries(), key, lambda: self._read_head_or_none(strict=True))
 
     def _read_head_or_none(self, strict: bool = False) -> tuple[int, str] | None:
         """(seq, mac) from head.json; None when missing (or unreadable and not ``strict``)."""
@@ -303,5 +284,30 @@ class AuditLog:
         fsync_dir(self.dir)
 
 
-__all__ = ["AuditLog", "GENESIS", "PendingEntry", "Verdict", "append_pending", "entry_hash", "key_path",
+__all__ = ["AuditLog", "GENESIS", "PendingEntry", "Verdict", "append_pending", "check_chain", "entry_hash", "key_path",
            "typed_id_digest"]
+
+
+def check_chain(entries: Iterator[dict], key: bytes, read_head) -> Verdict:
+    """Walk ``entries``; name the first one edited, removed or moved; compare the end with
+    ``read_head()`` ((seq, mac) or None). Shared by the file log and the PostgreSQL one."""
+    prev, count = GENESIS, 0
+    try:
+        for count, entry in enumerate(entries, 1):
+            if entry.get("seq") != count:
+                return Verdict(False, count, count, f"{count}件目の連番が {entry.get('seq')} です（削除か並べ替え）")
+            if entry.get("prev") != prev:
+                return Verdict(False, count, count, f"{count}件目が前の記録とつながっていません（前の記録の削除・変更・並べ替え）")
+            if not hmac.compare_digest(entry_hash(entry, key), str(entry.get("hash"))):
+                return Verdict(False, count, count, f"{count}件目の内容が書き換えられています（または別の鍵で書かれています）")
+            prev = entry["hash"]
+    except (UnicodeDecodeError, ValueError):
+        return Verdict(False, count + 1, count + 1, f"{count + 1}件目が読めません（壊れているか書き換えられています）")
+    head = read_head()
+    if head is None:
+        return Verdict(False, count, count + 1, f"記録は {count} 件ありますが、最後の記録の控え（head.json）がありません（削除された可能性）")
+    seq, digest = head
+    if (seq, digest) != (count, prev):
+        return Verdict(False, count, min(seq, count) + 1,
+                       f"記録は {count} 件ですが、最後に書いた記録は {seq} 件目です（末尾の削除か切り詰め）")
+    return Verdict(True, count, None, f"監査ログ {count} 件はすべて正しくつながっています")

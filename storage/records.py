@@ -6,6 +6,7 @@ the bytes go; the rules for what they hold live here, once.
 """
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -67,10 +68,17 @@ def json_copy(value: Any, where: str = "") -> Any:
                 raise StorageError(
                     f"{where or '記録'} のキー {key!r} が文字列ではないため保存できません。"
                     "キーは文字列にしてください。")
+            if "\x00" in key:
+                raise StorageError(f"{where or '記録'} のキーに NUL 文字が含まれているため保存できません。")
             out[key] = json_copy(item, f"{where}.{key}" if where else key)
         return out
     if isinstance(value, (list, tuple)):
         return [json_copy(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, str) and "\x00" in value:
+        # PostgreSQL's JSONB cannot hold it, and no staff member types it: refused everywhere.
+        raise StorageError(f"{where or '記録'} の文字列に NUL 文字（\\x00）が含まれているため保存できません。入力し直してください。")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise StorageError(f"{where or '記録'} の数値 {value!r} は JSON にできないため保存できません。有限の数にしてください。")
     if isinstance(value, str) and not value.isascii():
         try:
             value.encode("utf-8")

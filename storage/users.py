@@ -57,6 +57,10 @@ class UserStore(LockedJSONFile):
 
     NAME = "users.json"
 
+    def sessions(self) -> SessionStore:
+        """The login sessions kept beside these accounts."""
+        return SessionStore(self.dir)
+
     def users(self) -> list[User]:
         return [self._user(u) for u in self._load().values()]
 
@@ -100,7 +104,7 @@ class UserStore(LockedJSONFile):
             self._require(users, user_id)["disabled"] = disabled
         self._change(mutate)
         if disabled:
-            SessionStore(self.dir).end_all(user_id)
+            self.sessions().end_all(user_id)
 
     def reset_password(self, user_id: str, password: str) -> None:
         """A new password; whoever is logged in with the old one is logged out."""
@@ -110,7 +114,7 @@ class UserStore(LockedJSONFile):
             user = self._require(users, user_id)
             user.update(password=_HASHER.hash(password), failures=0, locked_until=None)
         self._change(mutate)
-        SessionStore(self.dir).end_all(user_id)
+        self.sessions().end_all(user_id)
 
     def unlock(self, user_id: str) -> None:
         """End a lock after repeated failures (the password stays)."""

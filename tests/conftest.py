@@ -7,6 +7,8 @@ flow in test_auth_pages.py (marked) and in the browser test.
 from __future__ import annotations
 
 import os
+import secrets
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -87,3 +89,42 @@ def page(browser, app_url, request):
         tab.screenshot(path=str(ARTIFACTS / f"last_{request.node.name}.png"), full_page=True)
     finally:
         context.close()
+
+
+# -- PostgreSQL: a real server started by `make test` (tests/pg_cluster.py) ---------------------
+MISSING_POSTGRES = (
+    "PostgreSQL のテストには、make test が起動するテスト用のサーバーが必要です（TSUNAGU_TEST_DATABASE_URL がありません）。"
+    "make test で実行するか、.venv/bin/python tests/pg_cluster.py run -- .venv/bin/python -m pytest … としてください。\n"
+    "The PostgreSQL tests need the throwaway server that make test starts (TSUNAGU_TEST_DATABASE_URL is not set): "
+    "run them through make test or tests/pg_cluster.py run -- ….")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The test server's URL (its maintenance database); never skipped when missing."""
+    url = os.environ.get("TSUNAGU_TEST_DATABASE_URL")
+    if not url:
+        pytest.fail(MISSING_POSTGRES, pytrace=False)
+    return url
+
+
+def database_url(server: str, name: str) -> str:
+    parts = urlsplit(server)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A new, empty database on the test server, dropped after the test."""
+    import psycopg
+    name = "t_" + secrets.token_hex(6)
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield database_url(pg_server, name)
+    from storage.pg_database import Database
+    for db in list(Database._shared.values()):         # a test that forgot to close must not leak a pool
+        if name in db.url and not db.closed:
+            db._users = 1
+            db.release()
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -40,9 +40,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(data_dir: Path, log_path: Path, config: Path | None = None) -> Iterator[str]:
+def running_app(data_dir: Path, log_path: Path, config: Path | None = None, database: str | None = None) -> Iterator[str]:
     """Start ``streamlit run ui/app.py`` on a free loopback port (on the pack ``config``, else the
-    default one); yield its URL; stop its process group."""
+    default one); yield its URL; stop its process group. With ``database`` (a postgresql:// URL)
+    the app keeps its data there, as TSUNAGU_DATABASE_URL says."""
     port = free_port()
     python = ROOT / ".venv" / "bin" / "python"
     cmd = [str(python if python.exists() else Path(sys.executable)), "-m", "streamlit", "run", "ui/app.py",
@@ -53,6 +54,9 @@ def running_app(data_dir: Path, log_path: Path, config: Path | None = None) -> I
     env.pop("TSUNAGU_CONFIG", None)
     if config is not None:
         env["TSUNAGU_CONFIG"] = str(config)
+    env.pop("TSUNAGU_DATABASE_URL", None)
+    if database:
+        env["TSUNAGU_DATABASE_URL"] = database
     url = f"http://127.0.0.1:{port}/"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

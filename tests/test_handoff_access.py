@@ -10,8 +10,7 @@ from engine.casework.access import Access, AccessError, ScopedRepository
 from engine.casework.cases import new_record
 from engine.casework.handoff import answer_case, confirm_case, reassign_case, recommended
 from engine.pack import load_pack
-from storage import open_repository
-from storage.audit import AuditLog
+from storage import open_audit, open_repository
 from tests.test_access import USERS as ACCESS_USERS
 
 PACK = load_pack()
@@ -32,12 +31,14 @@ ACCEPT_OWN_AGENCY = {"u_member": True}
 REASSIGN = {"u_admin": True, "u_welfare": True, "u_houkatsu": False, "u_jiritsu": False, "u_member": False, "u_trainee": False}
 
 
-@pytest.fixture
-def store(tmp_path):
-    repo = open_repository(tmp_path)
+@pytest.fixture(params=["tinydb", "postgres"])
+def store(request, tmp_path):
+    """The case on the embedded store, and on PostgreSQL (the audit log in the same database)."""
+    where = request.getfixturevalue("pg_url") if request.param == "postgres" else tmp_path
+    repo, audit = open_repository(where), open_audit(where)
     record, _ = new_record(PACK, INTAKE, actor="u_houkatsu")
     stored = repo.save_case(record)
-    yield repo, stored["id"], AuditLog(tmp_path)
+    yield repo, stored["id"], audit
     repo.close()
 
 
@@ -167,3 +168,30 @@ def test_events_follow_a_write_that_hid_the_case_once(store):
         jiritsu.add_event(case_id, {"type": "note", "by": "u_jiritsu", "text": "後から"})
     with pytest.raises(AccessError):
         jiritsu.add_events_bulk([(case_id, {"type": "note", "by": "u_jiritsu", "text": "後から"})])
+
+
+def test_on_postgresql_a_hand_over_and_its_audit_entries_are_one_transaction(pg_url, monkeypatch):
+    """The confirmation, its referral events, its case_write and routing_confirm entries commit
+    together: an audit entry that cannot be written leaves the case as it was."""
+    from storage.pg_audit import PgAuditLog
+    repo, audit = open_repository(pg_url), open_audit(pg_url)
+    case_id = repo.save_case(new_record(PACK, INTAKE, actor="u_houkatsu")[0])["id"]
+    store = (repo, case_id, audit)
+    before = (repo.get_case(case_id), repo.events(case_id))
+    real = PgAuditLog.append
+
+    def refuse_confirm(self, actor, action, **fields):
+        if action == "routing_confirm":
+            raise RuntimeError("監査ログに書けない")
+        return real(self, actor, action, **fields)
+    monkeypatch.setattr(PgAuditLog, "append", refuse_confirm)
+    with pytest.raises(RuntimeError):
+        confirmed_by_welfare(store, remove=("jiritsu_soudan",), reasons={"agencies:jiritsu_soudan": {"text": "他の窓口で支援中"}})
+    assert (repo.get_case(case_id), repo.events(case_id)) == before
+    assert [e["action"] for e in audit.entries()] == ["case_view"]        # the read before the change, only
+    monkeypatch.undo()
+    stored = confirmed_by_welfare(store, remove=("jiritsu_soudan",), reasons={"agencies:jiritsu_soudan": {"text": "他の窓口で支援中"}})
+    assert stored["revision"] == 2 and any(e["type"] == "referral_sent" for e in repo.events(case_id))
+    assert {"case_write", "routing_confirm"} <= {e["action"] for e in audit.entries() if e.get("case_id") == case_id}
+    assert audit.verify().ok
+    repo.close()

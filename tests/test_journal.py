@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage import BACKENDS, open_repository
+from storage import BACKENDS, open_audit, open_repository
 from storage.atomic_json import AtomicJSONStorage
 from storage.audit import AuditLog, PendingEntry
 from storage.journal import Journal
@@ -21,21 +21,27 @@ def backend(request) -> str:
     return request.param
 
 
+@pytest.fixture
+def where(backend, tmp_path, request):
+    """The store's location: a folder, or for PostgreSQL a new empty database's URL."""
+    return request.getfixturevalue("pg_url") if backend == "postgres" else tmp_path
+
+
 def _entry(data_dir, action="case_write") -> PendingEntry:
-    return PendingEntry(AuditLog(data_dir), "u1", action, {"detail": "received"})
+    return PendingEntry(open_audit(data_dir), "u1", action, {"detail": "received"})
 
 
 def _writes(data_dir, case_id) -> int:
-    return sum(1 for e in AuditLog(data_dir).entries() if e["action"] == "case_write" and e.get("case_id") == case_id)
+    return sum(1 for e in open_audit(data_dir).entries() if e["action"] == "case_write" and e.get("case_id") == case_id)
 
 
-def test_a_case_and_its_events_are_saved_as_one_change(backend, tmp_path):
-    with open_repository(tmp_path, backend) as repo:
+def test_a_case_and_its_events_are_saved_as_one_change(backend, where):
+    with open_repository(where, backend) as repo:
         stored = repo.save_case_with_events({"name": "架空 一郎"}, [{"type": "received"}, {"type": "decided"}],
-                                            audit=_entry(tmp_path))
+                                            audit=_entry(where))
         assert stored["revision"] == 1
         moved = repo.save_case_with_events({**stored, "status": "assessment"}, [{"type": "status_changed"}],
-                                           expected_revision=1, audit=_entry(tmp_path))
+                                           expected_revision=1, audit=_entry(where))
         assert [(e["seq"], e["type"]) for e in repo.events(stored["id"])] == \
             [(1, "received"), (2, "decided"), (3, "status_changed")]
         assert moved["revision"] == 2 and repo.get_case(stored["id"])["status"] == "assessment"
@@ -43,8 +49,31 @@ def test_a_case_and_its_events_are_saved_as_one_change(backend, tmp_path):
         with pytest.raises(Exception, match="他の職員が先に保存しました"):
             repo.save_case_with_events({**stored, "status": "closed"}, [{"type": "status_changed"}], expected_revision=1)
         assert len(repo.events(stored["id"])) == 3 and repo.get_case(stored["id"])["status"] == "assessment"
-    assert _writes(tmp_path, stored["id"]) == 2
-    assert AuditLog(tmp_path).verify().ok
+        assert _writes(where, stored["id"]) == 2
+        assert open_audit(where).verify().ok
+
+
+def test_on_postgresql_a_change_cut_short_leaves_nothing(pg_url, monkeypatch):
+    """One transaction: killed at the audit entry (the last write), neither the case, its events nor
+    the entry is there; the next change numbers its events and the chain as if nothing happened."""
+    from storage.pg_audit import PgAuditLog
+    with open_repository(pg_url) as repo:
+        first = repo.save_case_with_events({"name": "架空"}, [{"type": "received"}], audit=_entry(pg_url))
+        monkeypatch.setattr(PgAuditLog, "append", _killed)
+        with pytest.raises(Killed):
+            repo.save_case_with_events({**first, "status": "assessment"}, [{"type": "status_changed"}],
+                                       expected_revision=1, audit=_entry(pg_url))
+        with pytest.raises(Killed):
+            repo.save_case_with_events({"name": "架空 二郎"}, [{"type": "received"}], audit=_entry(pg_url))
+        monkeypatch.undo()
+        assert [c["id"] for c in repo.list_cases()] == [first["id"]]
+        assert repo.get_case(first["id"])["revision"] == 1
+        assert [e["type"] for e in repo.events(first["id"])] == ["received"]
+        assert [e["seq"] for e in open_audit(pg_url).entries()] == [1]
+        repo.save_case_with_events({**first, "status": "assessment"}, [{"type": "status_changed"}],
+                                   expected_revision=1, audit=_entry(pg_url))
+        assert [(e["seq"], e["type"]) for e in repo.events(first["id"])] == [(1, "received"), (2, "status_changed")]
+        assert _writes(pg_url, first["id"]) == 2 and open_audit(pg_url).verify().ok
 
 
 def _killed(*args, **kwargs):
@@ -164,3 +193,19 @@ def test_sqlite_keeps_a_changes_audit_entry_in_its_transaction_until_it_is_in_th
     assert [e["version"] for e in _publishes(tmp_path)] == ["v002"] and _writes(tmp_path, case["id"]) == 1
     assert AuditLog(tmp_path).verify().ok
 
+
+
+def test_on_postgresql_a_publish_and_its_audit_entry_are_one_transaction(pg_url, monkeypatch):
+    from storage.pg_audit import PgAuditLog
+    with open_repository(pg_url) as repo:
+        repo.set_meta("config_live", {"live": "v001"})
+        entry = PendingEntry(open_audit(pg_url), "u1", "config_publish", {"version": "v002"})
+        monkeypatch.setattr(PgAuditLog, "append", _killed)
+        with pytest.raises(Killed):
+            repo.set_meta("config_live", {"live": "v002"}, expected={"live": "v001"}, audit=entry)
+        monkeypatch.undo()
+        assert repo.get_meta("config_live") == {"live": "v001"} and list(open_audit(pg_url).entries()) == []
+        repo.set_meta("config_live", {"live": "v002"}, expected={"live": "v001"}, audit=entry)
+        assert repo.get_meta("config_live") == {"live": "v002"}
+        assert [(e["actor"], e["action"], e["version"]) for e in open_audit(pg_url).entries()] == \
+            [("u1", "config_publish", "v002")]

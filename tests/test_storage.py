@@ -29,7 +29,10 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def data_dir(tmp_path) -> Path:
+def data_dir(tmp_path, request) -> Path | str:
+    """Where the backend keeps its data: a folder, or for PostgreSQL a new empty database's URL."""
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgres":
+        return request.getfixturevalue("pg_url")
     return tmp_path / "data"
 
 
@@ -65,7 +68,13 @@ def test_japanese_case_round_trips_and_is_stored_as_utf8(backend, data_dir):
         saved = repo.save_case(consultation())
         assert repo.get_case(saved["id"]) == saved
         assert {k: saved[k] for k in consultation()} == consultation()
-    raw = b"".join(p.read_bytes() for p in data_dir.rglob("*") if p.is_file())
+    if backend == "postgres":
+        import psycopg
+        with psycopg.connect(data_dir) as conn:
+            assert conn.execute("SHOW server_encoding").fetchone()[0] == "UTF8"
+            raw = conn.execute("SELECT body::text FROM cases").fetchone()[0].encode("utf-8")
+    else:
+        raw = b"".join(p.read_bytes() for p in data_dir.rglob("*") if p.is_file())
     assert "ひきこもり".encode("utf-8") in raw
     assert b"\\u" not in raw
 
@@ -121,14 +130,16 @@ def test_unknown_backend_is_refused_with_a_suggestion(tmp_path):
         open_repository(tmp_path, "sqlit")
 
 
+# Any text but NUL, any finite number: what JSON (and PostgreSQL's JSONB) can hold.
+text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
     max_leaves=12)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(content=st.dictionaries(st.text(), json_values, max_size=6))
+@given(content=st.dictionaries(text, json_values, max_size=6))
 def test_any_json_content_round_trips(repo, content):
     saved = repo.save_case({**content, "id": ""})
     expected = {**content, "id": saved["id"], "revision": 1, "updated_at": saved["updated_at"]}
@@ -139,6 +150,10 @@ def test_any_json_content_round_trips(repo, content):
 def test_broken_text_is_refused_before_anything_is_written(repo):
     with pytest.raises(StorageError, match="memo"):
         repo.save_case({"id": "U1", "memo": "途中で\ud800切れた"})
+    with pytest.raises(StorageError, match="NUL"):
+        repo.save_case({"id": "U1", "intake": {"summary": "NUL\x00入り"}})
+    with pytest.raises(StorageError, match="score"):
+        repo.save_case({"id": "U1", "score": float("inf")})
     assert repo.count_cases() == 0
 
 
@@ -336,7 +351,8 @@ def test_killed_writer_never_loses_an_acknowledged_save(backend, data_dir):
             lost = [i for i, rev in acknowledged.items() if i not in cases or cases[i]["revision"] < rev]
             assert lost == [], f"round {round_no}, seed {seed}: acknowledged saves lost: {lost[:5]}"
             assert all(c["name"].startswith("相談者") for c in cases.values())
-        assert not list(data_dir.rglob(".*.tmp")), "leftover temp files not cleaned on open"
+        if backend != "postgres":
+            assert not list(data_dir.rglob(".*.tmp")), "leftover temp files not cleaned on open"
     assert len(acknowledged) >= 20, "the writer hardly wrote anything; the test proved nothing"
 
 
@@ -350,6 +366,7 @@ def file_holding(data_dir: Path, case_id: str) -> Path:
     return holders[0]
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "tinydb"])
 def test_corrupted_file_raises_an_error_naming_it(backend, data_dir):
     with open_repository(data_dir, backend) as repo:
         case_id = repo.save_case(consultation())["id"]

@@ -17,6 +17,8 @@ import time
 import streamlit as st
 
 from engine.casework.access import Access, ScopedRepository
+from engine.errors import StorageError
+from storage import open_audit, open_sessions, open_users
 from storage.audit import AuditLog, typed_id_digest
 from storage.sessions import IDLE_SECONDS, SessionStore
 from storage.users import AuthError, User, UserStore
@@ -28,30 +30,38 @@ COOKIE = "tsunagu_session"
 
 
 @st.cache_resource(show_spinner=False)
-def users(path: str) -> UserStore:
-    return UserStore(path)
+def users(where: str) -> UserStore:
+    return open_users(where)
 
 
 @st.cache_resource(show_spinner=False)
-def audit(path: str) -> AuditLog:
-    return AuditLog(path)
+def audit(where: str) -> AuditLog:
+    return open_audit(where)
+
+
+def _where() -> str:
+    try:
+        return state.store_location()
+    except StorageError as err:
+        st.error(f"データを開けません: {err}")
+        st.stop()
 
 
 @st.cache_resource(show_spinner=False)
-def _sessions(path: str) -> SessionStore:
-    return SessionStore(path)
+def _sessions(where: str) -> SessionStore:
+    return open_sessions(where)
 
 
 def session_store() -> SessionStore:
-    return _sessions(state.data_dir())
+    return _sessions(_where())
 
 
 def user_store() -> UserStore:
-    return users(state.data_dir())
+    return users(_where())
 
 
 def audit_log() -> AuditLog:
-    return audit(state.data_dir())
+    return audit(_where())
 
 
 def _cookie_token() -> str | None:

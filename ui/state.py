@@ -10,7 +10,7 @@ from engine.errors import ConfigError, StorageError
 from engine.pack import DEFAULT_PACK
 from engine.pack.model import Pack
 from engine.training.lessons import training_dir
-from storage import Repository, open_repository
+from storage import Repository, is_url, location, open_repository
 
 
 def config_dir() -> str:
@@ -18,20 +18,27 @@ def config_dir() -> str:
 
 
 def data_dir() -> str:
+    """The local data folder (the embedded store, and the 研修 practice store in every setup)."""
     return os.environ.get("TSUNAGU_DATA", "./data")
 
 
+def store_location() -> str:
+    """Where cases, users and the audit log live: TSUNAGU_DATABASE_URL when set, else the data folder."""
+    return location(data_dir())
+
+
 @st.cache_resource(show_spinner=False)
-def _repo(path: str) -> Repository:
-    repo = open_repository(path)
-    repo.read_cases(len)          # parse every shard once, here, not in the first staff member's list
+def _repo(where: str) -> Repository:
+    repo = open_repository(where)
+    if not is_url(where):
+        repo.read_cases(len)      # parse every shard once, here, not in the first staff member's list
     return repo
 
 
 def raw_repo() -> Repository:
     """The whole store, unfiltered: only for configuration (versions, drafts), never case data."""
     try:
-        return _repo(data_dir())
+        return _repo(store_location())
     except StorageError as err:
         st.error(f"データを開けません: {err}")
         st.stop()

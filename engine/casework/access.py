@@ -23,7 +23,8 @@ from engine.casework.caselist import as_mapping, ids_of
 from engine.errors import TsunaguError
 from engine.pack.model import Pack
 
-MASK = "＊＊＊"
+# How a case's agencies and meetings are read is shared with the PostgreSQL store's columns.
+from storage.case_fields import MASK, agencies_of, routed_meetings  # noqa: E402
 
 
 class AccessError(TsunaguError):
@@ -69,25 +70,7 @@ def confidential(pack: Pack, case: Mapping) -> bool:
     Recommended or confirmed: a person removing the 支援会議 does not make the case public.
     """
     secret = {m.id for m in pack.meetings if m.get("confidential")}
-    routed = set(ids_of(as_mapping(case.get("decision")).get("meetings")))
-    routed.update(ids_of(as_mapping(case.get("confirmed")).get("meetings")))
-    return bool(secret & routed) and not everyone_consented(pack, case.get("intake") or {})
-
-
-def agencies_of(case: Mapping) -> set[str]:
-    """Agencies a case concerns: its routing (the confirmed one once confirmed, else the
-    recommendation), every agency a referral went to, and the 主担当's agency.
-
-    An agency a person removed from the routing no longer sees the case (unless it was
-    already handed a referral it answered).
-    """
-    routing = case.get("confirmed") if isinstance(case.get("confirmed"), Mapping) else as_mapping(case.get("decision"))
-    out = set(ids_of(routing.get("agencies")))
-    out.update(r.get("agency") for r in _refs(case).values())
-    owner = as_mapping(case.get("owner")).get("agency")
-    if owner:
-        out.add(owner)
-    return out
+    return bool(secret & routed_meetings(case)) and not everyone_consented(pack, case.get("intake") or {})
 
 
 def took_it(access: Access, case: Mapping) -> bool:
@@ -215,6 +198,11 @@ class ScopedRepository(Repository):
 
     def counts(self) -> tuple[int, int]:
         """(cases this user may see, cases they may not): one pass, nothing copied or masked."""
+        if hasattr(self._repo, "sql"):                 # PostgreSQL counts them itself
+            from storage import pg_queries
+            with self._repo.sql() as conn:
+                return pg_queries.visibility_counts(conn, self._pack, self.access)
+
         def count(cases: list[dict]) -> tuple[int, int]:
             seen = sum(1 for c in cases if self._visible(c))
             return seen, len(cases) - seen
@@ -222,6 +210,42 @@ class ScopedRepository(Repository):
 
     def count_cases(self) -> int:
         return self.counts()[0]
+
+    # -- the case list and the dashboard: in SQL on PostgreSQL, in Python over the files ----------
+    def case_page(self, query: Any) -> Any:
+        """One page of the case list (caselist.Page) of the cases this user may see, masked as in lists."""
+        from .caselist import Page, run_query
+        if hasattr(self._repo, "sql"):
+            from storage import pg_queries
+            with self._repo.sql() as conn:
+                rows, total, page, pages = pg_queries.case_page(conn, query, self._pack, self.access)
+            shown = [case if owned else masked(self._pack, self.access, case) for case, owned in rows]
+            return Page(shown, total, page, pages, query.per_page)
+        found = self.read_cases(lambda cases: run_query(cases, query, self._pack))
+        return Page([copy.deepcopy(c) for c in found.rows], found.total, found.page, found.pages, found.per_page)
+
+    def fiscal_years(self) -> list[int]:
+        """The 年度 the visible cases were received in, newest first."""
+        from . import stats
+        if hasattr(self._repo, "sql"):
+            from storage import pg_queries
+            with self._repo.sql() as conn:
+                months = pg_queries.received_months(conn, self._pack, self.access)
+            return stats.fiscal_years({"intake": {"received_on": m + "-01"}} for m in months if m)
+        return self.read_cases(stats.fiscal_years)
+
+    def dashboard(self, date_from: str | None = None, date_to: str | None = None) -> tuple[Any, dict]:
+        """(stats.Report, stats.counts) over the visible cases for the period."""
+        from . import stats
+        if hasattr(self._repo, "sql"):
+            from storage import pg_queries
+            with self._repo.sql() as conn:
+                numbers = pg_queries.report_numbers(conn, self._pack, self.access, date_from, date_to,
+                                                    stats.pack_figures(self._pack))
+                counted = pg_queries.counts(conn, self._pack, self.access, list(stats.DIMENSIONS), date_from, date_to)
+            return stats.Report(**numbers), counted
+        return self.read_cases(lambda cases: (stats.report(cases, date_from, date_to, stats.pack_figures(self._pack)),
+                                              stats.counts(cases, date_from, date_to)))
 
     def hidden_count(self) -> int:
         """Cases this user may not see: shown only as a number."""
@@ -248,11 +272,12 @@ class ScopedRepository(Repository):
     def save_case(self, case: dict, expected_revision: int | None = None) -> dict:
         self._no_trainee()
         prepared, actions = self._prepare(case)
-        stored = self._repo.save_case(prepared, expected_revision=expected_revision)
-        self._log("case_write", case_id=stored["id"])
+        with self.atomic():                       # the case and its audit entries: one change on PostgreSQL
+            stored = self._repo.save_case(prepared, expected_revision=expected_revision)
+            self._log("case_write", case_id=stored["id"])
+            for action, fields in actions:
+                self._log(action, case_id=stored["id"], **fields)
         self._written.add(stored["id"])
-        for action, fields in actions:
-            self._log(action, case_id=stored["id"], **fields)
         return stored
 
     def save_case_with_events(self, case: dict, events: list[dict], expected_revision: int | None = None,
@@ -263,19 +288,21 @@ class ScopedRepository(Repository):
         prepared, actions = self._prepare(case)
         entry = None if self._audit is None else PendingEntry(
             self._audit, self.access.user.id, "case_write", {"detail": ",".join(str(e.get("type", "")) for e in events)[:40]})
-        stored = self._repo.save_case_with_events(prepared, events, expected_revision=expected_revision, audit=entry)
-        for action, fields in actions:
-            self._log(action, case_id=stored["id"], **fields)
+        with self.atomic():
+            stored = self._repo.save_case_with_events(prepared, events, expected_revision=expected_revision, audit=entry)
+            for action, fields in actions:
+                self._log(action, case_id=stored["id"], **fields)
         return stored
 
     def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
         self._no_trainee()
         prepared = [self._prepare(c) for c in cases]
-        stored = self._repo.save_cases_bulk([c for c, _ in prepared])
-        self._log("case_write_bulk", count=len(stored))
-        # One entry per kind of hand-over change, counted: a bulk write is one act.
-        for action, count in sorted(Counter(a for _, actions in prepared for a, _ in actions).items()):
-            self._log(f"{action}_bulk", count=count)
+        with self.atomic():
+            stored = self._repo.save_cases_bulk([c for c, _ in prepared])
+            self._log("case_write_bulk", count=len(stored))
+            # One entry per kind of hand-over change, counted: a bulk write is one act.
+            for action, count in sorted(Counter(a for _, actions in prepared for a, _ in actions).items()):
+                self._log(f"{action}_bulk", count=count)
         return stored
 
     def delete_case(self, case_id: str) -> bool:
@@ -285,8 +312,9 @@ class ScopedRepository(Repository):
         if self._repo.get_case(case_id) is None:
             return False
         self._writable(case_id)
-        deleted = self._repo.delete_case(case_id)
-        self._log("case_delete", case_id=case_id)
+        with self.atomic():
+            deleted = self._repo.delete_case(case_id)
+            self._log("case_delete", case_id=case_id)
         return deleted
 
     def add_event(self, case_id: str, event: dict) -> dict:
@@ -295,8 +323,9 @@ class ScopedRepository(Repository):
             self._written.discard(case_id)
         else:
             self._writable(case_id)
-        stored = self._repo.add_event(case_id, event)
-        self._log("event_add", case_id=case_id, detail=str(event.get("type", ""))[:40])
+        with self.atomic():
+            stored = self._repo.add_event(case_id, event)
+            self._log("event_add", case_id=case_id, detail=str(event.get("type", ""))[:40])
         return stored
 
     def add_events_bulk(self, events: list) -> int:
@@ -306,16 +335,18 @@ class ScopedRepository(Repository):
         for case_id in {c for c, _ in events} - self._written:
             self._writable(case_id)
         self._written -= {c for c, _ in events}
-        count = self._repo.add_events_bulk(events)
-        self._log("event_add_bulk", count=count)
+        with self.atomic():
+            count = self._repo.add_events_bulk(events)
+            self._log("event_add_bulk", count=count)
         return count
 
     # -- configuration and settings --------------------------------------------------------
     def save_version(self, version: dict) -> dict:
         if not self.access.can("publish_config"):
             raise AccessError("設定の版を保存する権限がありません。管理者に依頼してください。")
-        stored = self._repo.save_version(version)
-        self._log("config_version_save", version=str(stored.get("id")))
+        with self.atomic():
+            stored = self._repo.save_version(version)
+            self._log("config_version_save", version=str(stored.get("id")))
         return stored
 
     def get_version(self, version_id: str) -> dict | None:
@@ -343,6 +374,12 @@ class ScopedRepository(Repository):
         # The value and its entry land together: a version never goes live unrecorded.
         entry = None if self._audit is None else PendingEntry(self._audit, self.access.user.id, action, fields)
         self._repo.set_meta(key, value, expected=expected, audit=entry)
+
+    def atomic(self) -> Any:
+        """``with scoped.atomic():`` the writes inside (cases, events, their audit entries) are one
+        transaction where the store has them (PostgreSQL); see storage.one_change."""
+        from storage import one_change
+        return one_change(self._repo)
 
     def close(self) -> None:
         """Nothing: the store is shared by every session; its owner closes it."""

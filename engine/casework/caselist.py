@@ -8,15 +8,16 @@ listed, never a crash.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from functools import lru_cache
 from typing import Any
 
 from engine.casework.wareki import wareki
 from engine.errors import TsunaguError
 from engine.pack.model import Pack
+# How a case's fields are read lives in storage, shared with the PostgreSQL store's columns.
+from storage.case_fields import (DEFAULT_RANKS, as_mapping, as_str, fold, ids_of,  # noqa: F401
+                                 is_mapping, priority_of, received_on, routing_of, status_of)
 
 #: Sort orders, in the order the page offers them, with their Japanese names.
 SORTS: Mapping[str, str] = {
@@ -28,9 +29,8 @@ SORTS: Mapping[str, str] = {
 }
 
 # Used when no pack is given; a pack's own ranks (vocabularies.yaml) win.
-_DEFAULT_RANKS = {"urgent": 2, "high": 1, "normal": 0}
+_DEFAULT_RANKS = DEFAULT_RANKS
 _URGENT = "urgent"
-_EMPTY: Mapping = {}
 
 
 class QueryError(TsunaguError):
@@ -95,89 +95,6 @@ class Page:
     def last(self) -> int:
         """1-based position of the last row (0 when empty)."""
         return self.first + len(self.rows) - 1 if self.rows else 0
-
-
-def fold(text: Any) -> str:
-    """Text as the search compares it: NFKC, hiragana for katakana, no spaces, lower case.
-
-    >>> fold("ヤマダ　ﾊﾅｺ")
-    'やまだはなこ'
-    >>> fold(None)
-    ''
-    """
-    if not isinstance(text, str):
-        return ""
-    return _fold(text)
-
-
-@lru_cache(maxsize=65536)
-def _fold(text: str) -> str:
-    # Cached: every rerun of the page folds the same names again, and NFKC is the
-    # slow part of a search over 20,000 cases.
-    out = []
-    for ch in unicodedata.normalize("NFKC", text).casefold():
-        if ch.isspace():
-            continue
-        if "ァ" <= ch <= "ヶ":
-            ch = chr(ord(ch) - 0x60)
-        out.append(ch)
-    return "".join(out)
-
-
-def is_mapping(value: Any) -> bool:
-    """Is ``value`` a dict (or another mapping)?"""
-    # ``type() is dict`` first: the isinstance check against the Mapping ABC is slow,
-    # and this runs several times per case on every rerun of the list.
-    return type(value) is dict or isinstance(value, Mapping)
-
-
-def as_mapping(value: Any) -> Mapping:
-    """``value`` if it is a mapping, else an empty one (an old record may lack a part)."""
-    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
-
-
-def as_str(value: Any) -> str | None:
-    """``value`` if it is a string, else None (a hand-edited record may hold anything)."""
-    return value if type(value) is str or isinstance(value, str) else None
-
-
-def ids_of(items: Any) -> list[str]:
-    """Ids of a decision list (``[{id, name}]``); tolerates bare ids and junk."""
-    if type(items) is not list and not isinstance(items, tuple):
-        return []
-    out = []
-    for item in items:
-        if is_mapping(item):
-            item = item.get("id")
-        if type(item) is str or isinstance(item, str):
-            out.append(item)
-    return out
-
-
-def routing_of(case: Mapping) -> Mapping:
-    """The routing that counts: the one a person confirmed, else the engine's recommendation.
-
-    >>> routing_of({"decision": {"agencies": ["a"]}, "confirmed": {"agencies": ["b"]}})["agencies"]
-    ['b']
-    """
-    conf = case.get("confirmed")
-    return conf if type(conf) is dict or isinstance(conf, Mapping) else as_mapping(case.get("decision"))
-
-
-def received_on(case: Mapping) -> str:
-    """The case's ISO 受付日, or "" when the record has none."""
-    day = as_mapping(case.get("intake")).get("received_on")
-    return day[:10] if isinstance(day, str) else ""
-
-
-def priority_of(case: Mapping) -> str | None:
-    """The decision's priority id, or None (no decision, or an odd value)."""
-    return as_str(as_mapping(case.get("decision")).get("priority"))
-
-
-def status_of(case: Mapping) -> str | None:
-    """The case's status id, or None."""
-    return as_str(case.get("status"))
 
 
 def _matcher(query: CaseQuery) -> Callable[[Mapping], bool]:

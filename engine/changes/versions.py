@@ -164,17 +164,19 @@ def publish(repo: Any, sources: Mapping[str, str], author: str, reason: str, bas
     version_id = f"v{len(state['history']) + 1:03d}-{content_hash(sources)[:8]}"
     record = {"id": version_id, "sources": dict(sources), "pack_version": pack.version, "author": author,
               "reason": reason, "created_at": now_iso(), "kind": kind, "parent": base, "rolled_back_to": rolled_back_to}
-    for attempt in range(2, 100):
-        stored = repo.save_version(record)                     # an orphan if we stop here: harmless
-        if (stored.get("author"), stored.get("reason"), stored.get("kind")) == (author, reason, kind):
-            break
-        # A crashed attempt of the same content left its record under this id (versions never
-        # change): this publish is a new attempt, and records who made it and why.
-        record["id"] = version_id = f"v{len(state['history']) + 1:03d}-{content_hash(sources)[:8]}-{attempt}"
-    else:
-        raise PublishError("公開の記録を保存できませんでした（同じ内容の公開が何度も中断されています）。管理者に連絡してください。")
-    repo.set_meta(LIVE_KEY, {"live": version_id, "history": [*state["history"], version_id]}, expected=state,
-                  **({"audit": audit(version_id)} if audit is not None else {}))
+    from storage import one_change
+    with one_change(repo):                                     # one transaction on PostgreSQL
+        for attempt in range(2, 100):
+            stored = repo.save_version(record)                 # elsewhere an orphan if we stop here: harmless
+            if (stored.get("author"), stored.get("reason"), stored.get("kind")) == (author, reason, kind):
+                break
+            # A crashed attempt of the same content left its record under this id (versions never
+            # change): this publish is a new attempt, and records who made it and why.
+            record["id"] = version_id = f"v{len(state['history']) + 1:03d}-{content_hash(sources)[:8]}-{attempt}"
+        else:
+            raise PublishError("公開の記録を保存できませんでした（同じ内容の公開が何度も中断されています）。管理者に連絡してください。")
+        repo.set_meta(LIVE_KEY, {"live": version_id, "history": [*state["history"], version_id]}, expected=state,
+                      **({"audit": audit(version_id)} if audit is not None else {}))
     _PACKS[version_id] = pack
     return _info(record, version_id)
 

@@ -97,7 +97,13 @@ def page_of(cases: list[dict]):
     return found, [{**row_view(pack, case), **due_columns(pack, case, today)} for case in found.rows]
 
 
-result, rows = repo.read_cases(page_of)
+if only_overdue or due_this_week or only_mine:
+    # Deadlines and who owns a case are worked out in Python (engine/casework/duties.py).
+    result, rows = repo.read_cases(page_of)
+else:
+    # Filtered, counted and paged where the data is (SQL on PostgreSQL); only this page's rows come back.
+    result = repo.case_page(query)
+    rows = [{**row_view(pack, case), **due_columns(pack, case, today)} for case in result.rows]
 st.session_state["cases.page"] = result.page          # a page beyond the end shows the last one
 
 if not result.total:

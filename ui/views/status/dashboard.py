@@ -18,7 +18,7 @@ if not total:
 
 ALL, CUSTOM = "all", "custom"
 EARLIEST = dt.date(2000, 1, 1)        # date_input otherwise offers only the last ten years
-years = repo.read_cases(stats.fiscal_years)
+years = repo.fiscal_years()
 period = st.selectbox("期間", [ALL, *years, CUSTOM], key="dashboard.period",
                       format_func=lambda p: {ALL: "すべての期間", CUSTOM: "期間を指定"}.get(p) or stats.fiscal_label(p))
 date_from = date_to = None
@@ -31,9 +31,8 @@ elif period != ALL:
     date_from, date_to = stats.fiscal_period(period)
 st.caption("相談は受付日、会議は開催日、プランは作成日で期間に入れます。")
 
-# Read-only views over the stored cases: copying 20,000 records would cost more than counting.
-report, counted = repo.read_cases(lambda cases: (stats.report(cases, date_from, date_to, stats.pack_figures(pack)),
-                                                 stats.counts(cases, date_from, date_to)))
+# Counted where the data is (SQL on PostgreSQL; a read-only pass over the files otherwise).
+report, counted = repo.dashboard(date_from, date_to)
 figures = report.figures()
 for i in range(0, len(figures), 4):
     for col, (label, value) in zip(st.columns(4), figures[i:i + 4]):

@@ -1,0 +1,132 @@
+"""How a stored case's fields are read when lists and counts look at them: tolerant accessors
+(an old or hand-edited record is read, never a crash), the search folding, the default
+priority ranks and the mask shown for a personal field.
+
+Here, in storage, so that both the Python case list (engine/casework/caselist.py re-exports
+these) and the PostgreSQL store's columns and queries read a case the same way.
+"""
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+#: Used when no pack is given; a pack's own ranks (vocabularies.yaml) win.
+DEFAULT_RANKS = {"urgent": 2, "high": 1, "normal": 0}
+#: What a personal field shows to a user who does not own the case.
+MASK = "＊＊＊"
+_EMPTY: Mapping = {}
+
+
+def fold(text: Any) -> str:
+    """Text as the search compares it: NFKC, hiragana for katakana, no spaces, lower case.
+
+    >>> fold("ヤマダ　ﾊﾅｺ")
+    'やまだはなこ'
+    >>> fold(None)
+    ''
+    """
+    if not isinstance(text, str):
+        return ""
+    return _fold(text)
+
+
+@lru_cache(maxsize=65536)
+def _fold(text: str) -> str:
+    # Cached: every rerun of the page folds the same names again, and NFKC is the
+    # slow part of a search over 20,000 cases.
+    out = []
+    for ch in unicodedata.normalize("NFKC", text).casefold():
+        if ch.isspace():
+            continue
+        if "ァ" <= ch <= "ヶ":
+            ch = chr(ord(ch) - 0x60)
+        out.append(ch)
+    return "".join(out)
+
+
+def is_mapping(value: Any) -> bool:
+    """Is ``value`` a dict (or another mapping)?"""
+    # ``type() is dict`` first: the isinstance check against the Mapping ABC is slow,
+    # and this runs several times per case on every rerun of the list.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def as_mapping(value: Any) -> Mapping:
+    """``value`` if it is a mapping, else an empty one (an old record may lack a part)."""
+    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
+
+
+def as_str(value: Any) -> str | None:
+    """``value`` if it is a string, else None (a hand-edited record may hold anything)."""
+    return value if type(value) is str or isinstance(value, str) else None
+
+
+def ids_of(items: Any) -> list[str]:
+    """Ids of a decision list (``[{id, name}]``); tolerates bare ids and junk."""
+    if type(items) is not list and not isinstance(items, tuple):
+        return []
+    out = []
+    for item in items:
+        if is_mapping(item):
+            item = item.get("id")
+        if type(item) is str or isinstance(item, str):
+            out.append(item)
+    return out
+
+
+def routing_of(case: Mapping) -> Mapping:
+    """The routing that counts: the one a person confirmed, else the engine's recommendation.
+
+    >>> routing_of({"decision": {"agencies": ["a"]}, "confirmed": {"agencies": ["b"]}})["agencies"]
+    ['b']
+    """
+    conf = case.get("confirmed")
+    return conf if type(conf) is dict or isinstance(conf, Mapping) else as_mapping(case.get("decision"))
+
+
+def agencies_of(case: Mapping) -> set[str]:
+    """Agencies a case concerns: its routing (the confirmed one once confirmed, else the
+    recommendation), every agency a referral went to, and the 主担当's agency.
+
+    An agency a person removed from the routing no longer sees the case (unless it was
+    already handed a referral it answered).
+
+    >>> sorted(agencies_of({"decision": {"agencies": ["a"]}, "confirmed": {"agencies": ["b"]},
+    ...                     "referrals": [{"agency": "c"}], "owner": {"agency": "d"}}))
+    ['b', 'c', 'd']
+    """
+    out = set(ids_of(routing_of(case).get("agencies")))
+    refs = case.get("referrals")
+    if isinstance(refs, list):
+        out.update(r.get("agency") for r in refs if is_mapping(r))
+    owner = as_mapping(case.get("owner")).get("agency")
+    if owner:
+        out.add(owner)
+    return out
+
+
+def routed_meetings(case: Mapping) -> set[str]:
+    """Meetings a case was routed to, recommended or confirmed (a confidential one stays so
+    even when a person removes it)."""
+    return set(ids_of(as_mapping(case.get("decision")).get("meetings"))) | set(
+        ids_of(as_mapping(case.get("confirmed")).get("meetings")))
+
+
+def received_on(case: Mapping) -> str:
+    """The case's ISO 受付日, or "" when the record has none."""
+    day = as_mapping(case.get("intake")).get("received_on")
+    return day[:10] if isinstance(day, str) else ""
+
+
+def priority_of(case: Mapping) -> str | None:
+    """The decision's priority id, or None (no decision, or an odd value)."""
+    return as_str(as_mapping(case.get("decision")).get("priority"))
+
+
+def status_of(case: Mapping) -> str | None:
+    """The case's status id, or None."""
+    return as_str(case.get("status"))
+
+

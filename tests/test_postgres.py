@@ -1,0 +1,232 @@
+"""What only the PostgreSQL backend has: its errors, migrations, users, audit chain and one-transaction changes.
+
+The repository contract itself (cases, events, versions, meta, conflicts, threads, processes,
+a killed writer) runs on PostgreSQL in test_storage.py, parametrised with the file backends.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from engine.cli import main as cli
+from engine.errors import StorageError
+from storage import location, open_audit, open_repository, open_users
+from storage.pg_database import Database, migrations
+from storage.users import AuthError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- choosing it, and the errors when it is wrong ----------------------------------------------
+def test_a_url_opens_postgres_and_a_folder_the_embedded_store(pg_url, tmp_path, monkeypatch):
+    from storage.postgres_store import PostgresRepository
+    from storage.tinydb_store import TinyDBRepository
+    monkeypatch.delenv("TSUNAGU_DATABASE_URL", raising=False)
+    assert location(tmp_path) == str(tmp_path)
+    monkeypatch.setenv("TSUNAGU_DATABASE_URL", pg_url)
+    assert location(tmp_path) == pg_url
+    with open_repository(location(tmp_path)) as repo:
+        assert isinstance(repo, PostgresRepository)
+    with open_repository(tmp_path) as repo:
+        assert isinstance(repo, TinyDBRepository)
+    with pytest.raises(StorageError, match="postgresql://"):
+        location(tmp_path, "mysql://db/tsunagu")
+
+
+def test_a_database_that_is_down_is_named_in_japanese_and_nothing_falls_back(tmp_path, capsys):
+    port = free_port()                      # nothing listens here
+    url = f"postgresql://tsunagu:secret-pw@127.0.0.1:{port}/tsunagu"
+    with pytest.raises(StorageError) as down:
+        open_repository(url)
+    message = str(down.value)
+    assert f"127.0.0.1:{port}" in message and "接続できません" in message and "サーバーが起動しているか" in message
+    assert "secret-pw" not in message
+
+    assert cli(["demo-data", "--cases", "3", "--data", str(tmp_path / "data"), "--database", url]) == 2
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and "Traceback" not in err and "secret-pw" not in err
+    assert not (tmp_path / "data").exists(), "fell back to the data folder"
+
+
+def test_wrong_password_and_missing_database_say_so(pg_server, capsys):
+    from tests.conftest import database_url
+    wrong = pg_server.replace("://tsunagu:", "://tsunagu:wrong", 1)
+    with pytest.raises(StorageError, match="password") as refused:
+        open_repository(wrong)
+    assert "wrong" not in str(refused.value).replace("wrong password", "")
+    with pytest.raises(StorageError, match="no_such_db"):
+        open_repository(database_url(pg_server, "no_such_db"))
+    assert cli(["user", "list", "--database", "postgresql://u@[bad"]) == 2
+    assert "書き方が正しくありません" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_database_that_is_down_before_starting(capsys):
+    url = f"postgresql://tsunagu@127.0.0.1:{free_port()}/tsunagu"
+    assert cli(["serve", "--database", url, "--port", str(free_port())]) == 2
+    err = capsys.readouterr().err
+    assert "接続できません" in err and "Traceback" not in err
+
+
+# -- schema migrations ------------------------------------------------------------------------
+def test_the_app_creates_the_schema_and_db_upgrade_reports_it(pg_url, capsys):
+    assert cli(["db", "upgrade", "--database", pg_url]) == 0
+    latest = migrations()[-1][0]
+    assert f"版 {latest}" in capsys.readouterr().out
+    with psycopg.connect(pg_url) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert {"cases", "events", "versions", "meta", "users", "audit", "schema_migrations"} <= tables
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")] == \
+            [number for number, _, _ in migrations()]
+    assert cli(["db", "upgrade", "--database", pg_url]) == 0          # idempotent
+    assert "（最新）" in capsys.readouterr().out
+
+
+def test_a_schema_from_a_newer_app_is_refused(pg_url):
+    open_repository(pg_url).close()
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')")
+    with pytest.raises(StorageError, match="新しい版"):
+        open_repository(pg_url)
+
+
+def test_two_instances_starting_at_once_migrate_once(pg_url):
+    errors = []
+
+    def start() -> None:
+        try:
+            Database(pg_url).pool.close()
+        except BaseException as err:
+            errors.append(err)
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+# -- users and the audit chain in the same database --------------------------------------------
+def test_users_live_in_the_database_with_the_same_rules(pg_url):
+    users = open_users(pg_url)
+    users.add("yamada", "山田 太郎", ["admin"], "とても長い日本語のパスフレーズです")
+    with pytest.raises(AuthError, match="すでにあります"):
+        users.add("yamada", "別人", ["admin"], "とても長い日本語のパスフレーズです")
+    assert users.authenticate("yamada", "とても長い日本語のパスフレーズです").roles == ("admin",)
+    for _ in range(5):
+        with pytest.raises(AuthError):
+            users.authenticate("yamada", "ちがうパスワードですよ")
+    with pytest.raises(AuthError, match="ロック"):
+        users.authenticate("yamada", "とても長い日本語のパスフレーズです")
+    other = open_users(pg_url)                                       # another app instance
+    other.set_disabled("yamada")
+    assert users.get("yamada").disabled
+    with psycopg.connect(pg_url) as conn:
+        body = conn.execute("SELECT body::text FROM users WHERE id = 'yamada'").fetchone()[0]
+    assert "パスフレーズ" not in body and "argon2id" in body
+    users.close()
+    other.close()
+
+
+def test_sessions_live_in_the_database_and_end_with_the_account_on_every_instance(pg_url):
+    from storage import open_sessions
+    users, here, there = open_users(pg_url), open_sessions(pg_url), open_sessions(pg_url)   # two app instances
+    users.add("sato", "佐藤（架空）", ["agency_staff"], "じゅうもじいじょうのぱすわーど", agency="houkatsu_a")
+    token, other = here.start("sato"), here.start("sato")
+    assert there.user_of(token) == "sato" and there.count("sato") == 2
+    with psycopg.connect(pg_url) as conn:
+        stored = [row[0] for row in conn.execute("SELECT id FROM sessions")]
+    assert len(stored) == 2 and token not in stored and other not in stored       # only digests are kept
+    there.end(token)
+    assert here.user_of(token) is None and here.user_of(other) == "sato"
+    users.reset_password("sato", "あたらしいじゅうもじのぱすわーど")
+    assert there.user_of(other) is None
+    token = here.start("sato")
+    open_users(pg_url).set_disabled("sato")                         # disabled from the other instance
+    assert there.user_of(token) is None and here.count("sato") == 0
+    for store in (users, here, there):
+        store.close()
+
+
+def test_audit_chain_in_the_database_detects_edits_and_cut_tails(pg_url):
+    log = open_audit(pg_url)
+    for n in range(5):
+        log.append("u_admin", "case_view", case_id=f"C{n}")
+    assert log.verify().ok and log.verify().entries == 5
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("UPDATE audit SET body = jsonb_set(body, '{actor}', '\"intruder\"') WHERE seq = 3")
+    verdict = log.verify()
+    assert not verdict.ok and verdict.first_bad == 3
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("UPDATE audit SET body = jsonb_set(body, '{actor}', '\"u_admin\"') WHERE seq = 3")
+    assert log.verify().ok
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("DELETE FROM audit WHERE seq = 5")
+    assert "末尾" in log.verify().message
+    with pytest.raises(StorageError, match="ID とコード"):
+        log.append("u_admin", "case_view", name="山田 花子")
+    log.close()
+
+
+def test_audit_appends_from_two_processes_form_one_chain(pg_url):
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from storage import open_audit\n"
+            "log = open_audit(sys.argv[1])\n"
+            "for n in range(60): log.append('u' + sys.argv[2], 'case_view', case_id='C%%d' %% n)\n") % str(ROOT)
+    procs = [subprocess.Popen([sys.executable, "-c", code, pg_url, str(i)], stderr=subprocess.PIPE, text=True)
+             for i in range(3)]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    log = open_audit(pg_url)
+    verdict = log.verify()
+    assert verdict.ok and verdict.entries == 180, verdict.message
+    log.close()
+
+
+def test_a_case_its_events_and_its_audit_entry_commit_together(pg_url):
+    repo, log = open_repository(pg_url), open_audit(pg_url)
+
+    class Crash(Exception):
+        pass
+
+    with pytest.raises(Crash):
+        with repo.atomic():
+            saved = repo.save_case({"name": "途中で止まる"})
+            repo.add_events_bulk([(saved["id"], {"type": "received"})])
+            log.append("u_admin", "case_write", case_id=saved["id"])
+            raise Crash()
+    assert repo.count_cases() == 0 and repo.events(saved["id"]) == [] and log.verify().entries == 0
+    with repo.atomic():
+        saved = repo.save_case({"name": "最後まで"})
+        repo.add_events_bulk([(saved["id"], {"type": "received"})])
+        log.append("u_admin", "case_write", case_id=saved["id"])
+    assert repo.count_cases() == 1 and len(repo.events(saved["id"])) == 1 and log.verify().entries == 1
+    repo.close()
+    log.close()
+
+
+def test_the_cli_manages_users_and_audit_on_the_database(pg_url, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("TSUNAGU_DATABASE_URL", pg_url)
+    monkeypatch.setenv("TSUNAGU_PASSWORD", "十文字以上のパスワードです")
+    assert cli(["user", "add", "sato", "--role", "admin", "--data", str(tmp_path / "unused")]) == 0
+    assert cli(["user", "list"]) == 0
+    assert "sato" in capsys.readouterr().out
+    assert cli(["audit", "verify"]) == 0
+    assert "1 件" in capsys.readouterr().out
+    assert cli(["demo-data", "--cases", "5"]) == 0
+    with open_repository(pg_url) as repo:
+        assert repo.count_cases() == 5
+    assert not (tmp_path / "unused").exists()
+    assert os.environ["TSUNAGU_DATABASE_URL"] == pg_url
