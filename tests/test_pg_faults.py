@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import time
 from collections import Counter
 
 import psycopg
 
 from storage import open_audit, open_repository
-from tests.test_storage import start_writer
+from tests.test_storage import kill_writer, start_writer
 
 ROUNDS = 20
 
@@ -23,13 +22,7 @@ def test_killed_app_never_loses_an_acknowledged_change_nor_leaves_half_of_one(pg
     for round_no in range(ROUNDS):
         proc = start_writer(pg_url, "postgres", "intakes")
         time.sleep(rng.uniform(0.2, 1.2))             # picks the moment of the kill
-        proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == -signal.SIGKILL, f"writer died on its own: {err}"
-        for line in out.splitlines(keepends=True):
-            if line.endswith("\n"):                   # a line cut by the kill was never acknowledged
-                case_id, revision = line.split()
-                acknowledged[case_id] = max(acknowledged.get(case_id, 0), int(revision))
+        kill_writer(proc, acknowledged, timeout=60)
         where = f"round {round_no}, seed {seed}"
         with open_repository(pg_url) as repo:
             cases = {c["id"]: c for c in repo.list_cases()}

@@ -62,6 +62,17 @@ def start_writer(data_dir: Path, backend: str, *args: str) -> subprocess.Popen:
     return proc
 
 
+def kill_writer(proc: subprocess.Popen, acknowledged: dict[str, int], timeout: float) -> None:
+    """SIGKILL a writer and add what it acknowledged (case id → highest revision) to ``acknowledged``."""
+    proc.send_signal(signal.SIGKILL)
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == -signal.SIGKILL, f"writer died on its own: {err}"
+    for line in out.splitlines(keepends=True):
+        if line.endswith("\n"):  # a line cut by the kill was never acknowledged
+            case_id, revision = line.split()
+            acknowledged[case_id] = max(acknowledged.get(case_id, 0), int(revision))
+
+
 # -- round trip ----------------------------------------------------------------
 def test_japanese_case_round_trips_and_is_stored_as_utf8(backend, data_dir):
     with open_repository(data_dir, backend) as repo:
@@ -339,13 +350,7 @@ def test_killed_writer_never_loses_an_acknowledged_save(backend, data_dir):
         proc = start_writer(data_dir, backend, "cases")
         # The only sleep in these tests: it picks the moment of the kill.
         time.sleep(rng.uniform(0.010, 0.150))
-        proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=30)
-        assert proc.returncode == -signal.SIGKILL, f"writer died on its own: {err}"
-        for line in out.splitlines(keepends=True):
-            if line.endswith("\n"):  # a line cut by the kill was never acknowledged
-                case_id, revision = line.split()
-                acknowledged[case_id] = max(acknowledged.get(case_id, 0), int(revision))
+        kill_writer(proc, acknowledged, timeout=30)
         with open_repository(data_dir, backend) as repo:
             cases = {c["id"]: c for c in repo.list_cases()}
             lost = [i for i, rev in acknowledged.items() if i not in cases or cases[i]["revision"] < rev]
