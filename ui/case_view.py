@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from engine.casework.handoff import KINDS, marked_label
 from engine.casework.wareki import wareki
 from engine.pack.model import FormField, Pack
 
@@ -14,7 +15,6 @@ EVENT_LABELS = {
     "referral_accepted": "つなぎの受理", "referral_returned": "つなぎの返送", "referral_withdrawn": "つなぎの取り下げ",
     "owner_set": "主担当の決定", "owner_changed": "主担当の変更",
 }
-_KIND_LIST = {"programs": "programs", "proposed_programs": "programs", "agencies": "agencies", "meetings": "meetings"}
 
 
 def value_text(pack: Pack, f: FormField, value: Any) -> str:
@@ -79,11 +79,10 @@ def event_text(pack: Pack, event: Mapping, version_name: Callable[[str], str] = 
         head += f"（推薦は{version_name(event.get('recommendation_version') or '')}）: 機関 " + \
             ("、".join(pack.label("agencies", a) for a in conf.get("agencies") or ()) or "なし")
     elif kind == "routing_changed":
-        k = _KIND_LIST.get(event.get("kind"), "agencies")
+        k = event.get("kind") if event.get("kind") in KINDS else "agencies"
         verb = "を加えた" if event.get("change") == "added" else "を外した"
         code = f"［{pack.label('override_reasons', event['reason_code'])}］" if event.get("reason_code") else ""
-        mark = "（提案）" if event.get("kind") == "proposed_programs" else ""
-        head += f": {pack.label(k, str(event.get('id')))}{mark}{verb}{code} 理由: {event.get('reason', '')}"
+        head += f": {marked_label(pack, k, str(event.get('id')))}{verb}{code} 理由: {event.get('reason', '')}"
     elif kind in ("referral_sent", "referral_accepted", "referral_returned", "referral_withdrawn"):
         head += f": {pack.label('agencies', str(event.get('agency')))}"
         if kind == "referral_sent":
