@@ -114,6 +114,24 @@ def routed_meetings(case: Mapping) -> set[str]:
         ids_of(as_mapping(case.get("confirmed")).get("meetings")))
 
 
+def consent_marks(intake: Mapping) -> dict:
+    """What engine/casework/access.py's everyone_consented reads, without knowing the pack's
+    group names: {"top": the old contract's consent, "g:<group>": the consent of a group that has
+    one, "l:<list>": every row of a list with a concern said yes}.
+
+    >>> consent_marks({"consent": "yes", "person": {"consent": "no"},
+    ...                "household": [{"concerns": ["debt"], "consent": "yes"}, {"concerns": [], "consent": "no"}]})
+    {'top': 'yes', 'g:person': 'no', 'l:household': True}
+    """
+    out: dict = {"top": intake.get("consent")}
+    for key, value in intake.items():
+        if is_mapping(value) and "consent" in value:
+            out["g:" + key] = value["consent"]
+        elif isinstance(value, list):
+            out["l:" + key] = all(row.get("consent") == "yes" for row in value if is_mapping(row) and row.get("concerns"))
+    return out
+
+
 def received_on(case: Mapping) -> str:
     """The case's ISO 受付日, or "" when the record has none."""
     day = as_mapping(case.get("intake")).get("received_on")

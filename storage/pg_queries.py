@@ -13,17 +13,12 @@ from typing import Any, Mapping
 
 # -- who may see a case (engine/access.py: confidential, took_it, owns, can_view) -------------------
 # everyone_consented: the person's consent (the old contract's top-level one when the person has
-# none) and that of every household member with a concern is "yes". Read from the body, and only
-# for the few cases routed to a confidential meeting.
-_INTAKE = "(body -> 'intake')"
+# none) and that of every household member with a concern is "yes": read from the small
+# ``consents`` column (case_fields.consent_marks), never from the case body.
 _CONSENTED = (
-    f"(CASE WHEN jsonb_typeof({_INTAKE} -> %(person_key)s::text) = 'object' AND {_INTAKE} -> %(person_key)s::text ? 'consent' "
-    f"THEN {_INTAKE} -> %(person_key)s::text -> 'consent' ELSE {_INTAKE} -> 'consent' END) = '\"yes\"'::jsonb "
-    f"AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof({_INTAKE} -> %(members_key)s::text) = 'array' "
-    f"THEN {_INTAKE} -> %(members_key)s::text ELSE '[]'::jsonb END) AS member "
-    "WHERE jsonb_typeof(member) = 'object' "
-    "AND COALESCE(member -> 'concerns', 'null'::jsonb) NOT IN ('null', 'false', '[]', '{}', '\"\"', '0') "
-    "AND member -> 'consent' IS DISTINCT FROM '\"yes\"'::jsonb)")
+    "(CASE WHEN consents ? ('g:' || %(person_key)s::text) THEN consents -> ('g:' || %(person_key)s::text) "
+    "ELSE consents -> 'top' END) = '\"yes\"'::jsonb "
+    "AND COALESCE(consents -> ('l:' || %(members_key)s::text), 'true'::jsonb) = 'true'::jsonb")
 _CONFIDENTIAL = f"(routed_meetings && %(secret)s::text[] AND NOT ({_CONSENTED}))"
 _TOOK = "(created_by = %(uid)s OR (%(agency)s::text IS NOT NULL AND receiving_agency = %(agency)s))"
 _OWNS = f"(%(all)s OR {_TOOK} OR (%(agency)s::text IS NOT NULL AND %(agency)s = ANY(seen_by)))"

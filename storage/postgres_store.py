@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 from psycopg.types.json import Jsonb
 
-from storage.case_fields import (agencies_of, as_mapping, as_str, fold, ids_of, is_mapping, priority_of, received_on,
+from storage.case_fields import (agencies_of, as_mapping, consent_marks, as_str, fold, ids_of, is_mapping, priority_of, received_on,
                                  routed_meetings, routing_of, status_of)
 from engine.errors import StorageError
 from storage import records
@@ -37,7 +37,7 @@ CASE_LOCK, VERSION_LOCK, META_LOCK = 7401, 7402, 7403
 
 CASE_COLUMNS = ("id", "revision", "body", "status", "received_on", "area", "priority", "programs", "agencies",
                  "meetings", "created_by", "receiving_agency", "consent", "config_version", "search", "channel",
-                 "plan_made_on", "meetings_done", "routed_meetings", "seen_by")
+                 "plan_made_on", "meetings_done", "routed_meetings", "seen_by", "consents")
 _UPSERT = (f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join(['%s'] * len(CASE_COLUMNS))}) "
            f"ON CONFLICT (id) DO UPDATE SET "
            + ", ".join(f"{c} = EXCLUDED.{c}" for c in CASE_COLUMNS[1:]))
@@ -89,7 +89,8 @@ def columns(record: dict) -> tuple:
             as_str(record.get("config_version")),
             fold(person.get("name")) + "\n" + fold(person.get("kana")), as_str(intake.get("channel")), plan_made_on,
             jsonb(done) if isinstance(done, list) and done else None,
-            sorted(routed_meetings(record)), sorted(a for a in agencies_of(record) if isinstance(a, str)))
+            sorted(routed_meetings(record)), sorted(a for a in agencies_of(record) if isinstance(a, str)),
+            jsonb(consent_marks(intake)))
 
 
 class PostgresRepository(Repository):
