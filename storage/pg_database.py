@@ -61,6 +61,12 @@ def unreachable(url: str, err: Exception) -> StorageError:
     return StorageError(f"PostgreSQL（{place}）に接続できません（{reason}）。{CHECK}")
 
 
+def _configure(conn) -> None:
+    """Every pooled connection: no JIT compilation. The dashboard's and the case list's queries
+    scan 100,000 rows in a few hundred milliseconds, where compiling them first cost ~70 ms more."""
+    conn.execute("SET jit = off")
+
+
 class Database:
     """A pool of connections to one database, shared per URL in this process."""
 
@@ -98,7 +104,7 @@ class Database:
         except psycopg.Error as err:
             raise unreachable(url, err) from None
         self.pool = ConnectionPool(url, min_size=1, max_size=12, open=False, timeout=30,
-                                   kwargs={"autocommit": True}, name="tsunagu")
+                                   kwargs={"autocommit": True}, configure=_configure, name="tsunagu")
         self.pool.open(wait=True, timeout=30)
         self.closed = False
         try:

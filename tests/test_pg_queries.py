@@ -49,6 +49,9 @@ def odd_records(rng: random.Random) -> list[dict]:
             record["decision"] = {"programs": ["multi_agency", "multi_agency"], "priority": 3}
         handed_over(rng, record)
         out.append(record)
+    # 受付日 as odd records hold them: the month list walks down the dates, so short and non-ISO ones too.
+    for n, day in enumerate(["2026-04", "2026-04-01T09:00", "2025", "令和8年4月1日", "", "2026-04-0", "1999-12-31"]):
+        out.append({"id": f"C-day{n}", "intake": {"received_on": day, "area": "area1"}, "created_by": "staff_a"})
     out.append({"id": "C-old", "status": "unknown_status", "intake": {"received_on": 20260401}})
     out.append({"id": "C-bare"})
     return out

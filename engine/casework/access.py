@@ -231,7 +231,8 @@ class ScopedRepository(Repository):
             from storage import pg_queries
             with self._repo.sql() as conn:
                 months = pg_queries.received_months(conn, self._pack, self.access)
-            return stats.fiscal_years({"intake": {"received_on": m + "-01"}} for m in months if m)
+            # fiscal_year reads only the year and the month: the month string stands for the day.
+            return stats.fiscal_years({"intake": {"received_on": m}} for m in months if m)
         return self.read_cases(stats.fiscal_years)
 
     def dashboard(self, date_from: str | None = None, date_to: str | None = None) -> tuple[Any, dict]:
@@ -240,9 +241,8 @@ class ScopedRepository(Repository):
         if hasattr(self._repo, "sql"):
             from storage import pg_queries
             with self._repo.sql() as conn:
-                numbers = pg_queries.report_numbers(conn, self._pack, self.access, date_from, date_to,
-                                                    stats.pack_figures(self._pack))
-                counted = pg_queries.counts(conn, self._pack, self.access, list(stats.DIMENSIONS), date_from, date_to)
+                numbers, counted = pg_queries.dashboard(conn, self._pack, self.access, date_from, date_to,
+                                                        stats.pack_figures(self._pack), list(stats.DIMENSIONS))
             return stats.Report(**numbers), counted
         return self.read_cases(lambda cases: (stats.report(cases, date_from, date_to, stats.pack_figures(self._pack)),
                                               stats.counts(cases, date_from, date_to)))
