@@ -6,7 +6,7 @@ edits a returned dict changes nothing in the store until it saves again.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -55,8 +55,14 @@ class Repository(ABC):
         """Delete the case and its events; True when the case existed."""
 
     @abstractmethod
-    def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
-        """Store many cases with few writes (demo data); no revision checks. Returns stored copies."""
+    def save_cases_bulk(self, cases: list[dict], events: Sequence[tuple[str, dict]] = (),
+                        audit: Sequence[Any] = ()) -> list[dict]:
+        """Store many cases with few writes (demo data); no revision checks. Returns stored copies.
+
+        ``events`` (``(case_id, event)`` pairs, as ``add_events_bulk`` takes them; a case id
+        may be one given in ``cases``) and ``audit`` (``storage.audit.PendingEntry``s) belong
+        to the same change: after a crash at any point, all of it is there or none of it.
+        """
 
     @abstractmethod
     def save_case_with_events(self, case: dict, events: list[dict], expected_revision: int | None = None,
@@ -78,11 +84,11 @@ class Repository(ABC):
         """
 
     @abstractmethod
-    def add_events_bulk(self, events: list[tuple[str, dict]]) -> int:
+    def add_events_bulk(self, events: list[tuple[str, dict]], audit: Sequence[Any] = ()) -> int:
         """Append many ``(case_id, event)`` pairs with few writes (demo data, imports).
 
         Every case must exist; seqs continue each case's history in list order.
-        Returns how many events were stored.
+        ``audit`` entries are written with them, as one change. Returns how many events were stored.
         """
 
     @abstractmethod

@@ -8,7 +8,8 @@ the case (a reader in another process who sees the case sees its events too); th
 journal is removed. Whoever takes the write lock next (a later open, or the next write of
 any process) finds a journal left behind and applies it again. Every step is idempotent:
 events by (case id, seq), the case by id, the audit entry by the change id it carries.
-A publish is journaled the same way: the live-version pointer (a meta value) and its audit entry.
+A publish is journaled the same way: the live-version pointer (a meta value) and its audit entry;
+and so is a bulk write (demo data): every case, every event and the audit entries, shard by shard.
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class Journal:
             return None
         try:
             change = json.loads(raw.decode("utf-8"))
-            if not isinstance(change, dict) or not isinstance(change.get("case", change.get("meta")), dict):
+            if not isinstance(change, dict) or not (isinstance(change.get("case", change.get("meta")), dict)
+                                                    or isinstance(change.get("cases"), list)):
                 raise ValueError("not a change")
             return change
         except (UnicodeDecodeError, ValueError):

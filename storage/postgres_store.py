@@ -20,7 +20,7 @@ import json
 import re
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from psycopg.types.json import Jsonb
 
@@ -158,10 +158,12 @@ class PostgresRepository(Repository):
             self._lock(conn, CASE_LOCK, case_id)
             return conn.execute("DELETE FROM cases WHERE id = %s", (case_id,)).rowcount > 0
 
-    def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
+    def save_cases_bulk(self, cases: list[dict], events: Sequence[tuple[str, dict]] = (),
+                        audit: Sequence[PendingEntry] = ()) -> list[dict]:
+        """One transaction: the cases, then their events, then the audit entries."""
         for case in cases:
             records.require_dict(case, "ケース")
-        with self._tx() as conn:
+        with self._audited(audit) as (conn, log):
             given = [records.case_id_of(c) for c in cases]
             current = {row[0]["id"]: row[0] for row in conn.execute(
                 "SELECT body FROM cases WHERE id = ANY(%s)", ([i for i in given if i],))}
@@ -179,7 +181,9 @@ class PostgresRepository(Repository):
                     for case_id, record in stored.items():
                         if case_id not in current:
                             copy.write_row(columns(record))
-            return list(stored.values())
+            self._add_events(conn, events, fresh=stored.keys() - current.keys())
+            log()
+        return list(stored.values())
 
     def save_case_with_events(self, case: dict, events: list[dict], expected_revision: int | None = None,
                               audit: PendingEntry | None = None) -> dict:
@@ -196,24 +200,23 @@ class PostgresRepository(Repository):
         return record
 
     @contextmanager
-    def _audited(self, audit: PendingEntry | None) -> Iterator[tuple[Any, Any]]:
-        """A transaction and ``log(**more)``, which writes the change's audit entry: inside the
-        transaction when ``audit`` is this database's log (it commits with the change, or neither
+    def _audited(self, audit: PendingEntry | Sequence[PendingEntry] | None) -> Iterator[tuple[Any, Any]]:
+        """A transaction and ``log(**more)``, which writes the change's audit entries: inside the
+        transaction when the entry's log is this database's (it commits with the change, or neither
         does); an entry for a log in a folder is appended once the transaction has committed."""
-        same_db = audit is not None and getattr(audit.log, "db", None) is self._db()
-        later: list[dict] = []
+        entries = [] if audit is None else [audit] if isinstance(audit, PendingEntry) else list(audit)
+        later: list[tuple[PendingEntry, dict]] = []
 
         def log(**more: Any) -> None:
-            if audit is None:
-                return
-            if same_db:
-                audit.log.append(audit.actor, audit.action, **more, **audit.fields)
-            else:
-                later.append(more)
+            for entry in entries:
+                if getattr(entry.log, "db", None) is self._db():
+                    entry.log.append(entry.actor, entry.action, **more, **entry.fields)
+                else:
+                    later.append((entry, more))
         with self._tx() as conn:
             yield conn, log
-        for more in later:
-            audit.log.append(audit.actor, audit.action, **more, **audit.fields)
+        for entry, more in later:
+            entry.log.append(entry.actor, entry.action, **more, **entry.fields)
 
     # -- events --------------------------------------------------------------
     def add_event(self, case_id: str, event: dict) -> dict:
@@ -227,22 +230,33 @@ class PostgresRepository(Repository):
             self._insert_events(conn, [record])
             return record
 
-    def add_events_bulk(self, events: list[tuple[str, dict]]) -> int:
-        with self._tx() as conn:
-            ids = sorted({case_id for case_id, _ in events})
-            for case_id in ids:
+    def add_events_bulk(self, events: list[tuple[str, dict]], audit: Sequence[PendingEntry] = ()) -> int:
+        with self._audited(audit) as (conn, log):
+            count = self._add_events(conn, events)
+            log()
+        return count
+
+    def _add_events(self, conn, events: Sequence[tuple[str, dict]], fresh: Any = frozenset()) -> int:
+        """Append ``(case_id, event)`` pairs, each case's seqs continuing its history. Cases
+        ``fresh`` (inserted by this transaction, unseen by others) need no lock: thousands of
+        advisory locks in one transaction would fill the lock table."""
+        ids = sorted({case_id for case_id, _ in events})
+        if not ids:
+            return 0
+        for case_id in ids:
+            if case_id not in fresh:
                 self._lock(conn, CASE_LOCK, case_id)
-            known = {row[0] for row in conn.execute("SELECT id FROM cases WHERE id = ANY(%s)", (ids,))}
-            seqs = dict(conn.execute("SELECT case_id, MAX(seq) FROM events WHERE case_id = ANY(%s) GROUP BY case_id",
-                                     (ids,)).fetchall())
-            rows = []
-            for case_id, event in events:
-                if case_id not in known:
-                    raise records.missing_case(case_id)
-                seqs[case_id] = seqs.get(case_id, 0) + 1
-                rows.append(records.next_event(case_id, event, seqs[case_id]))
-            self._insert_events(conn, rows)
-            return len(rows)
+        known = {row[0] for row in conn.execute("SELECT id FROM cases WHERE id = ANY(%s)", (ids,))}
+        seqs = dict(conn.execute("SELECT case_id, MAX(seq) FROM events WHERE case_id = ANY(%s) GROUP BY case_id",
+                                 (ids,)).fetchall())
+        rows = []
+        for case_id, event in events:
+            if case_id not in known:
+                raise records.missing_case(case_id)
+            seqs[case_id] = seqs.get(case_id, 0) + 1
+            rows.append(records.next_event(case_id, event, seqs[case_id]))
+        self._insert_events(conn, rows)
+        return len(rows)
 
     @staticmethod
     def _insert_events(conn, rows: list[dict]) -> None:

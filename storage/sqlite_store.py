@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from engine.errors import StorageError
 from storage import records
@@ -106,8 +106,9 @@ class SQLiteRepository(Repository):
             db.execute("DELETE FROM events WHERE case_id = ?", (case_id,))
             return db.execute("DELETE FROM cases WHERE id = ?", (case_id,)).rowcount > 0
 
-    def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
-        with self._transaction() as db:
+    def save_cases_bulk(self, cases: list[dict], events: Sequence[tuple[str, dict]] = (),
+                        audit: Sequence[PendingEntry] = ()) -> list[dict]:
+        with self._transaction() as db:          # one transaction: the cases, their events, the entries
             stored, new_ids = {}, set()
             for case in cases:
                 records.require_dict(case, "ケース")
@@ -118,7 +119,11 @@ class SQLiteRepository(Repository):
                 stored[case_id] = records.next_case(case, case_id, current, None)
             db.executemany("INSERT OR REPLACE INTO cases (id, body) VALUES (?, ?)",
                            [(case_id, _dumps(record)) for case_id, record in stored.items()])
-            return list(stored.values())
+            self._insert_events(db, events)
+            changes = [self._pend(db, entry) for entry in audit]
+        for change in changes:
+            self._settle(change)
+        return list(stored.values())
 
     # -- events --------------------------------------------------------------
     def add_event(self, case_id: str, event: dict) -> dict:
@@ -131,21 +136,29 @@ class SQLiteRepository(Repository):
             db.execute("INSERT INTO events (case_id, seq, body) VALUES (?, ?, ?)", (case_id, seq, _dumps(record)))
             return record
 
-    def add_events_bulk(self, events: list[tuple[str, dict]]) -> int:
+    def add_events_bulk(self, events: list[tuple[str, dict]], audit: Sequence[PendingEntry] = ()) -> int:
         with self._transaction() as db:
-            seqs: dict[str, int] = {}
-            rows = []
-            for case_id, event in events:
-                if case_id not in seqs:
-                    if self._case(db, case_id) is None:
-                        raise records.missing_case(case_id)
-                    seqs[case_id] = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE case_id = ?",
-                                               (case_id,)).fetchone()[0]
-                seqs[case_id] += 1
-                record = records.next_event(case_id, event, seqs[case_id])
-                rows.append((case_id, seqs[case_id], _dumps(record)))
-            db.executemany("INSERT INTO events (case_id, seq, body) VALUES (?, ?, ?)", rows)
-            return len(rows)
+            count = self._insert_events(db, events)
+            changes = [self._pend(db, entry) for entry in audit]
+        for change in changes:
+            self._settle(change)
+        return count
+
+    def _insert_events(self, db: sqlite3.Connection, events: Sequence[tuple[str, dict]]) -> int:
+        """Append ``(case_id, event)`` pairs, each case's seqs continuing its history."""
+        seqs: dict[str, int] = {}
+        rows = []
+        for case_id, event in events:
+            if case_id not in seqs:
+                if self._case(db, case_id) is None:
+                    raise records.missing_case(case_id)
+                seqs[case_id] = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE case_id = ?",
+                                           (case_id,)).fetchone()[0]
+            seqs[case_id] += 1
+            record = records.next_event(case_id, event, seqs[case_id])
+            rows.append((case_id, seqs[case_id], _dumps(record)))
+        db.executemany("INSERT INTO events (case_id, seq, body) VALUES (?, ?, ?)", rows)
+        return len(rows)
 
     def events(self, case_id: str) -> list[dict]:
         with self._reading() as db:

@@ -22,7 +22,7 @@ import secrets
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from tinydb import Query
 from tinydb.table import Table
@@ -129,25 +129,50 @@ class TinyDBRepository(Repository):
                 _table(storage, "cases").remove(doc_ids=[found.doc_id])
             return True
 
-    def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
+    def save_cases_bulk(self, cases: list[dict], events: Sequence[tuple[str, dict]] = (),
+                        audit: Sequence[PendingEntry] = ()) -> list[dict]:
         with self._writing():
-            by_shard: dict[int, list[tuple[str, dict]]] = {}
-            new_ids: set[str] = set()
-            for case in cases:
-                records.require_dict(case, "ケース")
-                case_id = records.case_id_of(case)
-                if not case_id:
-                    case_id = records.new_case_id(lambda c: c in new_ids or self._has_case(c))
-                    new_ids.add(case_id)
-                by_shard.setdefault(self._shard_of(case_id), []).append((case_id, case))
-            # Build every shard's new contents before writing any, so a case
-            # that cannot be stored fails the whole call without a partial load.
-            plans = [_plan_cases(self._cases[shard], items) for shard, items in by_shard.items()]
-            stored = []
-            for storage, tables, done in plans:
-                storage.write(tables)
-                stored.extend(done)
-            return stored
+            change = self._bulk_change(cases, events, audit)
+            self._journal.write(change)
+            self._apply(change, replaying=False)
+            return [records.fast_copy(record) for record in change["cases"]]
+
+    def _bulk_change(self, cases: list[dict], events: Sequence[tuple[str, dict]],
+                     audit: Sequence[PendingEntry]) -> dict:
+        """A bulk write as one journaled change: the final records, the numbered events and the
+        audit entries. Worked out whole before anything is written, so a case or event that
+        cannot be stored fails the call without a partial load."""
+        stored_docs: dict[int, dict[str, dict]] = {}
+
+        def stored_in(shard: int) -> dict[str, dict]:
+            if shard not in stored_docs:
+                stored_docs[shard] = {doc["id"]: doc for doc in _raw_docs(self._cases[shard], "cases")}
+            return stored_docs[shard]
+
+        final: dict[str, dict] = {}
+        for case in cases:
+            records.require_dict(case, "ケース")
+            case_id = records.case_id_of(case) or records.new_case_id(
+                lambda c: c in final or c in stored_in(self._shard_of(c)))
+            current = final.get(case_id) or stored_in(self._shard_of(case_id)).get(case_id)
+            final[case_id] = records.next_case(case, case_id, current, None)
+        last_seq: dict[int, dict[str, int]] = {}
+        seqs: dict[str, int] = {}
+        rows = []
+        for case_id, event in events:
+            if case_id not in seqs:
+                shard = self._shard_of(case_id)
+                if case_id not in final and case_id not in stored_in(shard):
+                    raise records.missing_case(case_id)
+                if shard not in last_seq:
+                    last_seq[shard] = {}
+                    for doc in _raw_docs(self._events[shard], "events"):
+                        last_seq[shard][doc["case_id"]] = max(last_seq[shard].get(doc["case_id"], 0), doc["seq"])
+                seqs[case_id] = last_seq[shard].get(case_id, 0)
+            seqs[case_id] += 1
+            rows.append(records.next_event(case_id, event, seqs[case_id]))
+        return {"change": secrets.token_hex(8), "cases": list(final.values()), "events": rows,
+                "audit": [entry.to_json() for entry in audit]}
 
     def save_case_with_events(self, case: dict, events: list[dict], expected_revision: int | None = None,
                               audit: PendingEntry | None = None) -> dict:
@@ -180,10 +205,16 @@ class TinyDBRepository(Repository):
         """
         if "meta" in change:
             self._write_meta(change["meta"]["key"], change["meta"]["value"])
+        elif "cases" in change:
+            self._apply_bulk(change)
         else:
             self._apply_case(change)
-        if change.get("audit"):
-            append_pending(change["audit"], change["change"], replaying)
+        entries = change.get("audit")
+        if isinstance(entries, list):             # a bulk write's entries: one change id each
+            for i, entry in enumerate(entries, 1):
+                append_pending(entry, f"{change['change']}-{i}", replaying)
+        elif entries:
+            append_pending(entries, change["change"], replaying)
         self._journal.clear()
 
     def _apply_case(self, change: dict) -> None:
@@ -205,6 +236,20 @@ class TinyDBRepository(Repository):
             elif dict(current) != record:
                 cases.update(_replace_with(record), doc_ids=[current.doc_id])
 
+    def _apply_bulk(self, change: dict) -> None:
+        """A bulk write, shard by shard: its events, then its cases (as ``_apply_case``)."""
+        events: dict[int, list[dict]] = {}
+        cases: dict[int, list[dict]] = {}
+        for row in change["events"]:
+            events.setdefault(self._shard_of(row["case_id"]), []).append(row)
+        for record in change["cases"]:
+            cases.setdefault(self._shard_of(record["id"]), []).append(record)
+        for shard in sorted(events.keys() | cases.keys()):
+            if shard in events:
+                _upsert_docs(self._events[shard], "events", events[shard], lambda doc: (doc["case_id"], doc["seq"]))
+            if shard in cases:
+                _upsert_docs(self._cases[shard], "cases", cases[shard], lambda doc: doc["id"])
+
     # -- events --------------------------------------------------------------
     def add_event(self, case_id: str, event: dict) -> dict:
         with self._writing():
@@ -218,26 +263,12 @@ class TinyDBRepository(Repository):
                 table.insert(record)
             return records.fast_copy(record)
 
-    def add_events_bulk(self, events: list[tuple[str, dict]]) -> int:
+    def add_events_bulk(self, events: list[tuple[str, dict]], audit: Sequence[PendingEntry] = ()) -> int:
         with self._writing():
-            by_shard: dict[int, list[tuple[str, dict]]] = {}
-            for case_id, event in events:
-                if not self._has_case(case_id):
-                    raise records.missing_case(case_id)
-                by_shard.setdefault(self._shard_of(case_id), []).append((case_id, event))
-            for shard, items in by_shard.items():
-                storage = self._events[shard]
-                table = _table(storage, "events")
-                seqs: dict[str, int] = {}
-                for doc in table.all():
-                    seqs[doc["case_id"]] = max(seqs.get(doc["case_id"], 0), doc["seq"])
-                rows = []
-                for case_id, event in items:
-                    seqs[case_id] = seqs.get(case_id, 0) + 1
-                    rows.append(records.next_event(case_id, event, seqs[case_id]))
-                with _dropping_cache_on_error(storage):
-                    table.insert_multiple(rows)
-            return len(events)
+            change = self._bulk_change([], events, audit)
+            self._journal.write(change)
+            self._apply(change, replaying=False)
+            return len(change["events"])
 
     def events(self, case_id: str) -> list[dict]:
         with self._lock.reading():
@@ -364,27 +395,30 @@ def _replace_with(record: dict):
     return replace
 
 
-def _plan_cases(storage: AtomicJSONStorage, items: list[tuple[str, dict]]):
-    """New contents of one shard with ``items`` upserted, for a single write.
+def _upsert_docs(storage: AtomicJSONStorage, name: str, rows: list[dict], key: Callable[[dict], Any]) -> None:
+    """Put ``rows`` into one shard's table, each in place of the document with the same ``key``,
+    in one write (none when nothing differs: a replay of a change already applied).
 
-    Table has no one-write "upsert many", so this does what Table does inside
-    (read, apply, write), on new dicts so the cache stays untouched until the write.
+    Table has no one-write "upsert many", so this does what Table does inside (read, apply,
+    write), on new dicts so the cache stays untouched until the write.
     """
     tables = dict(storage.read() or {})
-    docs = dict(tables.get("cases") or {})
-    where = {doc["id"]: doc_id for doc_id, doc in docs.items()}
+    docs = dict(tables.get(name) or {})
+    where = {key(doc): doc_id for doc_id, doc in docs.items()}
     next_id = max((int(doc_id) for doc_id in docs), default=0) + 1
-    stored = []
-    for case_id, case in items:
-        doc_id = where.get(case_id)
-        record = records.next_case(case, case_id, docs.get(doc_id) if doc_id else None, None)
+    changed = False
+    for row in rows:
+        doc_id = where.get(key(row))
         if doc_id is None:
             doc_id, next_id = str(next_id), next_id + 1
-            where[case_id] = doc_id
-        docs[doc_id] = record
-        stored.append(records.fast_copy(record))
-    tables["cases"] = docs
-    return storage, tables, stored
+            where[key(row)] = doc_id
+        elif docs[doc_id] == row:
+            continue
+        docs[doc_id] = row
+        changed = True
+    if changed:
+        tables[name] = docs
+        storage.write(tables)
 
 
 @contextmanager

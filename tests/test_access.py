@@ -154,6 +154,9 @@ def calls(ids, hidden):
         "events": lambda s: s.events(hidden),
         "save_case": lambda s: s.save_case(case),
         "save_cases_bulk": lambda s: s.save_cases_bulk([case]),
+        # A new case of the user's own, with an event slipped in for the hidden one.
+        "save_cases_bulk_events": lambda s: s.save_cases_bulk([{"id": "C20261130-0000aa", "name": "架空"}],
+                                                              [(hidden, {"type": "note"})]),
         "save_case_with_events": lambda s: s.save_case_with_events(case, [{"type": "status_changed"}]),
         "delete_case": lambda s: s.delete_case(hidden),
         "add_event": lambda s: s.add_event(hidden, {"type": "note", "text": "x"}),
@@ -163,8 +166,8 @@ def calls(ids, hidden):
     }
 
 
-@pytest.mark.parametrize("method", ["get_case", "events", "save_case", "save_cases_bulk", "save_case_with_events",
-                                    "delete_case", "add_event", "add_events_bulk", "save_version", "set_meta"])
+@pytest.mark.parametrize("method", ["get_case", "events", "save_case", "save_cases_bulk", "save_cases_bulk_events",
+                                    "save_case_with_events", "delete_case", "add_event", "add_events_bulk", "save_version", "set_meta"])
 def test_agency_staff_cannot_reach_another_agencys_case_through_any_method(tmp_path, method):
     repo, ids, audit, scoped_repo = fresh(tmp_path, "u_houkatsu")
     hidden = ids["debt"]
@@ -172,6 +175,7 @@ def test_agency_staff_cannot_reach_another_agencys_case_through_any_method(tmp_p
     with pytest.raises(AccessError):
         calls(ids, hidden)[method](scoped_repo)
     assert (repo.get_case(hidden), repo.events(hidden), repo.list_versions(), repo.get_meta("config")) == before
+    assert repo.count_cases() == 3
     repo.close()
 
 
@@ -187,13 +191,18 @@ def test_every_write_is_audited(tmp_path):
     repo, ids, audit, s = fresh(tmp_path, "u_admin")
     before = len(list(audit.entries()))
     s.save_cases_bulk([{"name": "架空", "intake": {}}])
+    s.save_cases_bulk([{"id": "C20261130-0000aa", "name": "架空"}, {"id": "C20261130-0000ab", "name": "架空"}],
+                      [("C20261130-0000aa", {"type": "received"}), (ids["care"], {"type": "note"})])
     s.save_case_with_events(repo.get_case(ids["care"]), [{"type": "status_changed"}])
     s.add_event(ids["care"], {"type": "note", "text": "x"})
     s.add_events_bulk([(ids["care"], {"type": "note"})])
     s.set_meta("meetings.on_demand", [])
     s.delete_case(ids["debt"])
     actions = [e["action"] for e in list(audit.entries())[before:]]
-    assert actions == ["case_write_bulk", "case_write", "event_add", "event_add_bulk", "setting_write", "case_delete"]
+    assert actions == ["case_write_bulk", "case_write_bulk", "event_add_bulk", "case_write", "event_add",
+                       "event_add_bulk", "setting_write", "case_delete"]
+    assert [e["count"] for e in list(audit.entries())[before:][1:3]] == [2, 2]
+    assert [e["type"] for e in repo.events("C20261130-0000aa")] == ["received"]
     assert audit.verify().ok
     repo.close()
 

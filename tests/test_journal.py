@@ -209,3 +209,134 @@ def test_on_postgresql_a_publish_and_its_audit_entry_are_one_transaction(pg_url,
         assert repo.get_meta("config_live") == {"live": "v002"}
         assert [(e["actor"], e["action"], e["version"]) for e in open_audit(pg_url).entries()] == \
             [("u1", "config_publish", "v002")]
+
+
+# -- bulk writes (demo data): the cases, their events and the audit entries are one change too --
+def _bulk_entries(data_dir) -> list[PendingEntry]:
+    log = open_audit(data_dir)
+    return [PendingEntry(log, "u1", "case_write_bulk", {"count": 3}), PendingEntry(log, "u1", "event_add_bulk", {"count": 4})]
+
+
+def _bulk(repo, data_dir):
+    """Three new cases (ids given, as the demo gives them) with their events, and a note on one already stored."""
+    old = repo.save_case({"name": "架空 既存"})
+    cases = [{"id": f"C20261130-00000{i}", "name": f"架空 {i}"} for i in range(3)]
+    events = [(cases[0]["id"], {"type": "received"}), (cases[0]["id"], {"type": "decided"}),
+              (cases[2]["id"], {"type": "received"}), (old["id"], {"type": "note"})]
+    return old, cases, events
+
+
+def _bulk_actions(data_dir) -> list[tuple[str, int]]:
+    return [(e["action"], e["count"]) for e in open_audit(data_dir).entries() if e["action"].endswith("_bulk")]
+
+
+def test_a_bulk_write_is_one_change_on_every_backend(backend, where):
+    with open_repository(where, backend) as repo:
+        old, cases, events = _bulk(repo, where)
+        stored = repo.save_cases_bulk(cases, events, audit=_bulk_entries(where))
+        assert [c["id"] for c in stored] == [c["id"] for c in cases] and {c["revision"] for c in stored} == {1}
+        assert [(e["seq"], e["type"]) for e in repo.events(cases[0]["id"])] == [(1, "received"), (2, "decided")]
+        assert [e["type"] for e in repo.events(old["id"])] == ["note"] and repo.events(cases[1]["id"]) == []
+        assert _bulk_actions(where) == [("case_write_bulk", 3), ("event_add_bulk", 4)]
+        # An event for a case that does not exist refuses the whole call: no case, no event, no entry.
+        with pytest.raises(Exception, match="NOSUCH"):
+            repo.save_cases_bulk([{"id": "C20261130-00000x", "name": "架空 x"}], [("NOSUCH", {"type": "received"})],
+                                 audit=_bulk_entries(where))
+        assert repo.get_case("C20261130-00000x") is None and repo.count_cases() == 4
+        with pytest.raises(Exception, match="NOSUCH"):
+            repo.add_events_bulk([(old["id"], {"type": "note"}), ("NOSUCH", {"type": "note"})], audit=_bulk_entries(where))
+        assert [e["type"] for e in repo.events(old["id"])] == ["note"]
+        assert _bulk_actions(where) == [("case_write_bulk", 3), ("event_add_bulk", 4)]
+        assert open_audit(where).verify().ok
+
+
+@pytest.mark.parametrize("cut", ["before_any_file", "after_one_shard", "after_the_cases", "after_one_entry",
+                                 "after_the_audit"])
+def test_a_bulk_write_cut_short_is_finished_by_the_next_open(tmp_path, monkeypatch, cut):
+    repo = TinyDBRepository(tmp_path, shards=4)
+    old, cases, events = _bulk(repo, tmp_path)
+    if cut == "after_the_audit":
+        monkeypatch.setattr(Journal, "clear", _killed)
+    elif cut == "after_the_cases":
+        monkeypatch.setattr(tinydb_store, "append_pending", _killed)
+    elif cut == "after_one_entry":
+        real, left = tinydb_store.append_pending, [1]
+
+        def one_then_killed(*args):
+            if not left[0]:
+                raise Killed
+            left[0] -= 1
+            real(*args)
+        monkeypatch.setattr(tinydb_store, "append_pending", one_then_killed)
+    else:
+        _cut_after(monkeypatch, {"before_any_file": 0, "after_one_shard": 2}[cut])
+    with pytest.raises(Killed):
+        repo.save_cases_bulk(cases, events, audit=_bulk_entries(tmp_path))
+    monkeypatch.undo()
+    assert Journal(tmp_path).pending() is not None
+    with open_repository(tmp_path) as again:          # in another process this is the next open
+        assert sorted(c["id"] for c in again.list_cases()) == sorted([old["id"], *(c["id"] for c in cases)])
+        assert [e["type"] for e in again.events(cases[0]["id"])] == ["received", "decided"]
+        assert [e["type"] for e in again.events(cases[2]["id"])] == ["received"]
+        assert [e["type"] for e in again.events(old["id"])] == ["note"]
+    assert Journal(tmp_path).pending() is None
+    assert _bulk_actions(tmp_path) == [("case_write_bulk", 3), ("event_add_bulk", 4)]   # each once, in order
+    assert AuditLog(tmp_path).verify().ok
+    repo.close()
+
+
+def test_sqlite_keeps_a_bulk_writes_audit_entries_until_they_are_in_the_log(tmp_path, monkeypatch):
+    from storage import sqlite_store
+    from storage.sqlite_store import SQLiteRepository
+    repo = SQLiteRepository(tmp_path)
+    old, cases, events = _bulk(repo, tmp_path)
+    monkeypatch.setattr(sqlite_store, "append_pending", _killed)       # killed after the commit
+    with pytest.raises(Killed):
+        repo.save_cases_bulk(cases, events, audit=_bulk_entries(tmp_path))
+    monkeypatch.undo()
+    repo.close()
+    assert _bulk_actions(tmp_path) == []
+    for _ in range(2):
+        with open_repository(tmp_path, "sqlite") as again:
+            assert again.count_cases() == 4 and len(again.events(cases[0]["id"])) == 2
+    assert _bulk_actions(tmp_path) == [("case_write_bulk", 3), ("event_add_bulk", 4)]
+    assert AuditLog(tmp_path).verify().ok
+
+
+def test_on_postgresql_a_bulk_write_cut_at_its_audit_entry_leaves_nothing(pg_url, monkeypatch):
+    from storage.pg_audit import PgAuditLog
+    with open_repository(pg_url) as repo:
+        old, cases, events = _bulk(repo, pg_url)
+        real, left = PgAuditLog.append, [1]
+
+        def one_then_killed(self, *args, **kwargs):
+            if not left[0]:
+                raise Killed
+            left[0] -= 1
+            return real(self, *args, **kwargs)
+        monkeypatch.setattr(PgAuditLog, "append", one_then_killed)
+        with pytest.raises(Killed):
+            repo.save_cases_bulk(cases, events, audit=_bulk_entries(pg_url))
+        monkeypatch.undo()
+        assert [c["id"] for c in repo.list_cases()] == [old["id"]] and repo.events(old["id"]) == []
+        assert _bulk_actions(pg_url) == [] and open_audit(pg_url).verify().ok
+
+
+def test_demo_data_cut_short_is_all_there_after_the_next_open(tmp_path, monkeypatch):
+    """The demo's cases and their events are one change: killed after its first file, the next
+    open stores every demo case with its events, as if nothing happened."""
+    from engine.casework.demo import mark_store, save_demo
+    from engine.pack import load_pack
+    pack = load_pack()
+    repo = TinyDBRepository(tmp_path, shards=4)
+    mark_store(repo, "demo")
+    _cut_after(monkeypatch, 1)
+    with pytest.raises(Killed):
+        save_demo(repo, pack, 12)
+    monkeypatch.undo()
+    repo.close()
+    with open_repository(tmp_path) as again:
+        cases = again.list_cases()
+        assert len(cases) == 12
+        for case in cases:
+            assert [e["type"] for e in again.events(case["id"])][:2] == ["received", "decided"]

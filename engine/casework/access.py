@@ -127,13 +127,16 @@ class ScopedRepository(Repository):
         "count_cases": ("only visible cases", "none"),
         "save_case": ("not a trainee; an existing case must be visible; hand-over changes need their "
                       "roles.yaml permission (handoff_actions)", "case_write + routing_confirm / referral_* / owner_reassign"),
-        "save_cases_bulk": ("not a trainee; every existing case visible; hand-over changes as save_case",
-                            "case_write_bulk (count) + one <action>_bulk (count) per kind of hand-over change"),
+        "save_cases_bulk": ("not a trainee; every existing case visible; hand-over changes as save_case; "
+                            "events for a case of the call or a visible one",
+                            "case_write_bulk (count) + one <action>_bulk (count) per kind of hand-over change "
+                            "+ event_add_bulk (count) with events, in the same change"),
         "delete_case": ("manage_users (administrators) and visible", "case_delete"),
         "save_case_with_events": ("as save_case (hand-over changes too)",
                                   "case_write with the event types, in the same change; then as save_case"),
         "add_event": ("not a trainee; case visible, or just written by this user (once)", "event_add"),
-        "add_events_bulk": ("not a trainee; every case visible, or just written by this user (once)", "event_add_bulk (count)"),
+        "add_events_bulk": ("not a trainee; every case visible, or just written by this user (once)",
+                            "event_add_bulk (count), in the same change"),
         "events": ("case visible", "through get_case"),
         "save_version": ("publish_config", "config_version_save"),
         "get_version": ("logged in (configuration, no case data)", "none"),
@@ -294,16 +297,28 @@ class ScopedRepository(Repository):
                 self._log(action, case_id=stored["id"], **fields)
         return stored
 
-    def save_cases_bulk(self, cases: list[dict]) -> list[dict]:
+    def save_cases_bulk(self, cases: list[dict], events: list = ()) -> list[dict]:
+        """The cases, ``events`` for them (or for cases the user may change) and the audit
+        entries, as one change: a crash leaves all of it or none."""
         self._no_trainee()
         prepared = [self._prepare(c) for c in cases]
+        given = {c.get("id") for c, _ in prepared}
+        for case_id in {c for c, _ in events} - given:
+            self._writable(case_id)
+        # A bulk write is one act: one entry for the write, one per kind of hand-over change
+        # (counted), one for the events.
+        counted = sorted(Counter(a for _, actions in prepared for a, _ in actions).items())
+        entries = [("case_write_bulk", len(cases)), *((f"{action}_bulk", n) for action, n in counted)]
+        if events:
+            entries.append(("event_add_bulk", len(events)))
         with self.atomic():
-            stored = self._repo.save_cases_bulk([c for c, _ in prepared])
-            self._log("case_write_bulk", count=len(stored))
-            # One entry per kind of hand-over change, counted: a bulk write is one act.
-            for action, count in sorted(Counter(a for _, actions in prepared for a, _ in actions).items()):
-                self._log(f"{action}_bulk", count=count)
-        return stored
+            return self._repo.save_cases_bulk([c for c, _ in prepared], events, audit=self._entries(entries))
+
+    def _entries(self, counted: list[tuple[str, int]]) -> list[PendingEntry]:
+        """Audit entries ``(action, count)`` by this user, for a store to write with its change."""
+        if self._audit is None:
+            return []
+        return [PendingEntry(self._audit, self.access.user.id, action, {"count": count}) for action, count in counted]
 
     def delete_case(self, case_id: str) -> bool:
         self._no_trainee()
@@ -336,9 +351,7 @@ class ScopedRepository(Repository):
             self._writable(case_id)
         self._written -= {c for c, _ in events}
         with self.atomic():
-            count = self._repo.add_events_bulk(events)
-            self._log("event_add_bulk", count=count)
-        return count
+            return self._repo.add_events_bulk(events, audit=self._entries([("event_add_bulk", len(events))]))
 
     # -- configuration and settings --------------------------------------------------------
     def save_version(self, version: dict) -> dict:

@@ -147,6 +147,7 @@ def save_demo(repo, pack: Pack, n: int, seed: int = 2026, actor: str = "demo") -
         taken.add(record["id"])
         record, later[record["id"]] = demo_handoff(pack, record, rng, today)
         records.append(record)
-    stored = repo.save_cases_bulk(records)
-    repo.add_events_bulk([e for r in stored for e in [*intake_events(r, actor), *((r["id"], ev) for ev in later[r["id"]])]])
+    # One change: after a crash, all the demo cases with their events, or none of them.
+    stored = repo.save_cases_bulk(records, [e for r in records for e in [*intake_events(r, actor),
+                                                                        *((r["id"], ev) for ev in later[r["id"]])]])
     return len(stored)
