@@ -43,6 +43,8 @@ def test_an_administrator_manages_accounts_in_the_browser_and_every_change_is_au
     button(at, "アカウントを作る").click().run()
     assert not at.exception and at.success[0].value == "アカウントを作りました。"
     assert "対象: 佐藤（架空）（ログインID: sato）" in [t.value for t in at.text]        # the typed name as text
+    form = {w.label: w for w in at.text_input}
+    assert form["パスワード（10文字以上）"].value == form["パスワード（確認）"].value == ""   # not left on the screen
     sato = users.get("sato")
     assert sato.roles == ("agency_staff",) and sato.agency == "houkatsu_a"
     shown = str(at.dataframe[0].value.to_dict())

@@ -173,7 +173,7 @@ def test_lower_multi_agency_threshold_publish_and_roll_back(page, app_url, data_
     changed_ids = [c["case_id"] for c in impact.changed]
     click_button(page, "影響を確かめる")
     expect(main.get_by_text(f"{DEMO_CASES} 件中 {len(changed_ids)} 件の振り分けが変わります。", exact=True)).to_be_visible()
-    table = page.get_by_test_id("stDataFrame").filter(has_text="ケースID")
+    table = page.get_by_test_id("stDataFrame").filter(has_text="ケース番号")
     expect(table).to_be_visible()
     expect(table).to_contain_text("多機関協働事業")
     shown = table.text_content() or ""

@@ -1,6 +1,8 @@
 """What removing or renaming a form field or a list entry does, said before it is done."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine.casework.cases import take_intake
@@ -45,7 +47,8 @@ def test_notice_counts_cases_with_a_value_and_names_the_rules(pack, repo):
     change = field_change(pack, "intake", "person.consent", None, repo)
     assert change.blocked and change.cases == 4                 # the old top-level consent became the person's
     assert "この項目は 4 件のケースに値があります" in change.text
-    assert "振り分けルール complex_consent" in change.text and "先にルールを直してください" in change.text
+    assert "振り分けルール「複雑化・複合化・同意のある人 → 重層的支援会議」" in change.text and "先にルールを直してください" in change.text
+    assert "complex_consent" not in change.text                 # rules by their names, never ids
 
 
 def test_unreferenced_field_is_safe_and_its_values_stay(pack, repo):
@@ -62,14 +65,15 @@ def test_a_plain_list_of_case_records_works_too(pack):
 def test_member_fields_are_followed_through_derived_facts(pack):
     change = field_change(pack, "intake", "household.age", None, [])
     assert change.blocked
-    assert "oldest_age" in change.text and "has_child" in change.text and "abuse_elderly" in change.text
+    assert "「世帯の最年長の年齢」" in change.text and "「18歳未満の子どもがいる」" in change.text
+    assert "「65歳以上への虐待の疑い → 地域包括支援センター・介護保険課（緊急）」" in change.text
     assert "画面には表示されなくなります" not in change.text  # no values: nothing to say about them
 
 
 def test_show_if_and_covering_block_too(pack):
     assert "「日常生活圏域」「小学校区」の表示条件" in field_change_notice(pack, "intake", "resident", None, [])
     area = field_change(pack, "intake", "area", None, [])
-    assert area.blocked and "field_kaigo" in area.text      # {kind: houkatsu, covering: area}
+    assert area.blocked and "「介護 → 地域包括支援センター」" in area.text      # {kind: houkatsu, covering: area}
 
 
 def test_fields_the_application_reads_are_blocked(pack):
@@ -89,8 +93,9 @@ def test_choice_usage_counts_cases_and_names_config(pack, repo):
     used = choice_usage(pack, "concerns", "care_need", repo)
     assert used.blocked and used.cases == 4 and "4 件のケース" in used.text
     abuse = choice_usage(pack, "concerns", "abuse", [])
-    assert abuse.blocked and "abuse_urgent" in abuse.text and "表示条件" in abuse.text
-    assert "rules.yaml の members" in choice_usage(pack, "relations", "self", []).text
+    assert abuse.blocked and "「虐待の疑い → 緊急」" in abuse.text and "表示条件" in abuse.text
+    assert "ルールの設定（本人の続柄）" in choice_usage(pack, "relations", "self", []).text
+    assert not re.search(r"[a-z_]{3,}", abuse.text)                    # no id, no file name (「DV」 is a label word)
     assert "シナリオ" in choice_usage(pack, "relations", "eldest_son", []).text   # scenarios write 長男
     assert not choice_usage(pack, "relations", "grandparent", repo).blocked
     assert "会議の構成機関" in choice_usage(pack, "agencies", "kurashi_marugoto", []).text

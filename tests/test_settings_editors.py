@@ -83,7 +83,7 @@ def test_removing_a_field_a_rule_uses_is_blocked_with_the_notice(data):
     at = open_page("views/settings/forms.py")
     at.selectbox(key="forms.intake.field").set_value("person.consent").run()
     assert at.button(key="forms.intake.person.consent.remove").disabled     # AppTest, like a browser, cannot click it
-    assert "振り分けルール complex_consent" in warnings(at) and "先にルールを直してください" in warnings(at)
+    assert "振り分けルール「複雑化・複合化・同意のある人 → 重層的支援会議」" in warnings(at) and "先にルールを直してください" in warnings(at)
     assert draft_sources(data) is None
 
 
@@ -153,7 +153,7 @@ def test_removing_a_used_concern_is_blocked(data):
     at.selectbox(key="settings_vocab.list").set_value("concerns").run()
     at.selectbox(key="settings_vocab.concerns.item").set_value("abuse").run()
     assert at.button(key="settings_vocab.concerns.abuse.remove").disabled
-    assert "abuse_urgent" in warnings(at)
+    assert "振り分けルール: 「虐待の疑い → 緊急」" in warnings(at)
 
 
 def test_add_an_agency(data):

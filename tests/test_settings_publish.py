@@ -148,11 +148,13 @@ def test_the_impact_preview_lists_the_cases_that_would_change(data):
     assert f"60 件中 {len(expected.changed)} 件の振り分けが変わります" in texts(at, "markdown")
     counts, changed = at.dataframe[0].value, at.dataframe[1].value
     assert dict(zip(counts["変わった点"], counts["件数"]))["事業: +多機関協働事業"] == len(expected.changed)
-    assert list(changed["ケースID"]) == [c["case_id"] for c in expected.changed]
+    assert list(changed["ケース番号"]) == [c["case_id"] for c in expected.changed]
     assert "多機関協働事業" in changed["変更後"][0] and "多機関協働事業" not in changed["変更前"][0]
     assert "事業: +多機関協働事業" in changed["変わった点"][0]
-    assert list(changed.columns)[:2] == ["ケースID", "変わった点"]        # what changed first, then the whole routing
-    assert any("multi_field" in m.value and "変更" in m.value for m in at.markdown)
+    assert list(changed.columns)[:2] == ["ケース番号", "変わった点"]        # what changed first, then the whole routing
+    # The changed rule is named by its label (escaped as markdown), never by its id.
+    assert any("2分野以上" in m.value and "変更" in m.value for m in at.markdown)
+    assert not any("multi_field" in m.value for m in at.markdown)
 
 
 def test_publish_needs_a_reason_then_makes_the_draft_live(data):

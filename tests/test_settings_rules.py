@@ -87,7 +87,7 @@ NESTED = [
 
 @pytest.mark.parametrize("when", NESTED)
 def test_nesting_the_rows_cannot_show_is_reported_not_mangled(when):
-    with pytest.raises(Unsupported, match="YAML（上級者向け）"):
+    with pytest.raises(Unsupported, match="上級（YAML）"):
         from_rule({"id": "x", "label": "x", "when": when, "then": {"reason": "r"}}, "area")
 
 
@@ -258,7 +258,7 @@ def test_raw_yaml_is_saved_as_typed_and_nested_rules_are_sent_back_to_it(data):
     assert draft_rules(data) == RULES_TEXT + nested
     at.selectbox(key="rules.choice").set_value("nested").run()
     assert not at.exception
-    assert "YAML（上級者向け）" in texts(at.warning)
+    assert "上級（YAML）" in texts(at.warning)
     assert not [b for b in at.button if b.label == "ルールを保存"]
 
 

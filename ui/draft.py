@@ -13,7 +13,7 @@ from typing import Callable, Mapping
 import streamlit as st
 
 from engine.casework.wareki import wareki_time
-from engine.changes.versions import ensure_live, get_draft, pack_of, save_draft
+from engine.changes.versions import ensure_live, get_draft, pack_of, save_draft, version_labels
 from engine.errors import ConfigError, ConflictError
 from engine.pack import load_sources
 from engine.pack.model import Pack
@@ -61,11 +61,12 @@ def banner() -> None:
     if notice:
         st.success(notice)
     sources, base, stored = current()
+    version = version_labels(auth.repo()).get(base, "記録のない版")     # 「第3版 2026年11月30日 田中」, never the id
     if stored:
-        st.info(f"下書きを編集中です（元の版 {base}、最終更新 {stored.get('author', '')} {wareki_time(stored.get('updated_at'))}）。"
+        st.info(f"下書きを編集中です（元の版: {version}、最終更新 {stored.get('author', '')} {wareki_time(stored.get('updated_at'))}）。"
                 "公開するまで、受付や振り分けは公開中の設定のままです。「公開」で確かめてから公開してください。")
     else:
-        st.caption(f"公開中の版 {base} を表示しています。変更すると下書きが作られます。")
+        st.caption(f"公開中の版（{version}）を表示しています。変更すると下書きが作られます。")
 
 
 def live() -> Pack:

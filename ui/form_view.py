@@ -44,7 +44,7 @@ def _widget(pack: Pack, f: FormField, key: str) -> Any:
                             format_func=lambda i: names.get(i, i), placeholder="選択してください")
     if f.type == "multiselect":
         return st.multiselect(_label(f), list(names), key=key, help=help_text,
-                              format_func=lambda i: names.get(i, i), placeholder="選択してください")
+                              format_func=lambda i: names.get(i, i), placeholder="選択してください", select_all=False, wrap=True)
     raise ValueError(f.type)
 
 

@@ -59,14 +59,13 @@ def confirm_form(pack: Pack, case: Mapping, prefix: str, user_agency: str | None
     rec = recommended(case)
     start = confirmed(case) or rec
     chosen: dict[str, list[str]] = {}
-    # Decided programs, agencies and meetings side by side; the proposals for the meeting below.
-    places = dict(zip(("programs", "agencies", "meetings"), st.columns(3)))
-    places["proposed_programs"] = st
+    # One picker a line: side by side, at 1024 px an agency's name was cut to 「生活困…」.
+    places = dict.fromkeys(KINDS, st)
     for kind in KINDS:
         options = list(dict.fromkeys([*pack.ids(list_of(kind)), *start[kind]]))
         chosen[kind] = places[kind].multiselect(md(kind_label(pack, kind)), options, default=start[kind],
                                                 key=f"{prefix}.{kind}", format_func=lambda i, k=kind: item_label(pack, k, i),
-                                                disabled=not can_override, placeholder="なし")
+                                                disabled=not can_override, placeholder="なし", select_all=False, wrap=True)
     if not can_override:
         st.caption("推薦を変える（外す・加える）権限がないため、推薦どおりに確定します。")
     reasons: dict[str, dict] = {}

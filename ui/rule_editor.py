@@ -157,7 +157,7 @@ def _value_widget(pack: Pack, info: FactInfo, op: str, key: str, where: Any) -> 
     if info.choices:
         ids, fmt = list(pack.ids(info.choices)), (lambda c: pack.label(info.choices, c))
         if op in LIST_OPS:
-            return list(where.multiselect("値", ids, format_func=fmt, key=key))
+            return list(where.multiselect("値", ids, format_func=fmt, key=key, select_all=False, placeholder="選んでください", wrap=True))
         return where.selectbox("値", ids, format_func=fmt, index=None, placeholder="選択してください", key=key)
     if info.type == "boolean":
         return where.radio("値", [True, False], format_func=lambda b: "はい" if b else "いいえ", horizontal=True, key=key)
@@ -180,7 +180,7 @@ def _value_widget(pack: Pack, info: FactInfo, op: str, key: str, where: Any) -> 
 def _test_widgets(pack: Pack, uid: int, tid: int, scope: str, removable: bool) -> Comparison:
     catalog = pack.facts if scope == "fact" else pack.member_facts
     cols = st.columns([4, 2, 4, 1])
-    fact = cols[0].selectbox("項目", list(catalog), format_func=lambda f: f"{catalog[f].label}（{f}）", index=None,
+    fact = cols[0].selectbox("項目", list(catalog), format_func=lambda f: catalog[f].label, index=None,
                              placeholder="項目を選ぶ", key=_k(uid, tid, "fact", _side(scope)))
     if removable and cols[3].button("✕", key=_k(uid, tid, "del"), help="この世帯員の条件を消す"):
         st.session_state[_k("tests", uid)].remove(tid)
@@ -197,7 +197,7 @@ def _test_widgets(pack: Pack, uid: int, tid: int, scope: str, removable: bool) -
 def _row_widgets(pack: Pack, uid: int, number: int) -> Row:
     ss = st.session_state
     with st.container(border=True):
-        top = st.columns([3, 4, 2])
+        top = st.columns([3, 3, 3])          # 「この条件を消す」 whole at 1024 px
         scope = top[0].selectbox(f"条件{number}の対象", list(SCOPES), format_func=SCOPES.get, key=_k(uid, "scope"))
         negate = top[1].checkbox("否定する（ではない）", key=_k(uid, "neg"))
         if top[2].button("この条件を消す", key=_k(uid, "del")):
@@ -218,15 +218,15 @@ def _row_widgets(pack: Pack, uid: int, number: int) -> Row:
 
 def _action_widgets(pack: Pack) -> dict:
     def pick(label: str, name: str) -> tuple:
-        return tuple(st.multiselect(label, pack.ids(name), format_func=lambda i: pack.label(name, i), key=_k(name)))
+        return tuple(st.multiselect(label, pack.ids(name), format_func=lambda i: pack.label(name, i), key=_k(name), select_all=False, placeholder="選んでください", wrap=True))
     out = {"programs": pick("事業", "programs")}
     out["proposed"] = tuple(st.multiselect(f"提案する事業（{proposed_note(pack)}）", pack.ids("programs"),
                                            format_func=lambda i: pack.label("programs", i), key=_k("proposed"),
-                                           help="受付では決めず、会議で利用の適否を協議する事業（参加支援など）"))
+                                           help="受付では決めず、会議で利用の適否を協議する事業（参加支援など）", select_all=False, placeholder="選んでください", wrap=True))
     out["agencies"] = pick("機関", "agencies")
     out["kinds"] = tuple(st.multiselect("圏域を担当する機関", agency_kinds(pack), format_func=lambda k: kind_label(pack, k),
                                         key=_k("kinds"), disabled=covering_fact(pack) is None,
-                                        help="相談受付票の圏域に応じて、その圏域を担当する機関につなぎます"))
+                                        help="相談受付票の圏域に応じて、その圏域を担当する機関につなぎます", select_all=False, placeholder="選んでください", wrap=True))
     out["meetings"] = pick("会議", "meetings")
     out["priority"] = st.selectbox("優先度", [None, *pack.ids("priorities")], key=_k("priority"),
                                    format_func=lambda p: "（指定しない）" if p is None else pack.label("priorities", p))
@@ -245,8 +245,8 @@ def editor(pack: Pack, sources: dict) -> None:
     if ss.get(CHOICE) not in [NEW, *ids]:
         ss[CHOICE] = NEW
     names = {r.get("id"): r.get("label", "") for r in rules}
-    choice = st.selectbox("編集するルール", [NEW, *ids], key=CHOICE,
-                          format_func=lambda i: "＋ 新しいルール" if i == NEW else f"{names[i]}（{i}）")
+    choice = st.selectbox("編集するルール", [NEW, *ids], key=CHOICE,      # by number and name: ids stay in 上級
+                          format_func=lambda i: "＋ 新しいルール" if i == NEW else f"{ids.index(i) + 1}. {names[i]}")
     cover = covering_fact(pack)
     written = None if choice == NEW else rules[ids.index(choice)]
     # Reload when another rule is chosen, or when the draft's copy of this one changed
@@ -263,7 +263,13 @@ def editor(pack: Pack, sources: dict) -> None:
         _load(pack, form, None if written is None else choice, choice)
         ss[_k("snapshot")] = written
     old_id = ss.get(_k("old_id"))
-    st.text_input("ルールID（半角の小文字英字・数字・_）", key=_k("id"))
+    with st.expander("上級（YAML）: ルールの内部名"):
+        # The id is what rules.yaml and the scenarios call the rule; staff need not see it.
+        st.text_input("ルールID（半角の小文字英字・数字・_）", key=_k("id"),
+                      help="空欄のままなら、新しいルールには自動で付けます。")
+    rule_id = ss[_k("id")].strip()
+    if old_id is None and not rule_id:
+        rule_id = next(f"rule_{n}" for n in range(len(ids) + 1, 2 * len(ids) + 2) if f"rule_{n}" not in ids)
     st.text_input("ルールの名前", key=_k("label"))
     basis = st.radio("どこから来たルールか", list(BASES), format_func=BASES.get, horizontal=True, key=_k("basis"))
     basis_text = "" if basis == "policy" else st.text_input(
@@ -280,7 +286,7 @@ def editor(pack: Pack, sources: dict) -> None:
     st.markdown("**動作**")
     actions = _action_widgets(pack)
     reason = st.text_area("理由（振り分けの結果に表示されます）", key=_k("reason"))
-    form = RuleForm(ss[_k("id")].strip(), ss[_k("label")].strip(), combine, rows, reason=reason.strip(),
+    form = RuleForm(rule_id, ss[_k("label")].strip(), combine, rows, reason=reason.strip(),
                     enabled=ss.get(_k("enabled")), source=basis_text if basis == "source" else "",
                     law=basis_text if basis == "law" else "", **actions)
     data = rule_dict(form, cover)

@@ -175,11 +175,11 @@ def field_change(pack: Pack, form_id: str, old_id: str, new_id: str | None, stor
                 derived.append(i)
         rules = [i for kind, i, k in users if kind == "rule" and k & (keys | set(derived))]
         if rules:
-            problems.append(f"振り分けルール {'、'.join(rules)} がこの項目を使っているため、先にルールを直してください。")
+            problems.append(f"振り分けルール{_names(pack, rules)}がこの項目を使っているため、先にルールを直してください。")
         if derived:
-            problems.append(f"派生項目 {'、'.join(derived)}（rules.yaml の derived）がこの項目を使っているため、先に派生項目を直してください。")
+            problems.append(f"派生項目{_names(pack, derived)}がこの項目を使っているため、先に派生項目を直してください。")
         if old_id in (pack.members.self_group, pack.members.repeat):
-            problems.append("rules.yaml の members（世帯員の一覧）がこの項目を使っているため、" + verb + "できません。")
+            problems.append("ルールの設定の世帯員の一覧がこの項目を使っているため、" + verb + "できません。")
     inside = {p for p, _ in walk_fields([field], ".".join(parts[:-1]))}
     shown_by = [f.label for p, f in walk_fields(form.fields) if p not in inside and f.show_if is not None
                 and any(k in keys for k, _, _ in _conds(_raw_show_if(pack, form_id, p)))]
@@ -241,6 +241,16 @@ _LIST_REFS = {
 _THEN = {"programs": "programs", "meetings": "meetings", "resources": "resources", "agencies": "agencies", "priority": "priorities"}
 
 
+def _name_of(pack: Pack, rule_or_fact: str) -> str:
+    """A rule or a derived fact by its Japanese name (「2分野以上 → 多機関協働事業」), never its id."""
+    rule = next((r.label for r in pack.rules if r.id == rule_or_fact), None)
+    return rule or getattr(pack.facts.get(rule_or_fact), "label", None) or rule_or_fact
+
+
+def _names(pack: Pack, ids: Iterable[str]) -> str:
+    return "".join(f"「{_name_of(pack, i)}」" for i in ids)
+
+
 def _ids_in(value: Any) -> list:
     """Ids in a value: one id, a list of ids, or entries like ``{id: participation, proposed: true}``."""
     if isinstance(value, (list, tuple)):
@@ -257,9 +267,9 @@ def _named(names: list[str], most: int = 3) -> str:
 class ChoiceUsage:
     """Where a list entry is used; removing it is blocked while anything uses it."""
 
-    item_id: str
+    item_id: str                       # the entry's 表示名 (staff never see its id)
     cases: int
-    references: tuple[str, ...]        # Japanese, one per place (file and key)
+    references: tuple[str, ...]        # Japanese, one per place
 
     @property
     def blocked(self) -> bool:
@@ -271,9 +281,9 @@ class ChoiceUsage:
             return f"「{self.item_id}」はケースにも設定にも使われていません。削除できます。"
         out = [f"「{self.item_id}」は削除できません。"]
         if self.cases:
-            out.append(f"{self.cases} 件のケースがこのIDを使っています（削除すると表示が「不明なID」になり、再判定もできなくなります）。")
+            out.append(f"{self.cases} 件のケースがこの選択肢を使っています（削除すると表示が「不明なID」になり、再判定もできなくなります）。")
         if self.references:
-            out.append("次の設定がこのIDを使っています。" + "。".join(self.references) + "。先にそちらを直してください。")
+            out.append("次の設定がこの選択肢を使っています。" + "。".join(self.references) + "。先にそちらを直してください。")
         return "".join(out) + "表示名の変更はいつでもできます。"
 
 
@@ -281,18 +291,19 @@ def choice_usage(pack: Pack, list_name: str, item_id: str, stored_cases: Any) ->
     """Stored cases and configuration (rules, show_if, other lists, scenarios) naming ``item_id``."""
     found: dict[str, list[str]] = {}
     rules_raw = _raw(pack, "rules.yaml")
+    label = next((c.label for c in pack.choices(list_name) if c.id == item_id), item_id)
 
     def uses(catalog: Mapping, cond: Any, member: bool = False) -> bool:
         return any(getattr((pack.member_facts if m else catalog).get(fact), "choices", None) == list_name
                    and item_id in _ids_in(values) for fact, m, values in _conds(cond, member))
     for d in rules_raw.get("derived") or ():
         if uses(pack.facts, d.get("when")) or uses(pack.facts, d.get("where"), True):
-            found.setdefault("派生項目", []).append(d["id"])
+            found.setdefault("派生項目", []).append(_name_of(pack, d["id"]))
     for r in rules_raw.get("rules") or ():
         then = r.get("then") or {}
         if uses(pack.facts, r.get("when")) or any(
                 list_name == lst and item_id in _ids_in(then.get(key)) for key, lst in _THEN.items()):
-            found.setdefault("振り分けルール", []).append(r["id"])
+            found.setdefault("振り分けルール", []).append(_name_of(pack, r["id"]))
     for form_id, form in pack.forms.items():
         catalog = dict(walk_fields(form.fields))
         for path, f in walk_fields(form.fields):
@@ -301,11 +312,11 @@ def choice_usage(pack: Pack, list_name: str, item_id: str, stored_cases: Any) ->
     for file, key, attr, words in _LIST_REFS.get(list_name, ()):
         for item in _raw(pack, file).get(key) or ():
             if item_id in _ids_in(item.get(attr)):
-                found.setdefault(f"{words}（{file} の {attr}）", []).append(str(item.get("label", item.get("id"))))
+                found.setdefault(words, []).append(str(item.get("label", item.get("id"))))
     if list_name == "meeting_outcomes" and item_id in (_raw(pack, "lifecycle.yaml").get("on_outcome") or {}):
-        found.setdefault("会議の結果で移る状態（lifecycle.yaml の on_outcome）", []).append(item_id)
+        found.setdefault("会議の結果で移る状態", []).append(label)
     if list_name == "relations" and (rules_raw.get("members") or {}).get("self_relation") == item_id:
-        found.setdefault("rules.yaml の members（本人の続柄）", []).append(item_id)
+        found.setdefault("ルールの設定（本人の続柄）", []).append(label)
     paths = [(form_id, p.split(".")) for form_id in ("intake", "plan") for p, f in walk_fields(pack.forms[form_id].fields)
              if f.choices == list_name]
     done_key = {"meeting_outcomes": "outcome", "meetings": "meeting"}.get(list_name)
@@ -313,7 +324,6 @@ def choice_usage(pack: Pack, list_name: str, item_id: str, stored_cases: Any) ->
     def hit(case: Mapping, accepted: set[str]) -> bool:
         return any(_found(case.get(form_id), parts, lambda v: accepted & set(_ids_in(v))) for form_id, parts in paths) or bool(
             done_key and any(d.get(done_key) in accepted for d in case.get("meetings_done") or ()))
-    label = next((c.label for c in pack.choices(list_name) if c.id == item_id), item_id)
     expect_key = next((k for k, lst in _THEN.items() if lst == list_name), None)
     for name in sorted(n for n in pack.sources if n.startswith("scenarios/")):
         raw = yaml.safe_load(pack.sources[name]) or {}
@@ -322,7 +332,7 @@ def choice_usage(pack: Pack, list_name: str, item_id: str, stored_cases: Any) ->
                 item_id in _ids_in(e.get(expect_key)) for e in (expect, expect.get("not") or {})):
             found.setdefault("シナリオ", []).append(str(raw.get("name", name)))
     cases = _read(stored_cases, lambda cs: sum(1 for c in cs if hit(c, {item_id})))
-    return ChoiceUsage(item_id, cases, tuple(f"{where}: {_named(names)}" for where, names in found.items()))
+    return ChoiceUsage(label, cases, tuple(f"{where}: {_named(names)}" for where, names in found.items()))
 
 
 # -- edits, in place (comments and styles kept) ---------------------------------------------

@@ -35,7 +35,7 @@ COMBINE = {"all": "すべて", "any": "いずれか"}
 COUNT_OPS = ("=", "!=", "<", "<=", ">", ">=")
 LIST_OPS = ("in", "not_in")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-TO_RAW = "「YAML（上級者向け）」タブで編集してください。"
+TO_RAW = "「上級（YAML）」タブで編集してください。"
 
 
 class Unsupported(TsunaguError):

@@ -65,13 +65,15 @@ def _pack_ids(pack: Pack, kind: str) -> tuple[str, ...]:
     return tuple(r.id for r in pack.rules) if kind == "rules" else pack.ids(kind)
 
 
-def _name(pack: Pack, kind: str, item_id: str) -> str:
-    """Japanese name of an id, e.g. ``地域包括支援センターA（houkatsu_a）``."""
+def _name(pack: Pack, kind: str, item_id: str, ids: bool = True) -> str:
+    """Japanese name of an id, e.g. ``地域包括支援センターA（houkatsu_a）``; without the id for staff."""
     if kind == "rules":
-        label = next((r.label for r in pack.rules if r.id == item_id), f"{item_id}（不明なID）")
+        label = next((r.label for r in pack.rules if r.id == item_id), None)
+        if label is None:
+            return f"{item_id}（不明なID）" if ids else "（設定にないルール）"
     else:
         label = pack.label(kind, item_id)
-    return f"{label}（{item_id}）"
+    return f"{label}（{item_id}）" if ids else label
 
 
 def _reference_issues(doc: YamlDoc, pack: Pack) -> list[ConfigIssue]:
@@ -190,21 +192,25 @@ def run_all(pack: Pack, directory: Path | str | None = None) -> list[ScenarioRes
     return [run_scenario(pack, s) for s in found]
 
 
-def render_failure(result: ScenarioResult, pack: Pack) -> str:
-    """Japanese report of a scenario: 期待 vs 結果 per key with names, then the trace."""
+def render_failure(result: ScenarioResult, pack: Pack, ids: bool = True) -> str:
+    """Japanese report of a scenario: 期待 vs 結果 per key with names, then the trace.
+
+    ``ids=False`` is the staff's version (設定 > 公開): names only, no file name or id; the
+    command line keeps both for whoever edits the YAML."""
     s = result.scenario
-    lines = [f"シナリオ「{s.name}」（{s.file}）: {'合格' if result.passed else '期待と違います'}"]
+    where = f"（{s.file}）" if ids else ""
+    lines = [f"シナリオ「{s.name}」{where}: {'合格' if result.passed else '期待と違います'}"]
     if result.error is not None:
         return "\n".join([*lines, "ケースを読めません:", *("  " + t for t in result.error.splitlines())])
     for key, expected, got in result.differences:
         base = key.removeprefix("not.")
         kind = LIST_KEYS[base][0] if base in LIST_KEYS else "priorities"
-        names = lambda ids: "、".join(_name(pack, kind, i) for i in ids) or "（なし）"  # noqa: E731
+        names = lambda found: "、".join(_name(pack, kind, i, ids) for i in found) or "（なし）"  # noqa: E731
         if key.startswith("not."):
             lines += [f"■ {KEY_NAMES[base]}（あってはならないもの）", f"  期待: 次を含まない {names(expected)}",
                       f"  結果: {names(got)} が含まれています"]
         elif base == "priority":
-            lines += [f"■ {KEY_NAMES[base]}", f"  期待: {_name(pack, kind, expected)}", f"  結果: {_name(pack, kind, got)}"]
+            lines += [f"■ {KEY_NAMES[base]}", f"  期待: {_name(pack, kind, expected, ids)}", f"  結果: {_name(pack, kind, got, ids)}"]
         else:
             lines += [f"■ {KEY_NAMES[base]}", f"  期待: {names(expected)}", f"  結果: {names(got)}"]
             missing = [i for i in expected if i not in got]
@@ -212,6 +218,7 @@ def render_failure(result: ScenarioResult, pack: Pack) -> str:
             lines += [f"  足りない: {names(missing)}"] * bool(missing) + [f"  余分: {names(extra)}"] * bool(extra)
     if result.decision is not None:
         lines.append("判定の理由（成り立ったルール）:")
-        lines += [f"  - {t.rule}（{t.label}）: {t.reason}" for t in result.decision.trace]
+        lines += [f"  - {t.rule}（{t.label}）: {t.reason}" if ids else f"  - {t.label}: {t.reason}"
+                  for t in result.decision.trace]
         lines += [f"  注意: {w}" for w in result.decision.warnings]
     return "\n".join(lines)

@@ -15,8 +15,12 @@ pack, users, sessions, log = state.pack(), auth.user_store(), auth.session_store
 actor = access.user.id
 roles = {r.id: r.label for r in pack.choices("roles")}
 agencies = {a.id: a.label for a in pack.choices("agencies")}
+PASSWORDS = ("accounts.new.password", "accounts.new.again", "accounts.reset.password", "accounts.reset.again")
 notice = st.session_state.pop("accounts.__notice", None)
 if notice:
+    # A change was made: the passwords typed for it leave the page (a shared screen, a later click).
+    for key in PASSWORDS:
+        st.session_state[key] = ""
     message, whom = notice
     st.success(message)
     st.text(f"対象: {whom}")          # a name typed by an administrator: text, never markdown
@@ -45,11 +49,11 @@ with create:
     with st.form("accounts.new", clear_on_submit=False):
         new_id = st.text_input("ログインID（半角英小文字で始まる2〜32文字）")
         new_name = st.text_input("氏名（表示名）")
-        new_roles = st.multiselect("役割", list(roles), format_func=roles.get, placeholder="選択してください")
+        new_roles = st.multiselect("役割", list(roles), format_func=roles.get, placeholder="選択してください", select_all=False, wrap=True)
         new_agency = st.selectbox("所属機関（機関に所属する職員のとき）", list(agencies), format_func=agencies.get,
                                   index=None, placeholder="選択してください")
-        first = st.text_input("パスワード（10文字以上）", type="password")
-        again = st.text_input("パスワード（確認）", type="password")
+        first = st.text_input("パスワード（10文字以上）", type="password", key=PASSWORDS[0])
+        again = st.text_input("パスワード（確認）", type="password", key=PASSWORDS[1])
         made = st.form_submit_button("アカウントを作る", type="primary")
     if made:
         if first != again:
@@ -76,7 +80,7 @@ with change:
     with left:
         st.markdown("**役割と所属機関**")
         edit_roles = st.multiselect("役割", list(roles), default=[r for r in user.roles if r in roles],
-                                    format_func=roles.get, key=f"accounts.{chosen}.roles", placeholder="選択してください")
+                                    format_func=roles.get, key=f"accounts.{chosen}.roles", placeholder="選択してください", select_all=False, wrap=True)
         choices = ["", *agencies]           # "": no agency (市の職員)
         edit_agency = st.selectbox("所属機関", choices, format_func=lambda a: agencies.get(a, "（所属機関なし）"),
                                    key=f"accounts.{chosen}.agency",
@@ -107,8 +111,8 @@ with change:
     with right:
         st.markdown("**パスワードの再設定**")
         with st.form(f"accounts.{chosen}.reset"):
-            first = st.text_input("新しいパスワード（10文字以上）", type="password")
-            again = st.text_input("新しいパスワード（確認）", type="password")
+            first = st.text_input("新しいパスワード（10文字以上）", type="password", key=PASSWORDS[2])
+            again = st.text_input("新しいパスワード（確認）", type="password", key=PASSWORDS[3])
             reset = st.form_submit_button("パスワードを再設定する")
         if reset:
             if first != again:

@@ -27,10 +27,10 @@ ACTIONS = {"login": "ログイン", "logout": "ログアウト", "login_failure"
            "audit_repair": "監査ログの修復", "demo_data": "デモデータの作成", "case_delete": "ケースの削除",
            "user_enable": "アカウント有効化", "user_unlock": "ロック解除", "user_roles": "役割・所属の変更"}
 left, middle, right = st.columns(3)
-actors = left.multiselect("だれが", sorted({e["actor"] for e in entries}), placeholder="すべて")
+actors = left.multiselect("だれが", sorted({e["actor"] for e in entries}), placeholder="すべて", select_all=False, wrap=True)
 actions = middle.multiselect("何を", sorted({e["action"] for e in entries}), format_func=lambda a: ACTIONS.get(a, a),
-                             placeholder="すべて")
-case_id = right.text_input("ケースID")
+                             placeholder="すべて", select_all=False, wrap=True)
+case_id = right.text_input("ケース番号")
 since = st.date_input("この日から", value=None, min_value=dt.date(2020, 1, 1))
 rows = [e for e in reversed(entries)
         if (not actors or e["actor"] in actors) and (not actions or e["action"] in actions)

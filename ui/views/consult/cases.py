@@ -59,7 +59,7 @@ if st.session_state.pop("cases.go", False):
 
 def choose(label: str, kind: str, key: str) -> list[str]:
     return st.sidebar.multiselect(label, pack.ids(kind), format_func=lambda i: pack.label(kind, i),
-                                  key=f"cases.{key}", on_change=first_page, placeholder="すべて")
+                                  key=f"cases.{key}", on_change=first_page, placeholder="すべて", select_all=False, wrap=True)
 
 
 st.sidebar.markdown("### 絞り込み")

@@ -83,5 +83,5 @@ else:
 
 choices = list(dict.fromkeys([*(t.case_id for t in items), *(cid for cid, _ in inbox), *(cid for cid, _ in sent)]))
 if choices:
-    st.selectbox("ケースを開く", choices, index=None, placeholder="ケースIDを選択", key="todo.open",
+    st.selectbox("ケースを開く", choices, index=None, placeholder="ケース番号を選択", key="todo.open",
                  format_func=lambda i: f"{i}　{names.get(i, '')}".rstrip(), on_change=open_case, args=("todo.open",))

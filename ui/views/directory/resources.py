@@ -10,8 +10,8 @@ st.caption("参加支援・地域づくりのつなぎ先です。ケースの�
            "ケース詳細の「地域資源」タブから、つないだことを記録できます。")
 left, right = st.columns(2)
 needs = left.multiselect("困りごと（相談内容）", pack.ids("concerns"), format_func=lambda c: pack.label("concerns", c),
-                         placeholder="すべて")
-areas = right.multiselect("圏域", pack.ids("areas"), format_func=lambda a: pack.label("areas", a), placeholder="すべて")
+                         placeholder="すべて", select_all=False, wrap=True)
+areas = right.multiselect("圏域", pack.ids("areas"), format_func=lambda a: pack.label("areas", a), placeholder="すべて", select_all=False, wrap=True)
 found = [r for r in pack.resources
          if (not needs or set(needs) & set(r.get("needs") or ()))
          and (not areas or set(areas) & set(r.get("areas") or ()))]

@@ -6,7 +6,7 @@ from ui import state
 
 pack = state.pack()
 st.title("名簿")
-st.caption("roster.yaml と programs.yaml の内容です。「仮」と付いた項目は出典にない仮の値で、市が正式な値を設定します。")
+st.caption("支援機関と事業の名簿です。「仮」と付いた項目は出典にない仮の値で、市が正式な値を設定します。")
 
 
 def mark(choice) -> str:

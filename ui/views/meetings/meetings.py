@@ -43,7 +43,7 @@ except CalendarError as err:
 st.subheader("開催予定（今後12か月）")
 sessions = sorted([*occurrences(pack, today, 12), *(o for o in opened if o.date >= today)], key=by_date)
 shown = st.multiselect("表示する会議", list(meetings), key="meetings.filter", placeholder="すべての会議",
-                       format_func=lambda i: meetings[i].label)
+                       format_func=lambda i: meetings[i].label, select_all=False, wrap=True)
 if shown:
     sessions = [o for o in sessions if o.meeting_id in shown]
 if sessions:

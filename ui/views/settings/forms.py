@@ -36,7 +36,13 @@ FILE = f"forms/{form_id}.yaml"
 SIMPLE_TYPES = [t for t in TYPE_LABELS if t not in ("group", "repeat")]
 
 def list_name(name: str | None) -> str:
-    return f"{LIST_LABELS.get(name, name)}（{name}）" if name else ""
+    return LIST_LABELS.get(name, name) if name else ""
+
+
+def field_name(path: str) -> str:
+    """「本人 > 年齢」: a field by its labels, never its id (a child's label alone can repeat)."""
+    parts = path.split(".")
+    return " > ".join(find_field(form, ".".join(parts[:n])).label for n in range(1, len(parts) + 1))
 
 def rules_inputs(kind: str, key: str, current) -> dict:
     """The type's own checks: choices list, integer range, text pattern."""
@@ -51,23 +57,24 @@ def rules_inputs(kind: str, key: str, current) -> dict:
         out["min"] = left.number_input("最小値（空なら制限なし）", value=current.min if current else None, step=1, key=f"{key}.min")
         out["max"] = right.number_input("最大値（空なら制限なし）", value=current.max if current else None, step=1, key=f"{key}.max")
     if kind == "text":
-        out["pattern"] = st.text_input("入力の形式（正規表現。空なら自由）", (current.pattern or "") if current else "",
-                                       key=f"{key}.pattern").strip() or None
+        with st.expander("上級: 入力の形式"):
+            out["pattern"] = st.text_input("入力の形式（正規表現。空なら自由）", (current.pattern or "") if current else "",
+                                           key=f"{key}.pattern").strip() or None
     return out
 
 # -- the fields ---------------------------------------------------------------------------
-rows = [{"項目名": "　" * p.count(".") + ("└ " if "." in p else "") + f.label, "ID": p, "種類": TYPE_LABELS.get(f.type, f.type),
+rows = [{"項目名": "　" * p.count(".") + ("└ " if "." in p else "") + f.label, "種類": TYPE_LABELS.get(f.type, f.type),
          "必須": "必須" if f.required else "", "表示条件": condition_text(pack, f.show_if) if f.show_if is not None else "",
          "選択肢": list_name(f.choices)} for p, f in walk_fields(form.fields)]
 st.dataframe(rows, hide_index=True, width="stretch")
 
 paths = [p for p, _ in walk_fields(form.fields)]
 path = st.selectbox("変更する項目", paths, key=f"forms.{form_id}.field",
-                    format_func=lambda p: f"{'　└ ' if '.' in p else ''}{find_field(form, p).label}（{p}）")
+                    format_func=field_name)
 field = find_field(form, path)
 key = f"forms.{form_id}.{path}"
 top_level = "." not in path
-tab_edit, tab_show, tab_order = st.tabs(["表示名・入力のきまり", "表示条件", "並べ替え・ID・削除"])
+tab_edit, tab_show, tab_order = st.tabs(["表示名・入力のきまり", "表示条件", "並べ替え・削除"])
 
 with tab_edit:
     label = st.text_input("表示名", field.label, key=f"{key}.label")
@@ -91,7 +98,7 @@ with tab_show:
         groups = {g.id for g in form.fields if g.type == "group"}
         facts = {p: f for p, f in walk_fields(form.fields) if p != path and not f.is_container
                  and ("." not in p or p.split(".")[0] in groups) and f.type in OPS_BY_TYPE}
-        fact = st.selectbox("条件に使う項目", list(facts), format_func=lambda p: f"{facts[p].label}（{p}）", key=f"{key}.cond.fact")
+        fact = st.selectbox("条件に使う項目", list(facts), format_func=field_name, key=f"{key}.cond.fact")
         if fact:
             info = facts[fact]
             op = st.selectbox("比べ方", [*OPS_BY_TYPE[info.type], *PRESENCE_OPS], format_func=lambda o: OP_LABELS.get(o, o),
@@ -102,8 +109,11 @@ with tab_show:
                 pass
             elif info.choices:
                 ids = list(pack.ids(info.choices))
-                pick = st.multiselect if op in ("in", "not_in") else st.selectbox
-                value = pick("値", ids, format_func=lambda c: pack.label(info.choices, c), key=vkey)
+                if op in ("in", "not_in"):
+                    value = st.multiselect("値", ids, format_func=lambda c: pack.label(info.choices, c), key=vkey,
+                                           placeholder="選んでください", select_all=False, wrap=True)
+                else:
+                    value = st.selectbox("値", ids, format_func=lambda c: pack.label(info.choices, c), key=vkey)
             elif info.type == "boolean":
                 value = st.radio("値", [True, False], format_func=lambda b: "はい" if b else "いいえ", key=vkey, horizontal=True)
             elif info.type == "integer":
@@ -129,12 +139,15 @@ with tab_order:
         draft.save_file(FILE, lambda t: move_field(t, path, 1), f"「{field.label}」を下へ移しました。")
     st.divider()
     repo = auth.repo()
-    new_id = st.text_input("新しいID（半角英小文字・数字・_）", key=f"{key}.new_id").strip()
-    if new_id:
-        renaming = field_change(pack, form_id, path, new_id, repo)
-        (st.warning if renaming.blocked else st.info)(renaming.text)
-        if st.button("IDを変える", key=f"{key}.rename", disabled=renaming.blocked) and not renaming.blocked:
-            draft.save_file(FILE, lambda t: set_field_keys(t, path, {"id": new_id}), f"項目のIDを「{path}」から「{new_id}」に変えました。")
+    with st.expander("上級（YAML）: 項目の内部名を変える"):
+        # The id is what the YAML, the rules and stored cases call the field; staff need not see it.
+        st.text(f"今のID: {path}")
+        new_id = st.text_input("新しいID（半角英小文字・数字・_）", key=f"{key}.new_id").strip()
+        if new_id:
+            renaming = field_change(pack, form_id, path, new_id, repo)
+            (st.warning if renaming.blocked else st.info)(renaming.text)
+            if st.button("IDを変える", key=f"{key}.rename", disabled=renaming.blocked) and not renaming.blocked:
+                draft.save_file(FILE, lambda t: set_field_keys(t, path, {"id": new_id}), f"項目のIDを「{path}」から「{new_id}」に変えました。")
     st.divider()
     removing = field_change(pack, form_id, path, None, repo)
     (st.warning if removing.blocked else st.info)(removing.text)
@@ -148,16 +161,18 @@ containers = ["", *(p for p, f in walk_fields(form.fields) if f.is_container)]
 parent = st.selectbox("追加する場所", containers, key=f"forms.{form_id}.add.parent",
                       format_func=lambda p: f"「{find_field(form, p).label}」の中（最後）" if p else "フォームの最後") or None
 new = f"forms.{form_id}.add"
-left, right = st.columns(2)
-add_id = left.text_input("ID（半角英小文字・数字・_）", key=f"{new}.id").strip()
-add_label = right.text_input("表示名", key=f"{new}.label").strip()
+add_label = st.text_input("表示名", key=f"{new}.label").strip()
+with st.expander("上級（YAML）: 内部名"):
+    add_id = st.text_input("ID（半角英小文字・数字・_）", key=f"{new}.id", help="空欄のままなら自動で付けます。").strip()
 kind = st.selectbox("種類", SIMPLE_TYPES, format_func=TYPE_LABELS.get, key=f"{new}.type")
 add_required = st.checkbox("必須", key=f"{new}.required")
 add_help = st.text_input("説明（任意）", key=f"{new}.help").strip()
 extra = rules_inputs(kind, new, None)
-st.caption("まとまり（group）・繰り返し（repeat）の項目は、中の項目と一緒に YAML で作ってください。")
+st.caption("まとまり・繰り返しの項目は、この画面では作れません。中の項目と一緒に、設定ファイルで作ってください。")
 if st.button("項目を追加する", key=f"{new}.save", type="primary"):
     siblings = form.fields if parent is None else find_field(form, parent).fields
+    add_id = add_id or next(f"field_{n}" for n in range(len(siblings) + 1, 2 * len(siblings) + 2)
+                            if all(s.id != f"field_{n}" for s in siblings))
     if not ID_RE.match(add_id):
         st.error("ID は半角英小文字で始め、英小文字・数字・_ だけで書いてください（例: visit_date）。")
     elif any(s.id == add_id for s in siblings):

@@ -73,8 +73,8 @@ else:
     for kind, rule_id, sentence in changes:
         st.markdown(f"- **{kind}** {md(labels.get(rule_id, ''))}: " + md(sentence))
     if not changes:
-        st.caption("ルールの変更はありません。ほかのファイルの変更は、下の差分で確かめてください。")
-    with st.expander("YAML の差分（前の版 → この版）"):
+        st.caption("ルールの変更はありません。ほかの設定の変更は、下の「上級（YAML）」の差分で確かめてください。")
+    with st.expander("上級（YAML）: 設定ファイルの差分（前の版 → この版）"):
         diff = yaml_diff(repo.get_version(v.parent)["sources"], repo.get_version(v.id)["sources"], name(v.parent), name(v.id))
         st.code(diff or "（差分はありません）", language="diff")
 

@@ -40,7 +40,7 @@ if kind != "on_demand":
                                           format_func=lambda w: f"{WEEKDAY_JA[WEEKDAYS.index(w)]}曜日")
     if cadence.get("weeks"):                      # held more than once a month (weeks: [2, 4])
         new_cadence["weeks"] = c3.multiselect("第何週（月に複数回）", [1, 2, 3, 4, 5], default=list(cadence["weeks"]),
-                                              key=f"{key}.weeks") or [1]
+                                              key=f"{key}.weeks", select_all=False, placeholder="選んでください", wrap=True) or [1]
     else:
         new_cadence["week"] = int(c3.number_input("第何週", 1, 5, int(cadence.get("week", 1)), key=f"{key}.week"))
     months = list(range(13))                      # 0: not set (AppTest cannot select a None option)
@@ -56,7 +56,7 @@ st.subheader("同意・守秘・構成機関")
 consent = st.checkbox("本人の同意が必要な会議", bool(m.get("consent_required")), key=f"{key}.consent")
 confidential = st.checkbox("構成員に守秘義務がある会議", bool(m.get("confidential")), key=f"{key}.confidential")
 members = st.multiselect("構成機関", pack.ids("agencies"), default=[a for a in m.get("members", ()) if a in pack.ids("agencies")],
-                         format_func=lambda a: pack.label("agencies", a), key=f"{key}.members")
+                         format_func=lambda a: pack.label("agencies", a), key=f"{key}.members", select_all=False, placeholder="選んでください", wrap=True)
 
 if st.button("会議の設定を保存する", key=f"{key}.save", type="primary"):
     if not label:

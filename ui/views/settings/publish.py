@@ -132,7 +132,7 @@ if failed:
 for result in failed:
     # One at a time, each read before it is accepted: a bulk "accept all" hid what changed.
     with st.expander(f"✗ {result.scenario.name}", expanded=True):
-        st.code(render_failure(result, draft), language=None)
+        st.code(render_failure(result, draft, ids=False), language=None)
         if result.decision is not None and st.button(
                 "このシナリオの期待を新しい結果にする（変更が意図どおりの場合）", key=f"publish.accept.{result.scenario.file}"):
             if seen_before != draft_hash:
@@ -204,25 +204,26 @@ else:
         st.dataframe([{"変わった点": label, "件数": n} for label, n in impact.counts.items()], hide_index=True)
     if impact.changed:
         # What changed first, wide enough to read; the whole routing before and after follows.
-        st.dataframe([{"ケースID": c["case_id"], "変わった点": "、".join(change_labels(draft, c["before"], c["after"])),
+        st.dataframe([{"ケース番号": c["case_id"], "変わった点": "、".join(change_labels(draft, c["before"], c["after"])),
                        "変更前": routing_text(live, c["before"]), "変更後": routing_text(draft, c["after"])}
                       for c in impact.changed],
                      hide_index=True, column_config={"変わった点": st.column_config.TextColumn(width="large")})
     if impact.errors:
         st.subheader("判定できないケース")
         st.caption("下書きの設定では読めないケースです（例: 使われている選択肢が削除された）。公開すると、再判定のときにエラーになります。")
-        st.dataframe([{"ケースID": e["case_id"], "理由": e["message"]} for e in impact.errors], hide_index=True)
+        st.dataframe([{"ケース番号": e["case_id"], "理由": e["message"]} for e in impact.errors], hide_index=True)
 
 # -- 4. 公開 ----------------------------------------------------------------------------------
 st.header("4. 公開")
 changes = rule_changes(live, draft)
 if changes:
     st.markdown("**ルールの変更**")
+    labels = {r.id: r.label for r in (*live.rules, *draft.rules)}        # rules by their names, never ids
     for kind, rule_id, sentence in changes:
-        st.markdown(f"- **{kind}** {rule_id}: " + sentence.replace("\n", "  \n"))
+        st.markdown(f"- **{kind}** {md(labels.get(rule_id, ''))}: " + md(sentence).replace("\n", "  \n"))
 else:
-    st.caption("ルールの変更はありません。ほかのファイルの変更は、下の差分で確かめてください。")
-with st.expander("YAML の差分（公開中 → 下書き）"):
+    st.caption("ルールの変更はありません。ほかの設定の変更は、下の「上級（YAML）」の差分で確かめてください。")
+with st.expander("上級（YAML）: 設定ファイルの差分（公開中 → 下書き）"):
     st.code(yaml_diff(live.sources, sources) or "（差分はありません）", language="diff")
 
 ready = not failed and impact is not None

@@ -11,6 +11,7 @@ from engine.casework.wareki import today as jst_today
 from engine.changes.editing import delete_item, move_item, set_field
 from engine.rules.sentences import provenance_text, rule_text
 from ui import auth, draft
+from ui.plain import md
 from ui.rule_editor import commit, editor, raw_editor, watch
 
 st.title("ルール")
@@ -20,11 +21,11 @@ watch(sources)
 pack, err = draft.draft_pack(sources)
 if err is not None:
     st.error("下書きの設定にエラーがあるため、ルールの一覧と編集画面は使えません。"
-             "「YAML（上級者向け）」タブで rules.yaml を直してください。")
+             "「上級（YAML）」タブでルールの設定を直してください。")
     for issue in err.issues:
         st.error(issue.render())
 
-listing, building, raw = st.tabs(["ルール一覧", "ルールを編集・追加", "YAML（上級者向け）"])
+listing, building, raw = st.tabs(["ルール一覧", "ルールを編集・追加", "上級（YAML）"])
 
 
 def act(edit, message: str) -> None:
@@ -54,13 +55,14 @@ with listing:
         last = len(pack.rules) - 1
         for i, rule in enumerate(pack.rules):
             with st.container(border=True):
-                st.markdown(f"**{i + 1}. {rule.label}**　`{rule.id}`" + ("　**〔無効〕**" if not rule.enabled else ""))
+                st.markdown(f"**{i + 1}. {md(rule.label)}**" + ("　**〔無効〕**" if not rule.enabled else ""))
                 st.markdown(rule_text(pack, rule))
                 st.caption(provenance_text(rule))
                 found = changed.by_rule.get(rule.id)
                 if found:
                     st.caption(f"過去{overrides.WINDOW_DAYS}日に職員がこのルールの推薦を外した回数: {found.removed}")
-                cols = st.columns([1, 1, 1, 2, 2, 1])
+                # One row, each control as wide as its words (at 1024 px fixed columns cut 「編集」 to 「編…」).
+                cols = [st.container(horizontal=True, vertical_alignment="center")] * 6
                 key = f"rules.list.{rule.id}"
                 if cols[0].button("編集", key=f"{key}.edit"):
                     st.session_state["rules.edit.pending"] = rule.id

@@ -10,7 +10,7 @@ from ui import auth, draft, state
 FILE = "vocabularies.yaml"
 
 st.title("語彙")
-st.caption("フォームの選択肢とルールが使う一覧です。表示名はいつでも変えられます。ID はケースとルールが使うため変えられません。"
+st.caption("フォームの選択肢とルールが使う一覧です。表示名はいつでも変えられます。"
            "変更は下書きに保存され、「公開」するまで使われません。")
 pack = draft.pack_or_stop("語彙")
 
@@ -36,17 +36,17 @@ def extras(key: str, entry) -> dict:
     return {}
 
 
-list_name = st.selectbox("一覧", list(SCHEMA), format_func=lambda n: f"{LIST_LABELS.get(n, n)}（{n}）", key="settings_vocab.list")
+list_name = st.selectbox("一覧", list(SCHEMA), format_func=lambda n: LIST_LABELS.get(n, n), key="settings_vocab.list")
 entries = {c.id: c for c in pack.choices(list_name)}
 columns = {"concerns": ("分野", lambda c: pack.label("fields", c.get("field")) if c.get("field") else "—"),
            "relations": ("別の言い方", lambda c: "・".join(c.get("aliases") or ()) or "—"),
            "priorities": ("順位", lambda c: c.get("rank"))}
-st.dataframe([{"ID": c.id, "表示名": c.label, **({columns[list_name][0]: columns[list_name][1](c)} if list_name in columns else {})}
+st.dataframe([{"表示名": c.label, **({columns[list_name][0]: columns[list_name][1](c)} if list_name in columns else {})}
               for c in entries.values()], hide_index=True, width="stretch")
 
 tab_edit, tab_new = st.tabs(["変更・並べ替え・削除", "追加"])
 with tab_edit:
-    item_id = st.selectbox("項目", list(entries), format_func=lambda i: f"{entries[i].label}（{i}）", key=f"settings_vocab.{list_name}.item")
+    item_id = st.selectbox("項目", list(entries), format_func=lambda i: entries[i].label, key=f"settings_vocab.{list_name}.item")
     entry = entries[item_id]
     key = f"settings_vocab.{list_name}.{item_id}"
     label = st.text_input("表示名", entry.label, key=f"{key}.label").strip()
@@ -55,7 +55,7 @@ with tab_edit:
         if not label:
             st.error("表示名を入力してください。")
         else:
-            draft.save_file(FILE, lambda t: update_item(t, list_name, item_id, values), f"{LIST_LABELS.get(list_name, list_name)}「{item_id}」を「{label}」に変更しました。")
+            draft.save_file(FILE, lambda t: update_item(t, list_name, item_id, values), f"{LIST_LABELS.get(list_name, list_name)}「{entry.label}」を「{label}」に変更しました。")
     up, down = st.columns(2)
     if up.button("↑ 上へ", key=f"{key}.up"):
         draft.save_file(FILE, lambda t: move_item(t, list_name, item_id, -1), f"「{entry.label}」を上へ移しました。")
@@ -65,14 +65,17 @@ with tab_edit:
     usage = choice_usage(pack, list_name, item_id, auth.repo())
     (st.warning if usage.blocked else st.info)(usage.text)
     if st.button("この項目を削除する", key=f"{key}.remove", disabled=usage.blocked) and not usage.blocked:
-        draft.save_file(FILE, lambda t: delete_item(t, list_name, item_id), f"「{entry.label}」（{item_id}）を削除しました。")
+        draft.save_file(FILE, lambda t: delete_item(t, list_name, item_id), f"「{entry.label}」を削除しました。")
 
 with tab_new:
     key = f"settings_vocab.{list_name}.new"
-    left, right = st.columns(2)
-    new_id = left.text_input("ID（半角英小文字・数字・_）", key=f"{key}.id").strip()
-    new_label = right.text_input("表示名", key=f"{key}.label").strip()
+    new_label = st.text_input("表示名", key=f"{key}.label").strip()
     values = extras(key, None)
+    with st.expander("上級（YAML）: 内部名"):
+        # The id is what the YAML, the rules and stored cases call the entry; staff need not see it.
+        new_id = st.text_input("ID（半角英小文字・数字・_）", key=f"{key}.id", help="空欄のままなら自動で付けます。").strip()
+    new_id = new_id or next(f"{list_name}_{n}" for n in range(len(entries) + 1, 2 * len(entries) + 2)
+                            if f"{list_name}_{n}" not in entries)
     if st.button("追加する", key=f"{key}.save", type="primary"):
         if not ID_RE.match(new_id):
             st.error("ID は半角英小文字で始め、英小文字・数字・_ だけで書いてください（例: loneliness）。")

@@ -34,9 +34,10 @@ st.caption("相談は受付日、会議は開催日、プランは作成日で�
 # Counted where the data is (SQL on PostgreSQL; a read-only pass over the files otherwise).
 report, counted = repo.dashboard(date_from, date_to)
 figures = report.figures()
-for i in range(0, len(figures), 4):
-    for col, (label, value) in zip(st.columns(4), figures[i:i + 4]):
-        col.metric(label, f"{value:,}")
+# Each figure as wide as its label, wrapping to the next line: fixed columns cut long labels at 1024 px.
+row = st.container(horizontal=True, wrap=True, gap="large")
+for label, value in figures:
+    row.metric(label, f"{value:,}", width="content")
 
 st.markdown("#### つなぎと、推薦を変えた件数")
 st.caption(f"確定した件数と推薦を変えた数は過去{overrides.WINDOW_DAYS}日、つなぎは今の状態です。")
@@ -44,9 +45,10 @@ today = jst_today()
 pending, late, changed = repo.read_cases(lambda cases: (
     sum(r.get("state") == "pending" for c in cases for r in referrals.referrals_of(c)),
     referrals.overdue_count(cases, today), overrides.count(cases, today)))
-for col, (label, value) in zip(st.columns(4), (("受理待ちのつなぎ", pending), ("期限切れのつなぎ", late),
-                                               ("確定した件数", changed.confirmed), ("推薦を変えた数", changed.total()))):
-    col.metric(label, f"{value:,}")
+row = st.container(horizontal=True, wrap=True, gap="large")
+for label, value in (("受理待ちのつなぎ", pending), ("期限切れのつなぎ", late),
+                     ("確定した件数", changed.confirmed), ("推薦を変えた数", changed.total())):
+    row.metric(label, f"{value:,}", width="content")
 if late:
     st.warning(f"受理の期限を過ぎたつなぎが {late:,} 件あります。「今日やること」と「ケース一覧」（期限切れだけ）で確かめてください。")
 with st.expander(f"ルールごとの、職員が推薦を変えた回数（過去{overrides.WINDOW_DAYS}日）"):
@@ -100,7 +102,7 @@ if not repo.access.can("export"):
     exporters = "・".join(r.label for r in pack.choices("roles") if "export" in (r.get("permissions") or ()))
     st.text(f"CSV の出力は、出力の権限がある役割（{exporters or 'なし'}）だけが使えます。")
     st.stop()
-left, right = st.columns(2)
+left = right = st.container(horizontal=True, wrap=True)       # buttons as wide as their words
 left.download_button("件数をCSVで保存", counts_csv,
                      file_name=f"tsunagu_counts_{suffix}.csv", mime="text/csv", key="dashboard.counts_csv")
 right.download_button("ケース一覧をCSVで保存（個人情報なし）", case_csv, file_name=f"tsunagu_cases_{suffix}.csv",

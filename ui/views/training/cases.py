@@ -12,10 +12,10 @@ from ui.views.training.common import banner
 banner()
 pack = state.pack()
 st.title("ケースで学ぶ")
-st.caption("シナリオ（設定パックの scenarios/）から、相談がどこへ、なぜつながるのかを順に見ていきます。")
+st.caption("設定にあるシナリオ（振り分けの見本）から、相談がどこへ、なぜつながるのかを順に見ていきます。")
 scenarios = training_scenarios(pack)
 if not scenarios:
-    st.info("解説のあるシナリオがありません。設定パックの scenarios/ に「解説」を書いたシナリオを加えてください。")
+    st.info("解説のあるシナリオがありません。「設定 > 公開」でケースをシナリオとして保存し、「解説」を書いてください。")
     st.stop()
 STEPS = 4
 KINDS = (("programs", "事業"), ("agencies", "機関"), ("meetings", "会議"))

@@ -47,7 +47,7 @@ def next_question() -> None:
 answer = st.session_state.get("quiz.answer")
 if answer is None:
     picks = {key: st.multiselect(f"つなぐ{title}", pack.ids(key), key=f"quiz.{key}", placeholder="選んでください",
-                                 format_func=lambda i, k=key: pack.label(k, i)) for key, title in PARTS}
+                                 format_func=lambda i, k=key: pack.label(k, i), select_all=False, wrap=True) for key, title in PARTS}
     priority = st.radio("優先度", pack.ids("priorities"), key="quiz.priority", index=None, horizontal=True,
                         format_func=lambda i: pack.label("priorities", i))
     if st.button("答え合わせ", type="primary"):
