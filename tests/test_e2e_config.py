@@ -130,9 +130,11 @@ def test_lower_multi_agency_threshold_publish_and_roll_back(page, app_url, data_
     open_page(page, "ルール", "ルール")
     page.get_by_role("tab", name="ルールを編集・追加", exact=True).click()
     settle(page)
-    choose(page, "編集するルール", f"{RULE_LABEL}（{RULE}）")
+    choose(page, "編集するルール", f". {RULE_LABEL}", exact=False)          # 「N. 名前」: no id outside 上級
+    main.get_by_text("上級（YAML）: ルールの内部名", exact=True).click()
+    settle(page)
     expect(page.get_by_label("ルールID（半角の小文字英字・数字・_）", exact=True)).to_have_value(RULE)
-    fact = page.locator("input[role='combobox'][value='世帯の分野の数（field_count）']")
+    fact = page.locator("input[role='combobox'][value='世帯の分野の数']")
     expect(fact).to_have_count(1)
     value = page.get_by_role("spinbutton", name="値", exact=True)
     row = (page.get_by_test_id("stVerticalBlock").filter(has=fact).filter(has=value).last
