@@ -17,6 +17,7 @@ from engine.casework.referrals import STATE_LABELS, is_overdue, owner_of, referr
 from engine.casework.wareki import wareki
 from engine.pack.model import Pack
 from ui.plain import md
+from ui.state import version_name
 
 
 def _names(pack: Pack, kind: str, ids: list[str]) -> str:
@@ -26,8 +27,8 @@ def _names(pack: Pack, kind: str, ids: list[str]) -> str:
 def side_by_side(pack: Pack, case: Mapping) -> None:
     """推薦 | 確定 for each kind, then every difference with its reason (or a flag when none)."""
     rec, conf = recommended(case), confirmed(case)
-    version = (case.get("decision") or {}).get("config_version") or case.get("config_version") or ""
-    rows = [{"": kind_label(pack, k), f"推薦（設定の版 {version}）": _names(pack, k, rec[k]),
+    version = version_name((case.get("decision") or {}).get("config_version") or case.get("config_version"))
+    rows = [{"": kind_label(pack, k), f"推薦（{version}）": _names(pack, k, rec[k]),
              "確定した振り分け": _names(pack, k, conf[k]) if conf else "（未確定）"} for k in KINDS]
     # A plain table: long agency names wrap instead of being cut off.
     st.table(pd.DataFrame(rows).set_index(""))
@@ -35,7 +36,7 @@ def side_by_side(pack: Pack, case: Mapping) -> None:
         st.info("この振り分けはまだ推薦のままです。内容を確かめて「振り分けを確定する」を押してください。")
         return
     info = case.get("confirmed") or {}
-    st.caption(f"確定: {wareki(info.get('on'))}（{md(info.get('by', ''))}）　推薦の版 {md(info.get('recommendation_version') or '—')}")
+    st.caption(f"確定: {wareki(info.get('on'))}（{md(info.get('by', ''))}）　推薦は{md(version_name(info.get('recommendation_version')))}")
     reasons = {(c.get("kind"), c.get("id"), c.get("change")): c for c in info.get("changes") or ()}
     codes = {c.id: c.label for c in pack.choices("override_reasons")}
     for d in differences(case):
