@@ -188,7 +188,7 @@ def row_view(pack: Pack, case: Mapping) -> dict:
         priority_text = f"🚨 {priority_text}"
     return {
         "ID": as_str(case.get("id")) or "",
-        "受付日": wareki(received_on(case) or None),
+        "受付日": wareki(received_on(case) or None, western=False),      # a list column: 和暦 only, to fit
         "氏名": as_str(person.get("name")) or "",
         "圏域": area_text,
         "状態": pack.label("statuses", status_of(case)) if status_of(case) else "",

@@ -106,7 +106,7 @@ def due_columns(pack: Pack, case: Mapping, today: dt.date) -> dict[str, str]:
     states = [refs.STATE_LABELS.get(r.get("state"), "") + ("⚠" if refs.is_overdue(r, today) else "")
               for r in refs.referrals_of(case)]
     return {"主担当": pack.label("agencies", owner["agency"]) if owner["agency"] else "",
-            "次の期限": (("⚠ " if due < today else "") + wareki(due.isoformat())) if due else "",
+            "次の期限": (("⚠ " if due < today else "") + wareki(due.isoformat(), western=False)) if due else "",
             "つなぎ": "、".join(states) if states else ("未確定" if confirmed(case) is None else "")}
 
 

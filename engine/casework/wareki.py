@@ -10,13 +10,16 @@ _ERAS = ((dt.date(2019, 5, 1), "令和"), (dt.date(1989, 1, 8), "平成"), (dt.d
          (dt.date(1912, 7, 30), "大正"), (dt.date(1868, 1, 25), "明治"))
 
 
-def wareki(day: dt.date | str | None) -> str:
-    """和暦 and 西暦 together; 元年 for the first year of an era.
+def wareki(day: dt.date | str | None, western: bool = True) -> str:
+    """和暦 and 西暦 together (``western=False``: 和暦 only, for narrow list columns); 元年 for the
+    first year of an era.
 
     >>> wareki("2026-11-26")
     '令和8年11月26日 (2026-11-26)'
     >>> wareki(dt.date(2019, 5, 1))
     '令和元年5月1日 (2019-05-01)'
+    >>> wareki("2026-11-26", western=False)
+    '令和8年11月26日'
     >>> wareki(None)
     ''
     """
@@ -32,7 +35,8 @@ def wareki(day: dt.date | str | None) -> str:
     for start, era in _ERAS:
         if day >= start:
             year = day.year - start.year + 1
-            return f"{era}{'元' if year == 1 else year}年{day.month}月{day.day}日 ({day.isoformat()})"
+            text = f"{era}{'元' if year == 1 else year}年{day.month}月{day.day}日"
+            return f"{text} ({day.isoformat()})" if western else text
     return day.isoformat()
 
 

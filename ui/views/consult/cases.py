@@ -111,14 +111,21 @@ if not result.total:
     st.stop()
 
 st.caption(f"{result.total} 件中 {result.first}–{result.last} 件")
-small, medium = st.column_config.TextColumn(width="small"), st.column_config.TextColumn(width="medium")
+
+
+def px(width: int | str, label: str | None = None):
+    """A column this wide. In pixels, at 1024 px 優先度, 状態, ケース番号, 氏名 and 受付日 fit whole;
+    the rest scroll sideways."""
+    return st.column_config.TextColumn(label, width=width)
+
+
 # A new key after each opening: coming back to the list, no row is still selected.
 table_key = f"cases.table.{st.session_state.get('cases.opened', 0)}"
 picked = st.dataframe(
     [{column: row.get(column, "") for column in COLUMNS} for row in rows], hide_index=True, key=table_key,
     on_select="rerun", selection_mode="single-row", height=HEAD_PX + ROW_PX * len(rows) + 2,
-    column_config={"優先度": small, "状態": small, "ID": st.column_config.TextColumn("ケース番号", width="small"),
-                   "氏名": small, "受付日": medium, "次の期限": medium, "事業": medium, "会議": medium})
+    column_config={"優先度": px(56), "状態": px(84), "ID": px(150, "ケース番号"), "氏名": px(104), "受付日": px(128),
+                   "次の期限": px(144), "事業": px("medium"), "会議": px("medium")})
 if picked.selection.rows:
     st.session_state["case_id"] = rows[picked.selection.rows[0]]["ID"]
     st.session_state["cases.opened"] = st.session_state.get("cases.opened", 0) + 1

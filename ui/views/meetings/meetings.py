@@ -47,8 +47,11 @@ shown = st.multiselect("表示する会議", list(meetings), key="meetings.filte
 if shown:
     sessions = [o for o in sessions if o.meeting_id in shown]
 if sessions:
-    st.dataframe([{"日付": f"{wareki(o.date)}（{WEEKDAY_JA[o.date.weekday()]}）", "会議": o.label,
-                   "備考": o.note()} for o in sessions], hide_index=True, width="stretch")
+    # 和暦 only and fixed widths: at 1024 px the date and the whole meeting name fit.
+    st.dataframe([{"日付": f"{wareki(o.date, western=False)}（{WEEKDAY_JA[o.date.weekday()]}）", "会議": o.label,
+                   "備考": o.note()} for o in sessions], hide_index=True, width="stretch",
+                 column_config={"日付": st.column_config.TextColumn(width=150),
+                                "会議": st.column_config.TextColumn(width=410)})
 else:
     st.info("この期間に予定された会議はありません。随時開催の会議は、開催が決まったときに下で日程を登録します。")
 if any((m.get("cadence") or {}).get("placeholder") for m in pack.meetings):
@@ -109,12 +112,12 @@ def priority(case: dict) -> str:
 
 st.dataframe([{
     "ケース番号": c["id"],
-    "受付日": wareki(c.get("intake", {}).get("received_on")),
+    "受付日": wareki(c.get("intake", {}).get("received_on"), western=False),
     "優先度": priority(c),
     "状態": pack.label("statuses", c.get("status", "")),
     "支援プラン": "あり" if "plan" in c else "なし",
     "事業": "、".join(p["name"] for p in c.get("decision", {}).get("programs", [])),
-} for c in items], hide_index=True, width="stretch")
+} for c in items], hide_index=True, width="stretch", column_config={"ケース番号": st.column_config.TextColumn(width=150)})
 if m.get("agenda") == "cases_with_plan" and any("plan" not in c for c in items):
     # The office's name is the pack's (configurable) text: shown as text, not markdown.
     st.text(f"支援プランが「なし」のケースは、会議の前に{pack.label('divisions', pack.info['city']['office'])}がプランを作成します。")

@@ -132,7 +132,7 @@ if failed:
 for result in failed:
     # One at a time, each read before it is accepted: a bulk "accept all" hid what changed.
     with st.expander(f"✗ {result.scenario.name}", expanded=True):
-        st.code(render_failure(result, draft, ids=False), language=None)
+        st.code(render_failure(result, draft, ids=False), language=None, wrap_lines=True)   # whole at 1024 px
         if result.decision is not None and st.button(
                 "このシナリオの期待を新しい結果にする（変更が意図どおりの場合）", key=f"publish.accept.{result.scenario.file}"):
             if seen_before != draft_hash:
