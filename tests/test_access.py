@@ -213,3 +213,16 @@ def test_only_administrators_delete(tmp_path):
         s.delete_case(ids["care"])
     assert repo.get_case(ids["care"]) is not None
     repo.close()
+
+
+def test_a_missing_case_and_a_hidden_one_get_the_same_answer(tmp_path):
+    """Writing to a case number that does not exist tells staff no more than writing to one they
+    may not see: which case numbers exist is not for everyone to learn."""
+    repo, ids, audit, s = fresh(tmp_path, "u_houkatsu")
+    answers = []
+    for case_id in (ids["debt"], "C20261130-ffffff"):
+        with pytest.raises(AccessError) as refused:
+            s.add_event(case_id, {"type": "note", "text": "x"})
+        answers.append(str(refused.value))
+    assert answers[0] == answers[1] and "見つからないか" in answers[0]
+    repo.close()

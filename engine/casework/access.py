@@ -110,6 +110,10 @@ def masked(pack: Pack, access: Access, case: Mapping) -> dict:
     return out
 
 
+#: A write to a case that does not exist and to one the user may not see get the same answer.
+UNREACHABLE = "このケースは見つからないか、変更する権限がありません。ケース一覧から開き直してください。"
+
+
 class ScopedRepository(Repository):
     """The repository as one user may use it: reads filtered and masked, writes checked,
     views and changes written to the audit log (ids only).
@@ -169,11 +173,11 @@ class ScopedRepository(Repository):
     def _writable(self, case_id: str) -> None:
         """Refuse a change to a case that exists and the user may not see."""
         existing = self._repo.get_case(case_id)
-        if existing is None:
-            raise AccessError(f"ケース {case_id} は見つかりません。一覧から開き直してください。")
-        if not self._visible(existing):
-            self._log("case_write_denied", case_id=case_id)
-            raise AccessError("このケースを変更する権限がありません。")
+        if existing is None or not self._visible(existing):
+            if existing is not None:
+                self._log("case_write_denied", case_id=case_id)
+            # One message for both: which case numbers exist is not for everyone to learn.
+            raise AccessError(UNREACHABLE)
 
     # -- reads -----------------------------------------------------------------------------
     def get_case(self, case_id: str) -> dict | None:
@@ -265,7 +269,7 @@ class ScopedRepository(Repository):
         existing = self._repo.get_case(case["id"]) if case.get("id") else None
         if existing is not None and not self._visible(existing):
             self._log("case_write_denied", case_id=case["id"])
-            raise AccessError("このケースを変更する権限がありません。")
+            raise AccessError(UNREACHABLE)
         if existing is None:
             case = {**case, "created_by": self.access.user.id}
             if self.access.user.agency and not (case.get("intake") or {}).get("receiving_agency"):
