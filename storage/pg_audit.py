@@ -29,15 +29,20 @@ class PgAuditLog(AuditLog):
         if unknown:
             raise StorageError(f"監査ログに書けない項目です: {sorted(unknown)}（ID とコードだけを記録します）")
         with self.db.transaction() as conn:
-            conn.execute("INSERT INTO audit_head (seq, hash) VALUES (0, %s) ON CONFLICT DO NOTHING", (GENESIS,))
-            seq, prev = conn.execute("SELECT seq, hash FROM audit_head FOR UPDATE").fetchone()
+            # The head is locked for as short a time as the chain allows: one statement reads and
+            # locks it, one writes the entry and moves it; the caller's commit releases it.
+            head = conn.execute("SELECT seq, hash FROM audit_head FOR UPDATE").fetchone()
+            if head is None:                                   # the first entry of a new database
+                conn.execute("INSERT INTO audit_head (seq, hash) VALUES (0, %s) ON CONFLICT DO NOTHING", (GENESIS,))
+                head = conn.execute("SELECT seq, hash FROM audit_head FOR UPDATE").fetchone()
+            seq, prev = head
             entry = {"seq": seq + 1, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                      "actor": actor, "action": action, **fields, "prev": prev}
             # The same key as the file log (outside the data, storage/keys.py): every app server
             # on this database needs the same key file.
             entry["hash"] = entry_hash(entry, audit_key(create=seq == 0))
-            conn.execute("INSERT INTO audit (seq, body) VALUES (%s, %s)", (entry["seq"], Jsonb(entry)))
-            conn.execute("UPDATE audit_head SET seq = %s, hash = %s", (entry["seq"], entry["hash"]))
+            conn.execute("WITH added AS (INSERT INTO audit (seq, body) VALUES (%s, %s)) "
+                         "UPDATE audit_head SET seq = %s, hash = %s", (entry["seq"], Jsonb(entry), entry["seq"], entry["hash"]))
             return entry
 
     def entries(self) -> Iterator[dict]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -124,8 +124,12 @@ class Database:
                     del self._shared[self.url]
 
     @contextmanager
-    def transaction(self) -> Iterator["object"]:
-        """A connection in a transaction; nested calls on this thread join the outer one."""
+    def transaction(self, pipeline: bool = False) -> Iterator["object"]:
+        """A connection in a transaction; nested calls on this thread join the outer one.
+
+        ``pipeline``: statements are sent without waiting for each answer (psycopg's pipeline
+        mode; a fetch waits for what it needs) and the COMMIT goes with the last of them. No COPY
+        inside (``in_pipeline``)."""
         import psycopg
         current = getattr(self._local, "conn", None)
         if current is not None:
@@ -137,7 +141,7 @@ class Database:
             with self.pool.connection() as conn:
                 self._local.conn = conn
                 try:
-                    with conn.transaction():
+                    with conn.pipeline() if pipeline else nullcontext(), conn.transaction():
                         yield conn
                 finally:
                     self._local.conn = None
@@ -145,6 +149,12 @@ class Database:
             raise unreachable(self.url, err) from None
 
     reading = transaction
+
+
+def in_pipeline(conn) -> bool:
+    """Is ``conn`` in pipeline mode (where COPY cannot run)?"""
+    from psycopg import pq
+    return conn.pgconn.pipeline_status != pq.PipelineStatus.OFF
 
 
 def migrations() -> list[tuple[int, str, str]]:

@@ -217,6 +217,76 @@ def test_a_case_its_events_and_its_audit_entry_commit_together(pg_url):
     log.close()
 
 
+def test_intakes_from_many_threads_at_once_form_one_chain_and_a_stale_save_leaves_nothing(pg_url):
+    """save_case_with_events is pipelined (the head of the audit chain is held for one round trip):
+    eight writers at once still give every case its events numbered from 1 and one unbroken chain."""
+    from engine.errors import ConflictError
+    from storage.audit import PendingEntry
+    repo, log = open_repository(pg_url), open_audit(pg_url)
+    saved: list[str] = []
+    failures: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(12):
+                case = repo.save_case_with_events({"intake": {"area": f"area{n}"}}, [{"type": "received"}, {"type": "routed"}],
+                                                  audit=PendingEntry(log, f"u{n}", "case_write", {"detail": "received"}))
+                saved.append(case["id"])
+        except BaseException as err:          # noqa: BLE001 - reported below
+            failures.append(err)
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    assert repo.count_cases() == len(set(saved)) == 96
+    verdict = log.verify()
+    assert verdict.ok and verdict.entries == 96, verdict.message
+    one = saved[0]
+    assert [e["seq"] for e in repo.events(one)] == [1, 2]
+    again = repo.save_case_with_events({**repo.get_case(one), "status": "closed"}, [{"type": "status"}], expected_revision=1,
+                                       audit=PendingEntry(log, "u0", "case_write", {"detail": "status"}))
+    assert again["revision"] == 2 and [e["seq"] for e in repo.events(one)] == [1, 2, 3]
+    with pytest.raises(ConflictError, match="先に保存"):
+        repo.save_case_with_events({**again, "status": "received"}, [{"type": "status"}], expected_revision=1,
+                                   audit=PendingEntry(log, "u1", "case_write", {"detail": "status"}))
+    assert repo.get_case(one)["status"] == "closed" and len(repo.events(one)) == 3 and log.verify().entries == 97
+    repo.close()
+    log.close()
+
+
+def test_a_fresh_case_id_that_is_taken_is_drawn_again(pg_url, monkeypatch):
+    from storage import records
+    repo = open_repository(pg_url)
+    taken = repo.save_case({"id": "C20260401-aaaaaa", "intake": {"area": "area1"}})
+    draws = iter(["C20260401-aaaaaa", "C20260401-bbbbbb"])
+    monkeypatch.setattr(records, "new_case_id", lambda *a: next(draws))
+    fresh = repo.save_case_with_events({"intake": {"area": "area2"}}, [{"type": "received"}])
+    assert fresh["id"] == "C20260401-bbbbbb" and fresh["revision"] == 1
+    assert repo.get_case(taken["id"])["intake"]["area"] == "area1" and repo.events(taken["id"]) == []
+    repo.close()
+
+
+def test_an_audit_log_in_a_folder_is_refused_beside_the_database(pg_url, tmp_path):
+    """Its entries could not commit with the changes: refused before anything is written."""
+    from engine.casework.access import Access, ScopedRepository
+    from engine.pack import load_pack
+    from storage.audit import PendingEntry
+    from storage.users import User
+    repo, folder_log = open_repository(pg_url), open_audit(tmp_path / "audit")
+    with pytest.raises(StorageError, match="同じデータベースの監査ログしか使えません"):
+        repo.save_case_with_events({"intake": {}}, [{"type": "received"}], audit=PendingEntry(folder_log, "u1", "case_write", {}))
+    with pytest.raises(StorageError, match="同じ URL で開いてください"):
+        repo.set_meta("live_version", "v1", audit=PendingEntry(folder_log, "u1", "config_publish", {}))
+    pack = load_pack()
+    with pytest.raises(StorageError, match="同じデータベースの監査ログしか使えません"):
+        ScopedRepository(repo, pack, Access.of(pack, User("admin1", "管理者", ("admin",))), folder_log)
+    assert repo.count_cases() == 0 and repo.get_meta("live_version") is None
+    assert list(folder_log.entries()) == []
+    repo.close()
+
+
 def test_the_cli_manages_users_and_audit_on_the_database(pg_url, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("TSUNAGU_DATABASE_URL", pg_url)
     monkeypatch.setenv("TSUNAGU_PASSWORD", "十文字以上のパスワードです")

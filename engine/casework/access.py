@@ -151,6 +151,8 @@ class ScopedRepository(Repository):
     }
 
     def __init__(self, repo: Any, pack: Pack, access: Access, audit: Any | None = None, viewed: set | None = None):
+        if audit is not None and hasattr(repo, "check_audit"):
+            repo.check_audit(audit)              # PostgreSQL: the audit log must commit with the changes
         self._repo, self._pack, self.access, self._audit = repo, pack, access, audit
         # Case ids whose view is already logged in this session: a page redrawn ten times
         # is one view in the audit log, not ten.
