@@ -7,6 +7,7 @@ these) and the PostgreSQL store's columns and queries read a case the same way.
 """
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
@@ -147,4 +148,31 @@ def status_of(case: Mapping) -> str | None:
     """The case's status id, or None."""
     return as_str(case.get("status"))
 
+
+def status_since(case: Mapping) -> str:
+    """ISO day the case entered its current status ("" when unknown; an old record without
+    ``status_since`` counts from its 受付日)."""
+    return (as_str(case.get("status_since")) or received_on(case))[:10]
+
+
+def status_since_day(case: Mapping) -> dt.date | None:
+    """``status_since`` as a date, or None when it is not one (then no status limit applies)."""
+    try:
+        return dt.date.fromisoformat(status_since(case)) if status_since(case) else None
+    except ValueError:
+        return None
+
+
+def referral_due(case: Mapping) -> str | None:
+    """The earliest due day (as written) of the case's referrals still waiting for an answer, or None.
+    "Some pending referral is due before X" is "this is before X" (referrals.is_overdue, duties.due_by)."""
+    refs = case.get("referrals")
+    dues = [as_str(r.get("due")) for r in refs if is_mapping(r) and r.get("state") == "pending"] if isinstance(refs, list) else []
+    return min((d for d in dues if d), default=None)
+
+
+def owner_ids(case: Mapping) -> tuple[str | None, str | None]:
+    """The 主担当's (worker, agency) ids (referrals.owner_of)."""
+    owner = as_mapping(case.get("owner"))
+    return as_str(owner.get("worker")), as_str(owner.get("agency"))
 

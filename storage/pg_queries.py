@@ -99,6 +99,23 @@ def _filters(query: Any, params: dict, pack: Any, access: Any) -> list[str]:
     return where
 
 
+def duty_filters(duties: Any, pack: Any, access: Any, params: dict) -> list[str]:
+    """engine/casework/duties.DutyFilter as predicates on the small columns (migration 0005)."""
+    where = []
+    for n, (compare, starts, day) in enumerate(duties.bounds(pack) if duties else ()):
+        params[f"dday{n}"] = day
+        late = [f"(status = %(ds{n}_{i})s AND status_since < %(dd{n}_{i})s)" for i in range(len(starts))]
+        for i, (status, start) in enumerate(sorted(starts.items())):
+            params[f"ds{n}_{i}"], params[f"dd{n}_{i}"] = status, start
+        where.append("(" + " OR ".join([*late, f"referral_due {compare} %(dday{n})s"]) + ")")
+    if duties and duties.mine:
+        mine = "owner_worker = %(uid)s"
+        if access.user.agency is not None:
+            mine += " OR owner_agency = %(agency)s"
+        where.append(f"({mine})")
+    return where
+
+
 def _order(query: Any, pack: Any, params: dict) -> str:
     newest = "received_on DESC, id DESC"
     if query.sort == "id":
@@ -117,10 +134,12 @@ def _order(query: Any, pack: Any, params: dict) -> str:
     return newest
 
 
-def case_page(conn, query: Any, pack: Any, access: Any) -> tuple[list[tuple[dict, bool]], int, int, int]:
-    """One page of the visible cases matching ``query``: ([(case, owned)], total, page, pages)."""
+def case_page(conn, query: Any, pack: Any, access: Any, duties: Any = None) -> tuple[list[tuple[dict, bool]], int, int, int]:
+    """One page of the visible cases matching ``query`` (and ``duties``, a duties.DutyFilter):
+    ([(case, owned)], total, page, pages)."""
     params = access_params(pack, access)
-    where = " AND ".join([visible_sql(pack, access), *_filters(query, params, pack, access)])
+    where = " AND ".join([visible_sql(pack, access), *_filters(query, params, pack, access),
+                          *duty_filters(duties, pack, access, params)])
     total = conn.execute(f"SELECT count(*) FROM cases WHERE {where}", params).fetchone()[0]
     pages = max(1, math.ceil(total / query.per_page))
     page = min(query.page, pages)

@@ -24,8 +24,9 @@ from typing import Any, Iterator, Sequence
 
 from psycopg.types.json import Jsonb
 
-from storage.case_fields import (agencies_of, as_mapping, consent_marks, as_str, fold, ids_of, is_mapping, priority_of, received_on,
-                                 routed_meetings, routing_of, status_of)
+from storage.case_fields import (agencies_of, as_mapping, consent_marks, as_str, fold, ids_of, is_mapping, owner_ids,
+                                 priority_of, received_on, referral_due, routed_meetings, routing_of, status_of,
+                                 status_since_day)
 from engine.errors import StorageError
 from storage import records
 from storage.audit import PendingEntry
@@ -37,7 +38,8 @@ CASE_LOCK, VERSION_LOCK, META_LOCK = 7401, 7402, 7403
 
 CASE_COLUMNS = ("id", "revision", "body", "status", "received_on", "area", "priority", "programs", "agencies",
                  "meetings", "created_by", "receiving_agency", "consent", "config_version", "search", "channel",
-                 "plan_made_on", "meetings_done", "routed_meetings", "seen_by", "consents")
+                 "plan_made_on", "meetings_done", "routed_meetings", "seen_by", "consents", "status_since",
+                 "referral_due", "owner_worker", "owner_agency")
 _UPSERT = (f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join(['%s'] * len(CASE_COLUMNS))}) "
            f"ON CONFLICT (id) DO UPDATE SET "
            + ", ".join(f"{c} = EXCLUDED.{c}" for c in CASE_COLUMNS[1:]))
@@ -79,7 +81,8 @@ def columns(record: dict) -> tuple:
     """The row for ``record``: its JSONB body and the columns lists filter and sort by.
 
     Programs, agencies and meetings are the routing that counts (confirmed, else recommended);
-    ``routed_meetings`` and ``seen_by`` are what engine/casework/access.py decides visibility by.
+    ``routed_meetings`` and ``seen_by`` are what engine/casework/access.py decides visibility by;
+    ``status_since``, ``referral_due`` and the owner's ids what engine/casework/duties.py reads.
     """
     intake, routing = as_mapping(record.get("intake")), routing_of(record)
     person, plan = as_mapping(intake.get("person")), record.get("plan")
@@ -93,7 +96,7 @@ def columns(record: dict) -> tuple:
             fold(person.get("name")) + "\n" + fold(person.get("kana")), as_str(intake.get("channel")), plan_made_on,
             jsonb(done) if isinstance(done, list) and done else None,
             sorted(routed_meetings(record)), sorted(a for a in agencies_of(record) if isinstance(a, str)),
-            jsonb(consent_marks(intake)))
+            jsonb(consent_marks(intake)), status_since_day(record), referral_due(record), *owner_ids(record))
 
 
 class PostgresRepository(Repository):

@@ -71,9 +71,14 @@ def handed_over(rng: random.Random, record: dict) -> None:
                                "meetings": rng.sample(MEETINGS, rng.randint(0, 2)), "on": "2026-06-01"}
     if rng.random() < 0.2:
         record["referrals"] = [{"id": f"R{n}", "agency": rng.choice(AGENCIES),
-                                "state": rng.choice(["pending", "accepted", "returned"])} for n in range(rng.randint(1, 2))]
+                                "state": rng.choice(["pending", "accepted", "returned"]),
+                                "due": rng.choice(["2026-05-20", "2026-06-02", "2026-06-09", "", None, 20260601])}
+                               for n in range(rng.randint(1, 2))]
+    if rng.random() < 0.6:
+        record["status_since"] = rng.choice([None, "2026-03-01", "2026-05-01", "2026-05-29", "2026-06-01T10:00",
+                                             "20260520", "junk", "", "2026-02-30"])
     if rng.random() < 0.15:
-        record["owner"] = {"agency": rng.choice(AGENCIES + [""]), "worker": "staff_a"}
+        record["owner"] = {"agency": rng.choice(AGENCIES + ["", "csw_area1"]), "worker": rng.choice(["staff_a", "member1", None])}
     intake = record["intake"]
     if rng.random() < 0.3:
         intake[PACK.members.self_group] = {**(intake.get(PACK.members.self_group) or {}),
@@ -131,6 +136,30 @@ def test_case_list_and_counts_in_sql_equal_python(stores, user):
         assert stamped_apart(got.rows) == stamped_apart(want.rows), query      # masked the same way
 
 
+DUTIES = [dict(overdue=True), dict(due_within=7), dict(mine=True), dict(overdue=True, mine=True),
+          dict(due_within=0, overdue=True)]
+
+
+@pytest.mark.parametrize("user", USERS, ids=lambda u: u.id)
+def test_the_deadline_and_mine_filters_in_sql_equal_python(stores, user):
+    """期限切れ, 今週までに期限, 自分・自分の機関が主担当: the limits of every status kind (days,
+    working days, months), referrals' due days, odd status starts, on several days."""
+    import datetime as dt
+    from engine.casework.duties import DutyFilter
+    files, pg = stores
+    access = Access.of(PACK, user)
+    python, sql = ScopedRepository(files, PACK, access), ScopedRepository(pg, PACK, access)
+    for today in (dt.date(2026, 6, 2), dt.date(2026, 7, 15), dt.date(2025, 1, 1)):
+        for duty in DUTIES:
+            duties = DutyFilter(today, **duty)
+            for query in (CaseQuery(per_page=500), CaseQuery(sort="priority", per_page=9, page=2)):
+                want, got = python.case_page(query, duties), sql.case_page(query, duties)
+                assert (got.total, got.page, got.pages) == (want.total, want.page, want.pages), (today, duty)
+                assert [c["id"] for c in got.rows] == [c["id"] for c in want.rows], (today, duty)
+    assert python.case_page(CaseQuery(per_page=500), DutyFilter(dt.date(2026, 7, 15), overdue=True)).total > 0 or \
+        user.id == "trainee1"
+
+
 @pytest.mark.parametrize("user", USERS[:3], ids=lambda u: u.id)
 @pytest.mark.parametrize("period", [(None, None), ("2026-04-01", "2027-03-31"), ("2026-05-12", "2026-06-09"),
                                     (None, "2025-12-31")])
@@ -161,3 +190,33 @@ def test_an_upgraded_database_fills_the_new_columns_from_existing_cases(pg_url):
         assert conn.execute("SELECT channel, plan_made_on, meetings_done IS NOT NULL FROM cases").fetchone() == \
             ("minsei", "2026-04-02", True)
         assert repo.get_case("C1")["intake"]["channel"] == "minsei"
+
+
+def test_an_upgraded_database_fills_the_duty_columns_as_the_app_would(pg_url):
+    """Migration 0005 reads status_since, pending referrals' due days and the 主担当 from the bodies."""
+    import psycopg
+    from psycopg.types.json import Jsonb
+    from storage.pg_database import migrations
+    from storage.postgres_store import columns
+    bodies = [
+        {"id": "C1", "status_since": "2026-05-01", "owner": {"worker": "staff_a", "agency": "houkatsu_a"},
+         "referrals": [{"state": "pending", "due": "2026-06-09"}, {"state": "pending", "due": "2026-05-20"},
+                       {"state": "accepted", "due": "2026-01-01"}, {"state": "pending", "due": ""}]},
+        {"id": "C2", "intake": {"received_on": "2026-04-02"}, "referrals": [{"state": "pending", "due": 20260601}]},
+        {"id": "C3", "status_since": "2026-02-30", "owner": {"agency": 5}, "referrals": "junk"},
+        {"id": "C4", "status_since": "", "intake": {"received_on": "2026-06-01T09:00"}},
+        {"id": "C5"},
+    ]
+    with psycopg.connect(pg_url) as conn:                     # a database left at schema version 4
+        conn.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+                     "applied_at timestamptz NOT NULL DEFAULT now())")
+        for version, name, sql in migrations()[:4]:
+            conn.execute(sql)
+            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
+        for body in bodies:
+            conn.execute("INSERT INTO cases (id, revision, body, received_on) VALUES (%s, 1, %s, %s)",
+                         (body["id"], Jsonb(body), (body.get("intake") or {}).get("received_on", "")[:10]))
+    with open_repository(pg_url) as repo, repo.sql() as conn:
+        got = conn.execute("SELECT id, status_since, referral_due, owner_worker, owner_agency FROM cases ORDER BY id").fetchall()
+    want = [(b["id"], *columns({**b, "revision": 1})[-4:]) for b in bodies]
+    assert got == want

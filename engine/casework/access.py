@@ -221,16 +221,23 @@ class ScopedRepository(Repository):
         return self.counts()[0]
 
     # -- the case list and the dashboard: in SQL on PostgreSQL, in Python over the files ----------
-    def case_page(self, query: Any) -> Any:
-        """One page of the case list (caselist.Page) of the cases this user may see, masked as in lists."""
+    def case_page(self, query: Any, duties: Any = None) -> Any:
+        """One page of the case list (caselist.Page) of the cases this user may see, masked as in lists;
+        ``duties`` (duties.DutyFilter) adds the 期限 and 「自分」 filters."""
         from .caselist import Page, run_query
         if hasattr(self._repo, "sql"):
             from storage import pg_queries
             with self._repo.sql() as conn:
-                rows, total, page, pages = pg_queries.case_page(conn, query, self._pack, self.access)
+                rows, total, page, pages = pg_queries.case_page(conn, query, self._pack, self.access, duties)
             shown = [case if owned else masked(self._pack, self.access, case) for case, owned in rows]
             return Page(shown, total, page, pages, query.per_page)
-        found = self.read_cases(lambda cases: run_query(cases, query, self._pack))
+        user = self.access.user
+
+        def run(cases: list[dict]) -> Any:
+            if duties:
+                cases = [c for c in cases if duties.keeps(self._pack, c, user.id, user.agency)]
+            return run_query(cases, query, self._pack)
+        found = self.read_cases(run)
         return Page([copy.deepcopy(c) for c in found.rows], found.total, found.page, found.pages, found.per_page)
 
     def fiscal_years(self) -> list[int]:

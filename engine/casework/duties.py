@@ -19,31 +19,52 @@ from engine.casework.caselist import as_mapping, as_str, is_mapping, received_on
 from engine.casework.handoff import confirmed, differences, recommended
 from engine.casework.wareki import wareki
 from engine.pack.model import Pack
+# How a case's status start is read is shared with the PostgreSQL store's columns.
+from storage.case_fields import status_since, status_since_day  # noqa: F401
 
 WEEK = 7
 
 
-def status_since(case: Mapping) -> str:
-    """ISO day the case entered its current status ("" when unknown)."""
-    return (as_str(case.get("status_since")) or received_on(case))[:10]
-
-
-def next_due(pack: Pack, case: Mapping) -> dt.date | None:
-    """The day by which the case must move on or be looked at again (None: final or no limit)."""
-    status = status_of(case)
+def stay_due(pack: Pack, status: str | None, start: dt.date) -> dt.date | None:
+    """The day a case that entered ``status`` on ``start`` must move on by (None: final or no limit)."""
     stay = next((as_mapping(s.get("stay")) for s in pack.statuses if s.id == status and not s.get("final")), None)
-    since = status_since(case)
-    if not stay or not since:
-        return None
-    try:
-        start = dt.date.fromisoformat(since)
-    except ValueError:
+    if not stay:
         return None
     if "working_days" in stay:
         return add_working_days(start, int(stay["working_days"]))
     if "months" in stay:
         return start + relativedelta(months=int(stay["months"]))
     return start + dt.timedelta(days=int(stay.get("days", 0)))
+
+
+def next_due(pack: Pack, case: Mapping) -> dt.date | None:
+    """The day by which the case must move on or be looked at again (None: final or no limit)."""
+    start = status_since_day(case)
+    return stay_due(pack, status_of(case), start) if start else None
+
+
+def first_start_due_after(pack: Pack, status: str, day: dt.date) -> dt.date | None:
+    """The earliest day a case could have entered ``status`` and be due after ``day`` (None: the
+    status has no limit). Dues never go back as the start moves on, so a case in that status is
+    due on or before ``day`` exactly when it entered the status before this: the one comparison
+    PostgreSQL makes (storage/pg_queries.duty_filters).
+
+    >>> from engine.pack import load_pack
+    >>> pack = load_pack()
+    >>> status = next(s.id for s in pack.statuses if (s.get("stay") or {}).get("days"))
+    >>> start = first_start_due_after(pack, status, dt.date(2026, 6, 1))
+    >>> stay_due(pack, status, start) > dt.date(2026, 6, 1) >= stay_due(pack, status, start - dt.timedelta(days=1))
+    True
+    """
+    if stay_due(pack, status, day) is None:
+        return None
+    low, high = day - dt.timedelta(days=366 * 30), day + dt.timedelta(days=1)   # due(high) > day always
+    if stay_due(pack, status, low) > day:
+        return low
+    while high - low > dt.timedelta(days=1):             # due(low) <= day < due(high)
+        middle = low + (high - low) // 2
+        low, high = (low, middle) if stay_due(pack, status, middle) > day else (middle, high)
+    return high
 
 
 def case_view(pack: Pack, case: Mapping, today: dt.date) -> dict:
@@ -79,7 +100,7 @@ def due_by(pack: Pack, case: Mapping, day: dt.date) -> bool:
     due = next_due(pack, case)
     if due and due <= day:
         return True
-    return any(r.get("state") == "pending" and r.get("due") and str(r.get("due")) <= day.isoformat()
+    return any(r.get("state") == "pending" and as_str(r.get("due")) and r["due"] <= day.isoformat()
                for r in refs.referrals_of(case))
 
 
@@ -97,6 +118,44 @@ def involves(case: Mapping, agency: str) -> bool:
         return True
     routing = confirmed(case) or recommended(case)
     return agency in routing["agencies"] or as_mapping(case.get("intake")).get("receiving_agency") == agency
+
+
+@dataclass(frozen=True)
+class DutyFilter:
+    """ケース一覧's 期限 and 「自分」 filters: past a limit (``overdue``), something due within
+    ``due_within`` days (overdue included), the 主担当 is the user or their agency (``mine``)."""
+
+    today: dt.date
+    overdue: bool = False
+    due_within: int | None = None
+    mine: bool = False
+
+    def __bool__(self) -> bool:
+        return self.overdue or self.due_within is not None or self.mine
+
+    def keeps(self, pack: Pack, case: Mapping, user_id: str, agency: str | None) -> bool:
+        """The filters in Python, over a case record."""
+        return ((not self.overdue or is_overdue(pack, case, self.today))
+                and (self.due_within is None or due_by(pack, case, self.today + dt.timedelta(days=self.due_within)))
+                and (not self.mine or owned_by(case, user_id, agency)))
+
+    def bounds(self, pack: Pack) -> list[tuple[str, dict[str, dt.date], str]]:
+        """The filters as PostgreSQL asks them (storage/pg_queries.duty_filters): for each of the
+        期限 filters, ("<" or "<=", {status: the first start due after the last day allowed}, that
+        day for a referral's due): a case passes when it entered its status before its bound, or a
+        pending referral's due day compares so."""
+        out = []
+        if self.overdue:                          # due before today: due on or before yesterday
+            out.append(("<", self._starts(pack, self.today - dt.timedelta(days=1)), self.today.isoformat()))
+        if self.due_within is not None:
+            last = self.today + dt.timedelta(days=self.due_within)
+            out.append(("<=", self._starts(pack, last), last.isoformat()))
+        return out
+
+    @staticmethod
+    def _starts(pack: Pack, last: dt.date) -> dict[str, dt.date]:
+        starts = {s.id: first_start_due_after(pack, s.id, last) for s in pack.statuses}
+        return {status: start for status, start in starts.items() if start is not None}
 
 
 def due_columns(pack: Pack, case: Mapping, today: dt.date) -> dict[str, str]:

@@ -3,9 +3,9 @@ import datetime as dt
 
 import streamlit as st
 
-from engine.casework.caselist import SORTS, CaseQuery, row_view, run_query
+from engine.casework.caselist import SORTS, CaseQuery, row_view
 from engine.casework.demo import DEMO_KINDS, save_demo, store_kind
-from engine.casework.duties import WEEK, due_by, due_columns, is_overdue, owned_by
+from engine.casework.duties import WEEK, DutyFilter, due_columns
 from engine.casework.wareki import today as jst_today
 from engine.errors import TsunaguError
 from ui import auth, state
@@ -85,25 +85,10 @@ query = CaseQuery(statuses=statuses, programs=programs, agencies=agencies, areas
                   priorities=priorities, date_from=date_from, date_to=date_to, text=text, sort=sort,
                   page=max(1, int(st.session_state["cases.page"])), per_page=PER_PAGE)
 
-def page_of(cases: list[dict]):
-    # A read-only view: only the rows of this page are built, nothing is copied.
-    if only_overdue:
-        cases = [c for c in cases if is_overdue(pack, c, today)]
-    if due_this_week:
-        cases = [c for c in cases if due_by(pack, c, today + dt.timedelta(days=WEEK))]
-    if only_mine:
-        cases = [c for c in cases if owned_by(c, me.id, me.agency)]
-    found = run_query(cases, query, pack)
-    return found, [{**row_view(pack, case), **due_columns(pack, case, today)} for case in found.rows]
-
-
-if only_overdue or due_this_week or only_mine:
-    # Deadlines and who owns a case are worked out in Python (engine/casework/duties.py).
-    result, rows = repo.read_cases(page_of)
-else:
-    # Filtered, counted and paged where the data is (SQL on PostgreSQL); only this page's rows come back.
-    result = repo.case_page(query)
-    rows = [{**row_view(pack, case), **due_columns(pack, case, today)} for case in result.rows]
+# Filtered (期限 and 「自分」 too), counted and paged where the data is (SQL on PostgreSQL); only this page's rows come back.
+duties = DutyFilter(today, overdue=only_overdue, due_within=WEEK if due_this_week else None, mine=only_mine)
+result = repo.case_page(query, duties)
+rows = [{**row_view(pack, case), **due_columns(pack, case, today)} for case in result.rows]
 st.session_state["cases.page"] = result.page          # a page beyond the end shows the last one
 
 if not result.total:
