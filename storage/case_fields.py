@@ -176,3 +176,20 @@ def owner_ids(case: Mapping) -> tuple[str | None, str | None]:
     owner = as_mapping(case.get("owner"))
     return as_str(owner.get("worker")), as_str(owner.get("agency"))
 
+
+def referral_parties(case: Mapping) -> list[str]:
+    """Who a referral of the case concerns, for 今日やること (engine/casework/duties.todo,
+    referrals.inbox and sent): ``to:<agency>`` of each pending one, ``by:<user>`` and
+    ``from:<agency>`` of every one."""
+    refs = case.get("referrals")
+    out = set()
+    for ref in refs if isinstance(refs, list) else ():
+        if not is_mapping(ref):
+            continue
+        if ref.get("state") == "pending" and as_str(ref.get("agency")):
+            out.add("to:" + ref["agency"])
+        for prefix, key in (("by:", "sent_by"), ("from:", "from_agency")):
+            if as_str(ref.get(key)):
+                out.add(prefix + ref[key])
+    return sorted(out)
+

@@ -245,6 +245,20 @@ def dashboard(conn, pack: Any, access: Any, date_from: str | None, date_to: str 
     return numbers, {d: counted[d] for d in dimensions}
 
 
+def todo_bodies(conn, pack: Any, access: Any, duties: Any) -> list[tuple[dict, bool]]:
+    """(body, owned) of the visible cases that can hold something for 今日やること: the user's or
+    their agency's (``duties``: mine, due within its days), or with a referral to their agency
+    pending, or sent by them or their agency. A superset of what duties.todo, referrals.inbox and
+    referrals.sent keep, so those run unchanged on it."""
+    params = access_params(pack, access)
+    parties = ["by:" + access.user.id] + (["to:" + access.user.agency, "from:" + access.user.agency]
+                                          if access.user.agency is not None else [])
+    params["parties"] = parties
+    due = " AND ".join(duty_filters(duties, pack, access, params))
+    return conn.execute(f"SELECT body, {owns_sql(access)} FROM cases WHERE {visible_sql(pack, access)} "
+                        f"AND (({due}) OR referral_parties && %(parties)s::text[]) ORDER BY id", params).fetchall()
+
+
 def visible_bodies(conn, pack: Any, access: Any, where: str = "TRUE", params: Mapping | None = None):
     """(body, owned) of every visible case matching ``where``: for CSV exports and agendas."""
     merged = {**access_params(pack, access), **(params or {})}

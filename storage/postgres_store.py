@@ -25,7 +25,7 @@ from typing import Any, Iterator, Sequence
 from psycopg.types.json import Jsonb
 
 from storage.case_fields import (agencies_of, as_mapping, consent_marks, as_str, fold, ids_of, is_mapping, owner_ids,
-                                 priority_of, received_on, referral_due, routed_meetings, routing_of, status_of,
+                                 priority_of, received_on, referral_due, referral_parties, routed_meetings, routing_of, status_of,
                                  status_since_day)
 from engine.errors import StorageError
 from storage import records
@@ -39,7 +39,7 @@ CASE_LOCK, VERSION_LOCK, META_LOCK = 7401, 7402, 7403
 CASE_COLUMNS = ("id", "revision", "body", "status", "received_on", "area", "priority", "programs", "agencies",
                  "meetings", "created_by", "receiving_agency", "consent", "config_version", "search", "channel",
                  "plan_made_on", "meetings_done", "routed_meetings", "seen_by", "consents", "status_since",
-                 "referral_due", "owner_worker", "owner_agency")
+                 "referral_due", "owner_worker", "owner_agency", "referral_parties")
 _UPSERT = (f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join(['%s'] * len(CASE_COLUMNS))}) "
            f"ON CONFLICT (id) DO UPDATE SET "
            + ", ".join(f"{c} = EXCLUDED.{c}" for c in CASE_COLUMNS[1:]))
@@ -96,7 +96,8 @@ def columns(record: dict) -> tuple:
             fold(person.get("name")) + "\n" + fold(person.get("kana")), as_str(intake.get("channel")), plan_made_on,
             jsonb(done) if isinstance(done, list) and done else None,
             sorted(routed_meetings(record)), sorted(a for a in agencies_of(record) if isinstance(a, str)),
-            jsonb(consent_marks(intake)), status_since_day(record), referral_due(record), *owner_ids(record))
+            jsonb(consent_marks(intake)), status_since_day(record), referral_due(record), *owner_ids(record),
+            referral_parties(record))
 
 
 class PostgresRepository(Repository):

@@ -72,7 +72,10 @@ def handed_over(rng: random.Random, record: dict) -> None:
     if rng.random() < 0.2:
         record["referrals"] = [{"id": f"R{n}", "agency": rng.choice(AGENCIES),
                                 "state": rng.choice(["pending", "accepted", "returned"]),
-                                "due": rng.choice(["2026-05-20", "2026-06-02", "2026-06-09", "", None, 20260601])}
+                                "due": rng.choice(["2026-05-20", "2026-06-02", "2026-06-09", "", None, 20260601]),
+                                "sent_by": rng.choice(["staff_a", "member1", "csw2", None]),
+                                "from_agency": rng.choice(["houkatsu_a", "csw_area1", "csw_area2", "", None]),
+                                "answered_on": "2026-05-25"}
                                for n in range(rng.randint(1, 2))]
     if rng.random() < 0.6:
         record["status_since"] = rng.choice([None, "2026-03-01", "2026-05-01", "2026-05-29", "2026-06-01T10:00",
@@ -160,6 +163,27 @@ def test_the_deadline_and_mine_filters_in_sql_equal_python(stores, user):
         user.id == "trainee1"
 
 
+@pytest.mark.parametrize("user", USERS, ids=lambda u: u.id)
+def test_todo_from_the_cases_sql_picks_equals_python_over_every_case(stores, user):
+    """今日やること: duties.todo, the inbox and the sent list over the cases PostgreSQL reads
+    (pg_queries.todo_bodies) are those over every visible case."""
+    import datetime as dt
+    from engine.casework import referrals
+    from engine.casework.duties import WEEK, todo
+    files, pg = stores
+    access = Access.of(PACK, user)
+    python, sql = ScopedRepository(files, PACK, access), ScopedRepository(pg, PACK, access)
+    for today in (dt.date(2026, 6, 2), dt.date(2026, 7, 15), dt.date(2025, 1, 1)):
+        def gather(cases: list[dict]):
+            return (todo(PACK, cases, user.id, user.agency, today),
+                    [(c["id"], r.get("id")) for c, r in referrals.inbox(cases, user.agency)],
+                    [(c["id"], r.get("id")) for c, r in referrals.sent(cases, user.agency, user.id)])
+        want, got = python.read_todo(gather, today, WEEK), sql.read_todo(gather, today, WEEK)
+        assert got == want, today
+    if user.id in ("staff_a", "member1"):
+        assert any(python.read_todo(gather, today, WEEK))          # the data gives them something to do
+
+
 @pytest.mark.parametrize("user", USERS[:3], ids=lambda u: u.id)
 @pytest.mark.parametrize("period", [(None, None), ("2026-04-01", "2027-03-31"), ("2026-05-12", "2026-06-09"),
                                     (None, "2025-12-31")])
@@ -193,15 +217,18 @@ def test_an_upgraded_database_fills_the_new_columns_from_existing_cases(pg_url):
 
 
 def test_an_upgraded_database_fills_the_duty_columns_as_the_app_would(pg_url):
-    """Migration 0005 reads status_since, pending referrals' due days and the 主担当 from the bodies."""
+    """Migrations 0005 and 0006 read status_since, pending referrals' due days, the 主担当 and who
+    the referrals concern from the bodies."""
     import psycopg
     from psycopg.types.json import Jsonb
     from storage.pg_database import migrations
     from storage.postgres_store import columns
     bodies = [
         {"id": "C1", "status_since": "2026-05-01", "owner": {"worker": "staff_a", "agency": "houkatsu_a"},
-         "referrals": [{"state": "pending", "due": "2026-06-09"}, {"state": "pending", "due": "2026-05-20"},
-                       {"state": "accepted", "due": "2026-01-01"}, {"state": "pending", "due": ""}]},
+         "referrals": [{"state": "pending", "due": "2026-06-09", "agency": "csw_area1", "sent_by": "staff_a"},
+                       {"state": "pending", "due": "2026-05-20", "agency": "", "from_agency": "houkatsu_a"},
+                       {"state": "accepted", "due": "2026-01-01", "agency": "csw_area2", "sent_by": "staff_a"},
+                       {"state": "pending", "due": "", "agency": 7, "sent_by": None}, "junk"]},
         {"id": "C2", "intake": {"received_on": "2026-04-02"}, "referrals": [{"state": "pending", "due": 20260601}]},
         {"id": "C3", "status_since": "2026-02-30", "owner": {"agency": 5}, "referrals": "junk"},
         {"id": "C4", "status_since": "", "intake": {"received_on": "2026-06-01T09:00"}},
@@ -217,6 +244,7 @@ def test_an_upgraded_database_fills_the_duty_columns_as_the_app_would(pg_url):
             conn.execute("INSERT INTO cases (id, revision, body, received_on) VALUES (%s, 1, %s, %s)",
                          (body["id"], Jsonb(body), (body.get("intake") or {}).get("received_on", "")[:10]))
     with open_repository(pg_url) as repo, repo.sql() as conn:
-        got = conn.execute("SELECT id, status_since, referral_due, owner_worker, owner_agency FROM cases ORDER BY id").fetchall()
-    want = [(b["id"], *columns({**b, "revision": 1})[-4:]) for b in bodies]
+        got = conn.execute("SELECT id, status_since, referral_due, owner_worker, owner_agency, referral_parties "
+                           "FROM cases ORDER BY id").fetchall()
+    want = [(b["id"], *columns({**b, "revision": 1})[-5:]) for b in bodies]
     assert got == want

@@ -240,6 +240,18 @@ class ScopedRepository(Repository):
         found = self.read_cases(run)
         return Page([copy.deepcopy(c) for c in found.rows], found.total, found.page, found.pages, found.per_page)
 
+    def read_todo(self, view: Callable[[list[dict]], Any], today: Any, days: int) -> Any:
+        """``view`` over the visible cases that can hold something for 今日やること within ``days``
+        (duties.todo, referrals.inbox, referrals.sent keep the same from them as from every case):
+        on PostgreSQL only those are read (pg_queries.todo_bodies), from files every case."""
+        if hasattr(self._repo, "sql"):
+            from storage import pg_queries
+            from .duties import DutyFilter
+            with self._repo.sql() as conn:
+                rows = pg_queries.todo_bodies(conn, self._pack, self.access, DutyFilter(today, due_within=days, mine=True))
+            return view([case if owned else masked(self._pack, self.access, case) for case, owned in rows])
+        return self.read_cases(view)
+
     def fiscal_years(self) -> list[int]:
         """The 年度 the visible cases were received in, newest first."""
         from . import stats

@@ -4,7 +4,7 @@ my agency's answer (受付待ちのつなぎ), and the state of the referrals I 
 import streamlit as st
 
 from engine.casework import referrals
-from engine.casework.duties import todo
+from engine.casework.duties import WEEK, todo
 from engine.casework.wareki import today as jst_today, wareki
 from ui import auth, state
 from ui.handoff_view import referral_rows
@@ -30,7 +30,7 @@ def gather(cases: list[dict]):
     return items, inbox, sent, names
 
 
-items, inbox, sent, names = repo.read_cases(gather)
+items, inbox, sent, names = repo.read_todo(gather, today, WEEK)
 
 
 def open_case(key: str) -> None:
