@@ -193,3 +193,23 @@ def referral_parties(case: Mapping) -> list[str]:
                 out.add(prefix + ref[key])
     return sorted(out)
 
+
+def pending_referrals(case: Mapping) -> int:
+    """How many of the case's referrals wait for an answer."""
+    refs = case.get("referrals")
+    return sum(1 for r in refs if is_mapping(r) and r.get("state") == "pending") if isinstance(refs, list) else 0
+
+
+def confirmed_latest(case: Mapping) -> str | None:
+    """The latest day (as written) of the confirmed routing and of its changes, None without one:
+    a case counts in the overrides of a window starting on X (engine/casework/overrides.count)
+    only when this is X or later. A day that is not text reads "~", after every date, so such a
+    case is always read and judged by the Python count."""
+    conf = as_mapping(case.get("confirmed"))
+    if not conf:
+        return None
+    changes = conf.get("changes")
+    days = [conf.get("on"), *(c.get("on") for c in changes if is_mapping(c))] if isinstance(changes, list) \
+        else [conf.get("on")]
+    return max((d if isinstance(d, str) else "~" if d else "" for d in days), default="")
+

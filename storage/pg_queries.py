@@ -259,6 +259,15 @@ def todo_bodies(conn, pack: Any, access: Any, duties: Any) -> list[tuple[dict, b
                         f"AND (({due}) OR referral_parties && %(parties)s::text[]) ORDER BY id", params).fetchall()
 
 
+def handoff_bodies(conn, pack: Any, access: Any, since: str) -> list[tuple[dict, bool]]:
+    """(body, owned) of the visible cases with a referral pending, or a routing confirmed or changed
+    on ``since`` or later (or on a day that is not text): what referrals' counts and
+    overrides.count over a window from ``since`` can count."""
+    params = {**access_params(pack, access), "since": since}
+    return conn.execute(f"SELECT body, {owns_sql(access)} FROM cases WHERE {visible_sql(pack, access)} "
+                        "AND (pending_referrals > 0 OR confirmed_latest >= %(since)s) ORDER BY id", params).fetchall()
+
+
 def visible_bodies(conn, pack: Any, access: Any, where: str = "TRUE", params: Mapping | None = None):
     """(body, owned) of every visible case matching ``where``: for CSV exports and agendas."""
     merged = {**access_params(pack, access), **(params or {})}

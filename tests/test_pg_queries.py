@@ -68,7 +68,12 @@ def handed_over(rng: random.Random, record: dict) -> None:
     if rng.random() < 0.3:
         record["confirmed"] = {"programs": rng.sample([p.id for p in PACK.programs], 2),
                                "agencies": rng.sample(AGENCIES, rng.randint(0, 3)),
-                               "meetings": rng.sample(MEETINGS, rng.randint(0, 2)), "on": "2026-06-01"}
+                               "meetings": rng.sample(MEETINGS, rng.randint(0, 2)),
+                               "on": rng.choice(["2026-06-01", "2026-03-01", "2025-12-01", 20260601, None]),
+                               "changes": [{"kind": rng.choice(["programs", "agencies"]), "id": rng.choice(AGENCIES),
+                                            "change": rng.choice(["removed", "added"]), "rules": ["r1", "r2"][:rng.randint(0, 2)],
+                                            "on": rng.choice(["2026-05-30", "2026-02-01", "", 7, None])}
+                                           for _ in range(rng.randint(0, 2))] + rng.choice([[], ["junk"]])}
     if rng.random() < 0.2:
         record["referrals"] = [{"id": f"R{n}", "agency": rng.choice(AGENCIES),
                                 "state": rng.choice(["pending", "accepted", "returned"]),
@@ -184,6 +189,32 @@ def test_todo_from_the_cases_sql_picks_equals_python_over_every_case(stores, use
         assert any(python.read_todo(gather, today, WEEK))          # the data gives them something to do
 
 
+@pytest.mark.parametrize("user", USERS, ids=lambda u: u.id)
+def test_referral_counts_and_overrides_from_the_cases_sql_picks_equal_python(stores, user):
+    """The dashboard's つなぎ counts and the overrides per rule (推薦を変えた回数) over the cases
+    PostgreSQL reads (pg_queries.handoff_bodies) are those over every visible case."""
+    import datetime as dt
+    from engine.casework import overrides, referrals
+    files, pg = stores
+    access = Access.of(PACK, user)
+    python, sql = ScopedRepository(files, PACK, access), ScopedRepository(pg, PACK, access)
+    def counted_on(today: dt.date):
+        def counted(cases: list[dict]):
+            # In id order: the files hand cases out shard by shard, PostgreSQL by id, and the
+            # overrides list their cases in the order met.
+            cases = sorted(cases, key=lambda c: c["id"])
+            return (sum(r.get("state") == "pending" for c in cases for r in referrals.referrals_of(c)),
+                    referrals.overdue_count(cases, today), overrides.count(cases, today))
+        return counted
+    for today in (dt.date(2026, 6, 2), dt.date(2026, 9, 15), dt.date(2025, 1, 1)):
+        since = overrides.window_start(today)
+        assert sql.read_handoffs(counted_on(today), since) == python.read_handoffs(counted_on(today), since), today
+    if user.id == "admin1":
+        today = dt.date(2026, 6, 2)
+        pending, late, changed = python.read_handoffs(counted_on(today), overrides.window_start(today))
+        assert pending and changed.confirmed and changed.total()        # the data has something to count
+
+
 @pytest.mark.parametrize("user", USERS[:3], ids=lambda u: u.id)
 @pytest.mark.parametrize("period", [(None, None), ("2026-04-01", "2027-03-31"), ("2026-05-12", "2026-06-09"),
                                     (None, "2025-12-31")])
@@ -217,8 +248,8 @@ def test_an_upgraded_database_fills_the_new_columns_from_existing_cases(pg_url):
 
 
 def test_an_upgraded_database_fills_the_duty_columns_as_the_app_would(pg_url):
-    """Migrations 0005 and 0006 read status_since, pending referrals' due days, the 主担当 and who
-    the referrals concern from the bodies."""
+    """Migrations 0005 to 0007 read status_since, pending referrals' due days, the 主担当, who the
+    referrals concern, how many wait and the confirmed routing's latest day from the bodies."""
     import psycopg
     from psycopg.types.json import Jsonb
     from storage.pg_database import migrations
@@ -229,7 +260,11 @@ def test_an_upgraded_database_fills_the_duty_columns_as_the_app_would(pg_url):
                        {"state": "pending", "due": "2026-05-20", "agency": "", "from_agency": "houkatsu_a"},
                        {"state": "accepted", "due": "2026-01-01", "agency": "csw_area2", "sent_by": "staff_a"},
                        {"state": "pending", "due": "", "agency": 7, "sent_by": None}, "junk"]},
-        {"id": "C2", "intake": {"received_on": "2026-04-02"}, "referrals": [{"state": "pending", "due": 20260601}]},
+        {"id": "C2", "intake": {"received_on": "2026-04-02"}, "referrals": [{"state": "pending", "due": 20260601}],
+         "confirmed": {"on": "2026-05-01", "changes": [{"on": "2026-05-03"}, {"on": 20260601}, "junk", {"on": None}]}},
+        {"id": "C6", "confirmed": {"on": "2026-05-01", "changes": [{"on": "2026-04-03"}, {"on": ""}]}},
+        {"id": "C7", "confirmed": {"on": None, "changes": "junk"}},
+        {"id": "C8", "confirmed": {}},
         {"id": "C3", "status_since": "2026-02-30", "owner": {"agency": 5}, "referrals": "junk"},
         {"id": "C4", "status_since": "", "intake": {"received_on": "2026-06-01T09:00"}},
         {"id": "C5"},
@@ -244,7 +279,7 @@ def test_an_upgraded_database_fills_the_duty_columns_as_the_app_would(pg_url):
             conn.execute("INSERT INTO cases (id, revision, body, received_on) VALUES (%s, 1, %s, %s)",
                          (body["id"], Jsonb(body), (body.get("intake") or {}).get("received_on", "")[:10]))
     with open_repository(pg_url) as repo, repo.sql() as conn:
-        got = conn.execute("SELECT id, status_since, referral_due, owner_worker, owner_agency, referral_parties "
-                           "FROM cases ORDER BY id").fetchall()
-    want = [(b["id"], *columns({**b, "revision": 1})[-5:]) for b in bodies]
+        got = conn.execute("SELECT id, status_since, referral_due, owner_worker, owner_agency, referral_parties, "
+                           "pending_referrals, confirmed_latest FROM cases ORDER BY id").fetchall()
+    want = sorted((b["id"], *columns({**b, "revision": 1})[-7:]) for b in bodies)
     assert got == want

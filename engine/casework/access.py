@@ -252,6 +252,17 @@ class ScopedRepository(Repository):
             return view([case if owned else masked(self._pack, self.access, case) for case, owned in rows])
         return self.read_cases(view)
 
+    def read_handoffs(self, view: Callable[[list[dict]], Any], since: str) -> Any:
+        """``view`` over the visible cases with a referral pending or a routing confirmed or changed
+        since ``since`` (what the 受理待ち・期限切れのつなぎ counts and overrides.count can count):
+        on PostgreSQL only those are read (pg_queries.handoff_bodies), from files every case."""
+        if hasattr(self._repo, "sql"):
+            from storage import pg_queries
+            with self._repo.sql() as conn:
+                rows = pg_queries.handoff_bodies(conn, self._pack, self.access, since)
+            return view([case if owned else masked(self._pack, self.access, case) for case, owned in rows])
+        return self.read_cases(view)
+
     def fiscal_years(self) -> list[int]:
         """The 年度 the visible cases were received in, newest first."""
         from . import stats

@@ -40,9 +40,18 @@ class Overrides:
         return sum(r.removed for r in self.by_rule.values()) + sum(self.added.values())
 
 
+def window_start(today: dt.date, days: int = WINDOW_DAYS) -> str:
+    """The first day (ISO) of the window ``count`` counts over.
+
+    >>> window_start(dt.date(2026, 6, 30))
+    '2026-04-01'
+    """
+    return (today - dt.timedelta(days=days)).isoformat()
+
+
 def count(cases: Iterable[Mapping], today: dt.date, days: int = WINDOW_DAYS) -> Overrides:
     """Override counts over the changes made from ``today - days`` to ``today`` (inclusive)."""
-    since = (today - dt.timedelta(days=days)).isoformat()
+    since = window_start(today, days)
     until = today.isoformat()
     removed: dict[str, Counter] = {}
     removed_cases: dict[str, list[str]] = {}
