@@ -265,3 +265,18 @@ def screenshot(page, name: str) -> Path:
             page.set_viewport_size(size)
     return path
 
+
+
+def route_single_field_case(page, area: str = "第1圏域", age: int = 40) -> str:
+    """相談受付: a resident with one 分野 only (多重債務), consent given, saved; returns the new case id."""
+    choose_radio(page, "阪南市在住（必須）", "はい")
+    choose(page, "相談経路（必須）", "本人")
+    choose(page, "日常生活圏域（必須）", area)
+    choose(page, "本人同意（関係機関での情報共有）（必須）", "同意あり")
+    type_number(page, "年齢（必須）", age)
+    choose(page, "相談内容（必須）", "多重債務")
+    click_button(page, "受け付けて振り分ける")
+    saved = page.get_by_test_id("stMain").get_by_text(re.compile(r"ケース \S+ を保存しました。"))
+    expect(saved).to_be_visible()
+    no_exception(page)
+    return re.search(r"ケース (\S+) を保存しました。", saved.inner_text()).group(1)

@@ -23,15 +23,14 @@ from tests.e2e_support import (
     STEP_TIMEOUT_MS,
     add_account,
     choose,
-    choose_radio,
     click_button,
     log_in,
     no_exception,
+    route_single_field_case,
     running_app,
     screenshot,
     settle,
     sidebar_link,
-    type_number,
 )
 
 RULE = "multi_field"
@@ -87,21 +86,6 @@ def fill_text(page, label: str, text: str) -> None:
     field.fill(text)
     field.press("Control+Enter" if field.evaluate("e => e.tagName") == "TEXTAREA" else "Enter")
     settle(page)
-
-
-def route_single_field_case(page) -> str:
-    """相談受付: a resident with one 分野 only (多重債務), consent given; returns the new case id."""
-    choose_radio(page, "阪南市在住（必須）", "はい")
-    choose(page, "相談経路（必須）", "本人")
-    choose(page, "日常生活圏域（必須）", "第1圏域")
-    choose(page, "本人同意（関係機関での情報共有）（必須）", "同意あり")
-    type_number(page, "年齢（必須）", 40)
-    choose(page, "相談内容（必須）", "多重債務")
-    click_button(page, "受け付けて振り分ける")
-    saved = page.get_by_text(re.compile(r"ケース \S+ を保存しました。"))
-    expect(saved).to_be_visible()
-    no_exception(page)
-    return re.search(r"ケース (\S+) を保存しました。", saved.inner_text()).group(1)
 
 
 def programs_column(page):

@@ -12,8 +12,7 @@ from engine.pack import load_pack
 from engine.casework.workflow import allowed_next
 from storage import open_repository, open_users
 from tests.e2e_support import (ARTIFACTS, E2E_PASSWORD, STEP_TIMEOUT_MS, choose, go_to, log_in, no_exception,
-                               running_app, screenshot, settle)
-from tests.test_e2e_config import route_single_field_case
+                               route_single_field_case, running_app, screenshot, settle)
 
 
 def new_tab(browser):

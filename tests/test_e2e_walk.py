@@ -19,12 +19,12 @@ from tests.e2e_support import (
     E2E_PASSWORD,
     STEP_TIMEOUT_MS,
     choose,
-    choose_radio,
     click_button,
     go_to,
     log_in,
     nav_links,
     no_exception,
+    route_single_field_case,
     running_app,
     screenshot,
     settle,
@@ -256,14 +256,7 @@ def test_a_working_day_in_the_browser(browser, tmp_path, width, height):
             scan(page, ids, "相談受付（誤り）", problems)
 
             # 5. Fixed and saved.
-            choose_radio(page, "阪南市在住（必須）", "はい")
-            choose(page, "相談経路（必須）", "本人")
-            choose(page, "日常生活圏域（必須）", "第2圏域")
-            choose(page, "本人同意（関係機関での情報共有）（必須）", "同意あり")
-            type_number(page, "年齢（必須）", 45)
-            choose(page, "相談内容（必須）", "多重債務")
-            click_button(page, "受け付けて振り分ける")
-            expect(main.get_by_text(re.compile(r"ケース \S+ を保存しました。"))).to_be_visible()
+            route_single_field_case(page, area="第2圏域", age=45)
             shot(page, "04_intake_saved")
             scan(page, ids, "相談受付（保存）", problems)
 
