@@ -120,8 +120,9 @@ def impact_s(pack, repo) -> tuple[float, int]:
     sources["rules.yaml"] = sources["rules.yaml"].replace('{fact: field_count, op: ">=", value: 2}',
                                                           '{fact: field_count, op: ">=", value: 1}')
     draft = load_sources(sources)
+    scoped = ScopedRepository(repo, pack, Access.of(pack, ADMIN))
     start = time.perf_counter()
-    result = repo.read_cases(lambda cases: preview(cases, pack, draft))
+    result = scoped.read_for_impact(lambda cases: preview(cases, pack, draft))      # as 設定 > 公開 reads them
     return round(time.perf_counter() - start, 2), len(result.changed)
 
 

@@ -213,3 +213,16 @@ def confirmed_latest(case: Mapping) -> str | None:
         else [conf.get("on")]
     return max((d if isinstance(d, str) else "~" if d else "" for d in days), default="")
 
+
+def decision_digest(case: Mapping) -> dict | None:
+    """What the impact preview (engine/changes/impact.py) reads of the stored decision: its
+    programs', agencies' and meetings' ids, its priority and the rules that fired; None when
+    the case has no decision."""
+    decision = case.get("decision")
+    if not is_mapping(decision) or not decision:
+        return None
+    trace = decision.get("trace")
+    return {**{k: ids_of(decision.get(k)) for k in ("programs", "agencies", "meetings")},
+            "priority": decision.get("priority"),
+            "rules": [t.get("rule") for t in trace if is_mapping(t)] if isinstance(trace, list) else []}
+

@@ -268,6 +268,25 @@ def handoff_bodies(conn, pack: Any, access: Any, since: str) -> list[tuple[dict,
                         "AND (pending_referrals > 0 OR confirmed_latest >= %(since)s) ORDER BY id", params).fetchall()
 
 
+def impact_inputs(conn, pack: Any, access: Any) -> list[tuple[dict, bool]]:
+    """(case, owned) for the impact preview, every visible case, read from the ``intake`` and
+    ``decision_digest`` columns instead of the bodies (the stored decision's explanations are
+    most of a body): ``{id, config_version, intake, decision}`` with the decision as
+    impact._stored reads it (lists of ``{"id"}``, the priority, the trace's ``{"rule"}``)."""
+    rows = conn.execute(f"SELECT id, config_version, intake, decision_digest, {owns_sql(access)} FROM cases "
+                        f"WHERE {visible_sql(pack, access)} ORDER BY id", access_params(pack, access))
+    out = []
+    for case_id, version, intake, digest, owned in rows:
+        case: dict = {"id": case_id, "config_version": version}
+        if intake is not None:
+            case["intake"] = intake
+        if digest is not None:
+            case["decision"] = {**{k: [{"id": i} for i in digest[k]] for k in ("programs", "agencies", "meetings")},
+                                "priority": digest["priority"], "trace": [{"rule": r} for r in digest["rules"]]}
+        out.append((case, owned))
+    return out
+
+
 def visible_bodies(conn, pack: Any, access: Any, where: str = "TRUE", params: Mapping | None = None):
     """(body, owned) of every visible case matching ``where``: for CSV exports and agendas."""
     merged = {**access_params(pack, access), **(params or {})}

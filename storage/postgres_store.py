@@ -24,7 +24,8 @@ from typing import Any, Iterator, Sequence
 
 from psycopg.types.json import Jsonb
 
-from storage.case_fields import (agencies_of, as_mapping, confirmed_latest, consent_marks, as_str, fold, ids_of, is_mapping,
+from storage.case_fields import (agencies_of, as_mapping, confirmed_latest, consent_marks, as_str, decision_digest, fold,
+                                 ids_of, is_mapping,
                                  owner_ids, pending_referrals,
                                  priority_of, received_on, referral_due, referral_parties, routed_meetings, routing_of, status_of,
                                  status_since_day)
@@ -41,7 +42,7 @@ CASE_COLUMNS = ("id", "revision", "body", "status", "received_on", "area", "prio
                  "meetings", "created_by", "receiving_agency", "consent", "config_version", "search", "channel",
                  "plan_made_on", "meetings_done", "routed_meetings", "seen_by", "consents", "status_since",
                  "referral_due", "owner_worker", "owner_agency", "referral_parties", "pending_referrals",
-                 "confirmed_latest")
+                 "confirmed_latest", "intake", "decision_digest")
 _UPSERT = (f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join(['%s'] * len(CASE_COLUMNS))}) "
            f"ON CONFLICT (id) DO UPDATE SET "
            + ", ".join(f"{c} = EXCLUDED.{c}" for c in CASE_COLUMNS[1:]))
@@ -99,7 +100,8 @@ def columns(record: dict) -> tuple:
             jsonb(done) if isinstance(done, list) and done else None,
             sorted(routed_meetings(record)), sorted(a for a in agencies_of(record) if isinstance(a, str)),
             jsonb(consent_marks(intake)), status_since_day(record), referral_due(record), *owner_ids(record),
-            referral_parties(record), pending_referrals(record), confirmed_latest(record))
+            referral_parties(record), pending_referrals(record), confirmed_latest(record),
+            jsonb(record["intake"]) if "intake" in record else None, jsonb(decision_digest(record)))
 
 
 class PostgresRepository(Repository):

@@ -263,6 +263,17 @@ class ScopedRepository(Repository):
             return view([case if owned else masked(self._pack, self.access, case) for case, owned in rows])
         return self.read_cases(view)
 
+    def read_for_impact(self, view: Callable[[list[dict]], Any]) -> Any:
+        """``view`` over the visible cases as the impact preview reads them (id, config_version,
+        intake, the stored decision's ids, priority and fired rules; masked unless owned): on
+        PostgreSQL from small columns (pg_queries.impact_inputs), from files the whole cases."""
+        if hasattr(self._repo, "sql"):
+            from storage import pg_queries
+            with self._repo.sql() as conn:
+                rows = pg_queries.impact_inputs(conn, self._pack, self.access)
+            return view([case if owned else masked(self._pack, self.access, case) for case, owned in rows])
+        return self.read_cases(view)
+
     def fiscal_years(self) -> list[int]:
         """The 年度 the visible cases were received in, newest first."""
         from . import stats

@@ -190,7 +190,7 @@ st.header("3. 影響（インパクト）プレビュー")
 st.caption("保存されているすべてのケースを、公開中の設定と下書きの設定の両方で振り分けて比べます。ケースは変更しません。")
 if st.button("影響を確かめる"):
     bar = st.progress(0.0, text="ケースを振り分けています…")
-    found = repo.read_cases(lambda cases: preview(
+    found = repo.read_for_impact(lambda cases: preview(
         cases, live, draft, lambda done, total: bar.progress(done / total, text=f"{done} / {total} 件")))
     st.session_state["publish.impact"] = (draft_hash, found)
     bar.empty()
