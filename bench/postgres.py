@@ -142,6 +142,9 @@ def _writer(where: str, seed: int, start_at: float, counts) -> None:
 
 
 def writers_rate(where: str) -> float:
+    # Create the schema first: otherwise the writers' start window goes on the first one's migration
+    # while the others wait for its lock (on a loaded machine, past the window's end: 0 intakes/s).
+    open_repository(where).close()
     context = multiprocessing.get_context("spawn")
     counts = context.Queue()
     start_at = time.time() + 12                    # every process is ready (imports, packs) by then
