@@ -160,3 +160,27 @@ def test_a_form_change_decides_every_case_again(pack, stored):
     got = preview(stored, pack, draft)
     changed, errors = full_redecision(stored, pack, draft)
     assert list(got.changed) == changed and [e["case_id"] for e in got.errors] == errors
+
+
+def test_odd_stored_records_preview_as_a_full_redecision(pack, stored):
+    """A stored decision of another shape (bare ids, as an older or hand-edited record holds) is
+    decided afresh, and a household row whose concerns are None (unanswered) is read as unanswered:
+    neither stops the preview, and the answer is a full re-decision's."""
+    current = [copy.deepcopy(c) for c in stored if c.get("config_version") == pack.version and c.get("decision")][:40]
+    for case in current[:10]:
+        case["decision"] = {**case["decision"], "programs": [p["id"] for p in case["decision"]["programs"]]}
+    for case in current[10:20]:
+        case["decision"] = {**case["decision"], "trace": ["a rule"]}
+    households = [c for c in current[20:] if c["intake"].get("household")]
+    assert households
+    for case in households:
+        case["intake"]["household"][0]["concerns"] = None
+        case["decision"] = new_record(pack, case["intake"], "test")[0]["decision"]     # what live decides for it
+    sources = dict(pack.sources)
+    head, rules = sources["rules.yaml"].split("\nrules:\n")
+    sources["rules.yaml"] = head + "\nrules:\n" + rules.replace('{fact: field_count, op: ">=", value: 2}',
+                                                                '{fact: field_count, op: ">=", value: 1}')
+    draft = load_sources(sources)
+    got = preview(current, pack, draft)
+    changed, errors = full_redecision(current, pack, draft)
+    assert got.changed and list(got.changed) == changed and not got.errors and not errors

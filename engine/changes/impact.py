@@ -93,9 +93,13 @@ def _stored(case: Mapping, live: Pack) -> tuple[dict, tuple[str, ...]] | None:
     stored = case.get("decision")
     if case.get("config_version") != live.version or not isinstance(stored, Mapping) or not stored:
         return None
-    before = {k: [x["id"] for x in stored.get(k, [])] for k in KEYS[:3]}
+    try:
+        before = {k: [x["id"] for x in stored.get(k) or []] for k in KEYS[:3]}
+        fired = tuple(t["rule"] for t in stored.get("trace") or [])
+    except (TypeError, KeyError):
+        return None          # a decision of another shape (older, or edited by hand): decided afresh
     before["priority"] = stored.get("priority")
-    return before, tuple(t["rule"] for t in stored.get("trace", []))
+    return before, fired
 
 
 def preview(cases: Iterable[Mapping[str, Any]], live: Pack, draft: Pack,

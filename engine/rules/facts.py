@@ -196,9 +196,21 @@ def _hide(pack: Pack, case: dict) -> tuple[dict, dict]:
 
 
 def members_of(pack: Pack, case: Mapping) -> tuple[dict, ...]:
+    """The person and each household row, with only the answered fields: a ``None`` an odd stored
+    record may hold is unanswered, as it is for every condition."""
     m = pack.members
-    me = {"relation": m.self_relation, **case.get(m.self_group, {})}
-    return (me, *[dict(row) for row in case.get(m.repeat, [])])
+    me = {"relation": m.self_relation, **_answered(case.get(m.self_group))}
+    return (me, *[_answered(row) for row in case.get(m.repeat) or () if isinstance(row, Mapping)])
+
+
+def _answered(row: Any) -> dict:
+    return {k: v for k, v in row.items() if v is not None} if isinstance(row, Mapping) else {}
+
+
+def _listed(value: Any) -> list:
+    """A member's answer as a list: none for an empty answer (``None``, as an odd stored record
+    may hold), one for a single value."""
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 def _deriver(pack: Pack, d) -> Any:
@@ -206,18 +218,15 @@ def _deriver(pack: Pack, d) -> Any:
     field_of, field_order = _concern_fields(pack)
     if d.fn == "member_values":
         def value(facts, members):
-            values = []
-            for m in members:
-                v = m.get(d.field)
-                values.extend(v if isinstance(v, list) else [] if v is None else [v])
+            values = [v for m in members for v in _listed(m.get(d.field))]
             return list(dict.fromkeys(values)) or None
     elif d.fn == "member_fields":
         def value(facts, members):
-            present = {field_of.get(c) for m in members for c in m.get(d.field, [])}
+            present = {field_of.get(c) for m in members for c in _listed(m.get(d.field))}
             return [f for f in field_order if f in present] or None
     elif d.fn == "count":
         def value(facts, members):
-            return len(facts.get(d.of, []))
+            return len(_listed(facts.get(d.of)))
     elif d.fn in ("max_member", "min_member"):
         pick = max if d.fn == "max_member" else min
 
