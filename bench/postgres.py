@@ -127,13 +127,15 @@ def impact_s(pack, repo) -> tuple[float, int]:
 
 
 # -- 8 writers at once ------------------------------------------------------------------------------
-def _writer(where: str, seed: int, start_at: float, counts) -> None:
+def _writer(where: str, seed: int, ready, counts) -> None:
     pack = load_pack()
     cases = list(demo_cases(pack, 2000, seed=seed))
     repo, audit = open_repository(where), open_audit(where)
     take_intake_atomically(repo, audit, pack, cases[-1], actor=f"w{seed}")     # warm up (rules compiled)
-    time.sleep(max(0.0, start_at - time.time()))
-    until, done = start_at + WRITE_SECONDS, 0
+    # Every writer warmed up, then all start together: a fixed start time was missed on a loaded
+    # machine, and a writer that started late counted 0.
+    ready.wait(timeout=600)
+    until, done = time.time() + WRITE_SECONDS, 0
     while time.time() < until:
         take_intake_atomically(repo, audit, pack, cases[done % len(cases)], actor=f"w{seed}")
         done += 1
@@ -146,12 +148,11 @@ def writers_rate(where: str) -> float:
     # while the others wait for its lock (on a loaded machine, past the window's end: 0 intakes/s).
     open_repository(where).close()
     context = multiprocessing.get_context("spawn")
-    counts = context.Queue()
-    start_at = time.time() + 12                    # every process is ready (imports, packs) by then
-    procs = [context.Process(target=_writer, args=(where, 100 + n, start_at, counts)) for n in range(WRITERS)]
+    counts, ready = context.Queue(), context.Barrier(WRITERS)
+    procs = [context.Process(target=_writer, args=(where, 100 + n, ready, counts)) for n in range(WRITERS)]
     for proc in procs:
         proc.start()
-    total = sum(counts.get(timeout=120) for _ in procs)
+    total = sum(counts.get(timeout=900) for _ in procs)
     for proc in procs:
         proc.join(timeout=60)
     return total / WRITE_SECONDS
