@@ -157,8 +157,9 @@ def status_since(case: Mapping) -> str:
 
 def status_since_day(case: Mapping) -> dt.date | None:
     """``status_since`` as a date, or None when it is not one (then no status limit applies)."""
+    since = status_since(case)
     try:
-        return dt.date.fromisoformat(status_since(case)) if status_since(case) else None
+        return dt.date.fromisoformat(since) if since else None
     except ValueError:
         return None
 

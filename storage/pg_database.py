@@ -132,8 +132,9 @@ class Database:
         inside (``in_pipeline``)."""
         import psycopg
         current = getattr(self._local, "conn", None)
-        if current is not None:
-            yield current
+        if current is not None:                     # joined: pipelined from here on if asked and not yet
+            with current.pipeline() if pipeline and not in_pipeline(current) else nullcontext():
+                yield current
             return
         if self.closed:
             raise StorageError(f"PostgreSQL（{self.place}）のリポジトリは閉じられています。open_repository で開き直してください。")

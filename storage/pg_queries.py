@@ -250,22 +250,18 @@ def todo_bodies(conn, pack: Any, access: Any, duties: Any) -> list[tuple[dict, b
     their agency's (``duties``: mine, due within its days), or with a referral to their agency
     pending, or sent by them or their agency. A superset of what duties.todo, referrals.inbox and
     referrals.sent keep, so those run unchanged on it."""
-    params = access_params(pack, access)
     parties = ["by:" + access.user.id] + (["to:" + access.user.agency, "from:" + access.user.agency]
                                           if access.user.agency is not None else [])
-    params["parties"] = parties
+    params: dict = {"parties": parties, **access_params(pack, access)}
     due = " AND ".join(duty_filters(duties, pack, access, params))
-    return conn.execute(f"SELECT body, {owns_sql(access)} FROM cases WHERE {visible_sql(pack, access)} "
-                        f"AND (({due}) OR referral_parties && %(parties)s::text[]) ORDER BY id", params).fetchall()
+    return visible_bodies(conn, pack, access, f"(({due}) OR referral_parties && %(parties)s::text[])", params)
 
 
 def handoff_bodies(conn, pack: Any, access: Any, since: str) -> list[tuple[dict, bool]]:
     """(body, owned) of the visible cases with a referral pending, or a routing confirmed or changed
     on ``since`` or later (or on a day that is not text): what referrals' counts and
     overrides.count over a window from ``since`` can count."""
-    params = {**access_params(pack, access), "since": since}
-    return conn.execute(f"SELECT body, {owns_sql(access)} FROM cases WHERE {visible_sql(pack, access)} "
-                        "AND (pending_referrals > 0 OR confirmed_latest >= %(since)s) ORDER BY id", params).fetchall()
+    return visible_bodies(conn, pack, access, "(pending_referrals > 0 OR confirmed_latest >= %(since)s)", {"since": since})
 
 
 def impact_inputs(conn, pack: Any, access: Any) -> list[tuple[dict, bool]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Iterator, Sequence
 
@@ -207,7 +207,7 @@ class PostgresRepository(Repository):
         """
         records.require_dict(case, "ケース")
         given = records.case_id_of(case)
-        with self._audited(audit, pipeline=True) as (conn, log), nullcontext() if in_pipeline(conn) else conn.pipeline():
+        with self._audited(audit, pipeline=True) as (conn, log):
             while True:
                 case_id = given or records.new_case_id()
                 self._lock(conn, CASE_LOCK, case_id)

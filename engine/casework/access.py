@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from storage import pg_queries
 from storage.audit import PendingEntry
 from storage.base import UNSET, Repository
 from storage.users import User
@@ -208,7 +209,6 @@ class ScopedRepository(Repository):
     def counts(self) -> tuple[int, int]:
         """(cases this user may see, cases they may not): one pass, nothing copied or masked."""
         if hasattr(self._repo, "sql"):                 # PostgreSQL counts them itself
-            from storage import pg_queries
             with self._repo.sql() as conn:
                 return pg_queries.visibility_counts(conn, self._pack, self.access)
 
@@ -226,11 +226,9 @@ class ScopedRepository(Repository):
         ``duties`` (duties.DutyFilter) adds the 期限 and 「自分」 filters."""
         from .caselist import Page, run_query
         if hasattr(self._repo, "sql"):
-            from storage import pg_queries
             with self._repo.sql() as conn:
                 rows, total, page, pages = pg_queries.case_page(conn, query, self._pack, self.access, duties)
-            shown = [case if owned else masked(self._pack, self.access, case) for case, owned in rows]
-            return Page(shown, total, page, pages, query.per_page)
+            return Page(self._shown(rows), total, page, pages, query.per_page)
         user = self.access.user
 
         def run(cases: list[dict]) -> Any:
@@ -244,41 +242,38 @@ class ScopedRepository(Repository):
         """``view`` over the visible cases that can hold something for 今日やること within ``days``
         (duties.todo, referrals.inbox, referrals.sent keep the same from them as from every case):
         on PostgreSQL only those are read (pg_queries.todo_bodies), from files every case."""
-        if hasattr(self._repo, "sql"):
-            from storage import pg_queries
-            from .duties import DutyFilter
-            with self._repo.sql() as conn:
-                rows = pg_queries.todo_bodies(conn, self._pack, self.access, DutyFilter(today, due_within=days, mine=True))
-            return view([case if owned else masked(self._pack, self.access, case) for case, owned in rows])
-        return self.read_cases(view)
+        from .duties import DutyFilter
+        return self._read_picked(view, pg_queries.todo_bodies, DutyFilter(today, due_within=days, mine=True))
 
     def read_handoffs(self, view: Callable[[list[dict]], Any], since: str) -> Any:
         """``view`` over the visible cases with a referral pending or a routing confirmed or changed
         since ``since`` (what the 受理待ち・期限切れのつなぎ counts and overrides.count can count):
         on PostgreSQL only those are read (pg_queries.handoff_bodies), from files every case."""
-        if hasattr(self._repo, "sql"):
-            from storage import pg_queries
-            with self._repo.sql() as conn:
-                rows = pg_queries.handoff_bodies(conn, self._pack, self.access, since)
-            return view([case if owned else masked(self._pack, self.access, case) for case, owned in rows])
-        return self.read_cases(view)
+        return self._read_picked(view, pg_queries.handoff_bodies, since)
 
     def read_for_impact(self, view: Callable[[list[dict]], Any]) -> Any:
         """``view`` over the visible cases as the impact preview reads them (id, config_version,
         intake, the stored decision's ids, priority and fired rules; masked unless owned): on
         PostgreSQL from small columns (pg_queries.impact_inputs), from files the whole cases."""
-        if hasattr(self._repo, "sql"):
-            from storage import pg_queries
-            with self._repo.sql() as conn:
-                rows = pg_queries.impact_inputs(conn, self._pack, self.access)
-            return view([case if owned else masked(self._pack, self.access, case) for case, owned in rows])
-        return self.read_cases(view)
+        return self._read_picked(view, pg_queries.impact_inputs)
+
+    def _read_picked(self, view: Callable[[list[dict]], Any], query: Callable[..., list], *args: Any) -> Any:
+        """``view`` over the visible cases ``query`` (a pg_queries function) picks on PostgreSQL
+        (masked unless owned), or over every visible case from files."""
+        if not hasattr(self._repo, "sql"):
+            return self.read_cases(view)
+        with self._repo.sql() as conn:
+            rows = query(conn, self._pack, self.access, *args)
+        return view(self._shown(rows))
+
+    def _shown(self, rows: list[tuple[dict, bool]]) -> list[dict]:
+        """(case, owned) rows as this user may see them: masked unless owned."""
+        return [case if owned else masked(self._pack, self.access, case) for case, owned in rows]
 
     def fiscal_years(self) -> list[int]:
         """The 年度 the visible cases were received in, newest first."""
         from . import stats
         if hasattr(self._repo, "sql"):
-            from storage import pg_queries
             with self._repo.sql() as conn:
                 months = pg_queries.received_months(conn, self._pack, self.access)
             # fiscal_year reads only the year and the month: the month string stands for the day.
@@ -289,7 +284,6 @@ class ScopedRepository(Repository):
         """(stats.Report, stats.counts) over the visible cases for the period."""
         from . import stats
         if hasattr(self._repo, "sql"):
-            from storage import pg_queries
             with self._repo.sql() as conn:
                 numbers, counted = pg_queries.dashboard(conn, self._pack, self.access, date_from, date_to,
                                                         stats.pack_figures(self._pack), list(stats.DIMENSIONS))
