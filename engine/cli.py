@@ -192,9 +192,10 @@ def cmd_case(args) -> int:
     import datetime as dt
 
     from engine.casework.duties import case_view, involves, is_overdue
+    from engine.casework.wareki import today as japan_today
     from engine.errors import did_you_mean
     repo, pack = _open_live(args)
-    today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+    today = dt.date.fromisoformat(args.today) if args.today else japan_today()
     with repo:
         if args.action == "show":
             if not args.case_id:

@@ -10,6 +10,7 @@ import math
 import secrets
 from datetime import datetime, timezone
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 from engine.errors import ConflictError, StorageError
 
@@ -22,9 +23,9 @@ def now_iso() -> str:
 def new_case_id(taken: Callable[[str], bool] = lambda _id: False) -> str:
     """A fresh case id ``C<yyyymmdd>-<6 hex>`` for which ``taken(id)`` is false.
 
-    The date is the local date, the one staff see on paper forms.
+    The date is Japan's date, the one staff see on paper forms, whatever the server's clock zone.
     """
-    day = datetime.now().strftime("%Y%m%d")
+    day = datetime.now(ZoneInfo("Asia/Tokyo")).strftime("%Y%m%d")
     while True:
         case_id = f"C{day}-{secrets.token_hex(3)}"
         if not taken(case_id):

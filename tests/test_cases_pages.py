@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from engine.casework import stats
 from engine.casework.cases import new_record
 from engine.casework.demo import demo_cases
+from engine.casework.wareki import today as japan_today
 from engine.pack import load_pack
 from storage import open_repository
 
@@ -47,7 +48,7 @@ def with_demo(page: str = "views/consult/cases.py") -> AppTest:
 
 def expected_demo(pack) -> list[dict]:
     """The intakes the button made (engine.casework.demo.save_demo): same generator, seed and day."""
-    return list(demo_cases(pack, 200, end=dt.date.today()))
+    return list(demo_cases(pack, 200, end=japan_today()))
 
 
 def shown(at: AppTest) -> str:

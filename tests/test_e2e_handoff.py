@@ -14,6 +14,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from engine.casework.wareki import today as japan_today
 from tests.e2e_support import (
     ARTIFACTS,
     add_account,
@@ -159,7 +160,7 @@ def test_confirm_refer_accept_overdue_redecide_and_counts(page, app_url):
         old = repo.get_case(old_id)
     assert {r["agency"]: r["state"] for r in case["referrals"]} == {"houkatsu_a": "accepted", "jiritsu_soudan": "accepted"}
     assert case["confirmed"]["changes"][0]["id"] == "kurashi_marugoto"
-    assert any(r["state"] == "pending" and r["due"] < dt.date.today().isoformat() for r in old["referrals"])
+    assert any(r["state"] == "pending" and r["due"] < japan_today().isoformat() for r in old["referrals"])
     log_out(page)
 
     # 6. A rule change is published; the administrator re-decides: new recommendation, same confirmation.

@@ -3,17 +3,19 @@ owner and next date, working days, and the override counts."""
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 
-from engine.casework import duties, overrides
+from engine.casework import duties, overrides, wareki
 from engine.casework.calendar import add_working_days, working_days_between
 from engine.casework.cases import new_record
 from engine.casework.handoff import confirm, confirm_case, differences, reassign, recommended
 from engine.casework.referrals import HandoffError, accept_days, answer, inbox, is_overdue
+from engine.casework.wareki import JST, today as japan_today
 from engine.casework.workflow import change_status, redecide
 from engine.pack import load_pack
-from storage import open_repository
+from storage import open_repository, records
 
 PACK = load_pack()
 DAY = dt.date(2026, 11, 20)          # a Friday; Monday 11/23 is 勤労感謝の日
@@ -167,7 +169,30 @@ def test_next_due_by_status_stay(tmp_path):
     with open_repository(tmp_path) as repo:
         stored = repo.save_case(case)
         moved = change_status(repo, PACK, stored["id"], "assessment", "u1")
-        assert moved["status_since"] == dt.date.today().isoformat()
+        assert moved["status_since"] == japan_today().isoformat()
+
+
+def test_every_stamped_day_is_japans_day(tmp_path, monkeypatch):
+    """At 00:30 in Japan a UTC server's clock still says yesterday: a status change, a confirmation and a
+    new case id all take Japan's day. The frozen moment is years away from the
+    real one, so a path that reads the server's own date fails here at any hour."""
+    moment = dt.datetime(2031, 1, 6, 0, 30, tzinfo=JST)          # Monday; 2031-01-05 15:30 UTC
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return moment.astimezone(tz) if tz else moment.astimezone().replace(tzinfo=None)
+
+    monkeypatch.setattr(wareki, "dt", SimpleNamespace(**{**vars(dt), "datetime": Frozen}))
+    monkeypatch.setattr(records, "datetime", Frozen)
+    rec, _ = new_record(PACK, {**INTAKE, "received_on": "2031-01-06"}, actor="u1")
+    with open_repository(tmp_path) as repo:
+        stored = repo.save_case(rec)
+        assert stored["id"].startswith("C20310106-")
+        confirmed = confirm_case(repo, PACK, stored["id"], recommended(stored), {}, "u1", None)
+        assert {r["sent_on"] for r in confirmed["referrals"]} == {"2031-01-06"}
+        moved = change_status(repo, PACK, stored["id"], "assessment", "u1")
+        assert moved["status_since"] == "2031-01-06"
 
 
 def test_todo_lists_overdue_first_for_me_and_my_agency():

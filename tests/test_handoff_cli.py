@@ -1,11 +1,11 @@
 """``tsunagu case list / show``: both routings, referrals, owner and next date as JSON, on demo data."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
 
+from engine.casework.wareki import today as japan_today
 from engine.cli import main
 
 KEYS = {"recommendation", "confirmed", "referrals", "owner", "next_due"}
@@ -41,7 +41,7 @@ def test_case_list_prints_both_routings_referrals_owner_and_next_date(demo, caps
 
 
 def test_overdue_and_agency_filters(demo, capsys):
-    today = dt.date.today().isoformat()
+    today = japan_today().isoformat()
     overdue = run(capsys, "case", "list", "--overdue", "--data", str(demo))
     assert overdue and all(c["overdue"] for c in overdue)
     assert all((c["next_due"] and c["next_due"] < today) or any(r["overdue"] for r in c["referrals"]) for c in overdue)

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 import ui.auth
 from engine.casework.cases import take_intake
+from engine.casework.wareki import today as japan_today
 from engine.pack import load_pack
 from storage import open_repository
 from storage.users import User
@@ -155,13 +156,13 @@ def test_override_counts_on_the_dashboard_and_the_rules_page(data, monkeypatch, 
 def test_case_list_shows_what_is_mine_and_due_this_week(data, monkeypatch, received):
     confirm_without_jiritsu(data, monkeypatch, received)       # 主担当: the 包括A (the sender's agency)
     with open_repository(data) as repo:                        # a second case nobody confirmed
-        other, _ = take_intake(repo, PACK, {**INTAKE, "received_on": dt.date.today().isoformat(),
+        other, _ = take_intake(repo, PACK, {**INTAKE, "received_on": japan_today().isoformat(),
                                             "receiving_agency": "kurashi_marugoto"}, actor=RECEIVER.id)
-        repo.save_case({**other, "status": "support", "status_since": dt.date.today().isoformat()})   # next: in 3 months
+        repo.save_case({**other, "status": "support", "status_since": japan_today().isoformat()})   # next: in 3 months
         case = repo.get_case(received["id"])                   # its referrals are due in three days
         for r in case["referrals"]:
-            r.update(sent_on=dt.date.today().isoformat(), due=(dt.date.today() + dt.timedelta(days=3)).isoformat())
-        repo.save_case({**case, "status": "support", "status_since": dt.date.today().isoformat()})
+            r.update(sent_on=japan_today().isoformat(), due=(japan_today() + dt.timedelta(days=3)).isoformat())
+        repo.save_case({**case, "status": "support", "status_since": japan_today().isoformat()})
     as_user(monkeypatch, RECEIVER)
     at = page("views/consult/cases.py", RECEIVER)
     assert set(at.dataframe[0].value["ID"]) == {received["id"], other["id"]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
+from engine.casework.wareki import today as japan_today
 from engine.errors import CaseError
 from engine.pack.model import Pack
 from engine.rules.decide import Decision, decide_prepared
@@ -35,7 +36,7 @@ def new_record(pack: Pack, raw_case: Mapping[str, Any], actor: str = "system") -
     decision = decide_prepared(pack, prepared)
     record = {
         "status": pack.initial_status,
-        "status_since": str(prepared.case.get("received_on") or dt.date.today().isoformat())[:10],
+        "status_since": str(prepared.case.get("received_on") or japan_today().isoformat())[:10],
         "created_at": now_iso(),
         "created_by": actor,
         "intake": prepared.case,

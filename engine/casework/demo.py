@@ -9,6 +9,7 @@ import datetime as dt
 import random
 from typing import Iterator
 
+from engine.casework.wareki import today as japan_today
 from engine.errors import TsunaguError
 from engine.pack.model import Pack
 
@@ -71,7 +72,7 @@ def demo_case(pack: Pack, rng: random.Random, day: dt.date) -> dict:
 def demo_cases(pack: Pack, n: int, seed: int = 2026, end: dt.date | None = None) -> Iterator[dict]:
     """``n`` fictional cases received over the year before ``end``."""
     rng = random.Random(seed)
-    end = end or dt.date.today()
+    end = end or japan_today()
     for _ in range(n):
         yield demo_case(pack, rng, end - dt.timedelta(days=rng.randint(0, 364)))
 
@@ -139,7 +140,7 @@ def save_demo(repo, pack: Pack, n: int, seed: int = 2026, actor: str = "demo") -
     # case's later events must follow its intake events.
     taken = repo.read_cases(lambda cases: {c.get("id") for c in cases})
     records, later = [], {}
-    rng, today = random.Random(seed + 1), dt.date.today()
+    rng, today = random.Random(seed + 1), japan_today()
     for case in demo_cases(pack, n, seed=seed, end=today):
         record = new_record(pack, case, actor=actor)[0]
         record["demo"] = True

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 
 from engine.casework.caselist import as_mapping, ids_of
 from engine.casework.referrals import HandoffError, answer, new_referral, owner_of, referrals_of
+from engine.casework.wareki import today as japan_today
 from engine.pack.model import Pack
 
 # A proposed program (参加支援: 「{meeting}で利用の適否を協議」) is its own kind: confirming keeps it a
@@ -239,20 +240,20 @@ def apply(repo: Any, case_id: str, change: Callable[[dict], tuple[dict, list[dic
 def confirm_case(repo: Any, pack: Pack, case_id: str, chosen: Mapping, reasons: Mapping, actor: str,
                  actor_agency: str | None, today: dt.date | None = None, owner: Mapping | None = None,
                  expected_revision: int | None = None) -> dict:
-    day = today or dt.date.today()
+    day = today or japan_today()
     return apply(repo, case_id, lambda c: confirm(pack, c, chosen, reasons, actor, actor_agency, day, owner),
                  expected_revision)
 
 
 def reassign_case(repo: Any, pack: Pack, case_id: str, agency: str, worker: str, reason: str, actor: str,
                   today: dt.date | None = None, expected_revision: int | None = None) -> dict:
-    day = today or dt.date.today()
+    day = today or japan_today()
     return apply(repo, case_id, lambda c: reassign(pack, c, agency, worker, reason, actor, day), expected_revision)
 
 
 def answer_case(repo: Any, pack: Pack, case_id: str, referral_id: str, accept: bool, actor: str,
                 reason: str = "", reason_code: str | None = None, today: dt.date | None = None,
                 expected_revision: int | None = None) -> dict:
-    day = today or dt.date.today()
+    day = today or japan_today()
     return apply(repo, case_id, lambda c: answer(pack, c, referral_id, accept, actor, day, reason, reason_code),
                  expected_revision)
