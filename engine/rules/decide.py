@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 
 from engine.pack.model import AgencyRef, Pack
-from engine.rules.conditions import AnyMember, Condition, evaluate, referenced_facts
+from engine.rules.conditions import AnyMember, Condition, referenced_facts
 from engine.rules.durable_backend import CompiledRules, compile_rules, fired_rules
 from engine.rules.facts import Facts, prepare
 from engine.rules.predicate import predicate
@@ -85,6 +85,7 @@ class _Plan:
     kind_label: Mapping[str, str]
     explain: Mapping[str, tuple[tuple[str, ...], tuple]]   # rule id → (facts it reads, member predicates)
     covering: tuple[str, ...]                  # facts an agency action looks up (圏域)
+    relation_labels: Mapping[str, str]         # relation id → 続柄, for 該当する世帯員
     routings: dict = field(default_factory=dict)   # (fired ids, covering values) → _Routing
 
 
@@ -106,7 +107,8 @@ def _plan(pack: Pack) -> _Plan:
             kind_label={a.get("kind"): a.label for a in reversed(pack.agencies)},
             explain={r.id: (referenced_facts(r.when), tuple(predicate(c.where) for c in _member_tests(pack, r.when)))
                      for r in pack.rules},
-            covering=tuple(sorted(c for c in covering if c)))
+            covering=tuple(sorted(c for c in covering if c)),
+            relation_labels={c.id: c.label for c in pack.choices("relations")})
     return found
 
 
@@ -183,12 +185,13 @@ _NO_FACTS: Mapping[str, Any] = MappingProxyType({})
 
 def _trace(routing: _Routing, prepared: Facts, pack: Pack) -> tuple[TraceEntry, ...]:
     """Each fired rule with the facts it read and, for a member condition, who matched."""
-    known = prepared.facts
+    known, labels = prepared.facts, _plan(pack).relation_labels
     out = []
     for rule_id, label, reason, read, quantifiers, source, law in routing.trace:
         facts = {f: known[f] for f in read if f in known}
         for holds in quantifiers:
-            who = [pack.label("relations", m.get("relation", "")) for m in prepared.members if holds(m)]
+            who = [labels.get(r) or pack.label("relations", r)
+                   for r in (m.get("relation", "") for m in prepared.members if holds(m))]
             if who:
                 facts["該当する世帯員"] = who
         out.append(TraceEntry(rule_id, label, reason, facts, source, law))
@@ -215,7 +218,7 @@ def route(pack: Pack, fired: frozenset[str], facts: Mapping[str, Any]) -> _Routi
 def for_household(pack: Pack, resources: tuple[str, ...], prepared: Facts) -> tuple[str, ...]:
     """A resource is suggested only to a household in its target group (age, disability, not fleeing DV)."""
     return tuple(r for r in resources if r not in pack.resource_for
-                 or evaluate(pack.resource_for[r], prepared.facts, prepared.members))
+                 or predicate(pack.resource_for[r])(prepared.facts, prepared.members))
 
 
 def decide_prepared(pack: Pack, prepared: Facts, explain: bool = True) -> Decision:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from engine.errors import CaseError, CaseIssue, did_you_mean
 from engine.pack.model import FormField, Pack
 from engine.rules.coerce import compiled_form
-from engine.rules.predicate import predicate
-from engine.rules.conditions import evaluate
+from engine.rules.conditions import AnyMember, evaluate
+from engine.rules.predicate import member_counter, predicate
 from engine.pack.vocab import alias_text
 
 _TRUE = {"true", "yes", "1", "はい", "有", "あり", "在住"}
@@ -234,20 +235,11 @@ def _deriver(pack: Pack, d) -> Any:
             ages = [m[d.field] for m in members if m.get(d.field) is not None]
             return pick(ages) if ages else None
     elif d.fn == "any_member":
-        holds = predicate(d.where)
-
-        def value(facts, members):
-            return any(holds(m) for m in members)
+        value = predicate(AnyMember(d.where))
     elif d.fn == "count_members":
-        holds = predicate(d.where)
-
-        def value(facts, members):
-            return sum(holds(m) for m in members)
+        value = member_counter(d.where)
     else:
-        holds = predicate(d.when)
-
-        def value(facts, members):
-            return holds(facts, members)
+        value = predicate(d.when)
     return value
 
 
