@@ -18,12 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.casework import stats  # noqa: E402
+from engine.casework.access import Access, ScopedRepository  # noqa: E402
 from engine.casework.caselist import CaseQuery, row_view, run_query  # noqa: E402
 from engine.casework.demo import mark_store, save_demo  # noqa: E402
 from engine.pack import load_pack  # noqa: E402
 from storage import open_repository  # noqa: E402
+from storage.users import User  # noqa: E402
 
 SIZE = 20_000
+ADMIN = User("bench_admin", "ベンチ", ("admin",))
 RUNS = 5
 
 
@@ -57,8 +60,22 @@ def measure(pack, size: int = SIZE) -> dict:
             out = {f"case_list_cold_ms_{size}": round(_ms(page(queries["default"])), 1)}
             timed = {name: _median_ms(page(query)) for name, query in queries.items()}
             out[f"list_cases_copy_all_ms_{size}"] = _median_ms(repo.list_cases)
-            out[f"dashboard_ms_{size}"] = _median_ms(
+            out[f"dashboard_one_pass_ms_{size}"] = _median_ms(
                 lambda: repo.read_cases(lambda cases: (stats.report(cases, figures=stats.pack_figures(pack)), stats.counts(cases))))
+            # What 状況 > ダッシュボード reads on each rerun, as PostgreSQL's figure does: each shard's
+            # tally is kept until its file changes. The first read works every shard out; after a save
+            # one shard is worked out again.
+            scoped = ScopedRepository(repo, pack, Access.of(pack, ADMIN))
+            dashboard = lambda: (scoped.counts(), scoped.fiscal_years(), scoped.dashboard())  # noqa: E731
+            out[f"dashboard_first_ms_{size}"] = round(_ms(dashboard), 1)
+            out[f"dashboard_ms_{size}"] = _median_ms(dashboard)
+            case_ids = iter(c["id"] for c in repo.list_cases())
+
+            def after_save() -> float:
+                case = repo.get_case(next(case_ids))
+                repo.save_case({**case, "status_since": "2026-01-05"}, expected_revision=case.get("revision"))
+                return _ms(dashboard)
+            out[f"dashboard_after_save_ms_{size}"] = round(statistics.median(after_save() for _ in range(RUNS)), 1)
             count = repo.count_cases()
     if count != size:
         raise SystemExit(f"{count} cases stored, expected {size}")

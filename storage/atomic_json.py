@@ -123,6 +123,14 @@ class AtomicJSONStorage(Storage):
             raise
         self._keep(_Parsed(key, data, handle))
 
+    def read_versioned(self) -> tuple[dict[str, dict[str, Any]] | None, tuple[int, int, int, int] | None]:
+        """``read()`` and which file it came from: the version changes whenever the file is
+        replaced (a write here or in another process). None when it cannot be told (nothing
+        parsed, or another reader re-parsed in between): then the data is not to be remembered."""
+        data = self.read()
+        parsed = self._parsed
+        return data, parsed.key if parsed is not None and parsed.data is data and data is not None else None
+
     def drop_cache(self) -> None:
         """Forget the parsed data (after an operation failed half-way through editing it)."""
         self._drop()

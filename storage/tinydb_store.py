@@ -22,7 +22,7 @@ import secrets
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Hashable, Iterator, Sequence
 
 from tinydb import Query
 from tinydb.table import Table
@@ -38,6 +38,8 @@ from storage.private import make_dir
 
 FORMAT = "tsunagu-tinydb"
 DEFAULT_SHARDS = 256
+#: Remembered per-shard answers (read_shards) before all are forgotten: 256 shards × ~80 views.
+MAX_SHARD_ANSWERS = 20_000
 _Q = Query()
 
 
@@ -62,6 +64,8 @@ class TinyDBRepository(Repository):
             raise
 
     def _open_files(self) -> None:
+        # (shard, view key) → (the shard file's version, the view's answer): see read_shards.
+        self._shard_answers: dict[tuple[int, Hashable], tuple[tuple, Any]] = {}
         self._cases = [AtomicJSONStorage(self.data_dir / "cases" / f"{i:02d}.json") for i in range(self.shards)]
         self._events = [AtomicJSONStorage(self.data_dir / "events" / f"{i:02d}.json") for i in range(self.shards)]
         self._versions = AtomicJSONStorage(self.data_dir / "versions.json")
@@ -106,6 +110,30 @@ class TinyDBRepository(Repository):
     def read_cases(self, view):
         with self._lock.reading():
             return view([doc for storage in self._cases for doc in _raw_docs(storage, "cases")])
+
+    def read_shards(self, view: Callable[[list[dict]], Any], key: Hashable) -> list:
+        """``view`` of each shard's cases, one answer per shard, each remembered while its shard's
+        file is unchanged: after one case is saved, only its shard is read again.
+
+        ``key`` names the view together with everything else its answer depends on (the user,
+        the period, the pack version); the answers are shared between calls, so nobody may
+        change them. Used where a page reads every case on each rerun (the dashboard).
+        """
+        answers = self._shard_answers
+        if len(answers) > MAX_SHARD_ANSWERS:      # views of users and periods long gone
+            answers.clear()
+        out = []
+        with self._lock.reading():
+            for index, storage in enumerate(self._cases):
+                data, version = storage.read_versioned()
+                data = data or {}
+                found = answers.get((index, key))
+                if found is None or found[0] != version or version is None:
+                    found = (version, view(list((data.get("cases") or {}).values())))
+                    if version is not None:
+                        answers[(index, key)] = found
+                out.append(found[1])
+        return out
 
     def count_cases(self) -> int:
         with self._lock.reading():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Hashable, Mapping
 
 from storage import pg_queries
 from storage.audit import PendingEntry
@@ -197,11 +197,20 @@ class ScopedRepository(Repository):
         return case
 
     def read_cases(self, view: Callable[[list[dict]], Any]) -> Any:
-        def scoped(cases: list[dict]) -> Any:
-            shown = [c if owns(self.access, c) else masked(self._pack, self.access, c)
-                     for c in cases if self._visible(c)]
-            return view(shown)
-        return self._repo.read_cases(scoped)
+        return self._repo.read_cases(lambda cases: view(self._seen(cases)))
+
+    def _seen(self, cases: list[dict]) -> list[dict]:
+        """The cases this user may see, as lists show them: masked unless owned."""
+        return [c if owns(self.access, c) else masked(self._pack, self.access, c) for c in cases if self._visible(c)]
+
+    def _per_shard(self, view: Callable[[list[dict]], Any], name: str, *args: Hashable) -> list:
+        """``view`` of the cases this user may see (as ``read_cases`` shows them), one answer per shard
+        where the store keeps each shard's answer until the shard changes (TinyDB), else one answer.
+        ``name`` and ``args`` are everything the answer depends on besides the cases and the user."""
+        if hasattr(self._repo, "read_shards"):
+            return self._repo.read_shards(lambda cases: view(self._seen(cases)),
+                                          (name, args, self.access, self._pack.version))
+        return [self.read_cases(view)]
 
     def list_cases(self) -> list[dict]:
         return self.read_cases(lambda cases: [copy.deepcopy(c) for c in cases])
@@ -215,6 +224,9 @@ class ScopedRepository(Repository):
         def count(cases: list[dict]) -> tuple[int, int]:
             seen = sum(1 for c in cases if self._visible(c))
             return seen, len(cases) - seen
+        if hasattr(self._repo, "read_shards"):       # each shard counted once until it changes
+            parts = self._repo.read_shards(count, ("counts", self.access, self._pack.version))
+            return sum(seen for seen, _ in parts), sum(hidden for _, hidden in parts)
         return self._repo.read_cases(count)
 
     def count_cases(self) -> int:
@@ -278,7 +290,7 @@ class ScopedRepository(Repository):
                 months = pg_queries.received_months(conn, self._pack, self.access)
             # fiscal_year reads only the year and the month: the month string stands for the day.
             return stats.fiscal_years({"intake": {"received_on": m}} for m in months if m)
-        return self.read_cases(stats.fiscal_years)
+        return sorted(set().union(*self._per_shard(stats.fiscal_years, "fiscal_years")), reverse=True)
 
     def dashboard(self, date_from: str | None = None, date_to: str | None = None) -> tuple[Any, dict]:
         """(stats.Report, stats.counts) over the visible cases for the period."""
@@ -288,8 +300,9 @@ class ScopedRepository(Repository):
                 numbers, counted = pg_queries.dashboard(conn, self._pack, self.access, date_from, date_to,
                                                         stats.pack_figures(self._pack), list(stats.DIMENSIONS))
             return stats.Report(**numbers), counted
-        return self.read_cases(lambda cases: (stats.report(cases, date_from, date_to, stats.pack_figures(self._pack)),
-                                              stats.counts(cases, date_from, date_to)))
+        figures = stats.pack_figures(self._pack)
+        return stats.summed(self._per_shard(lambda cases: stats.tally(cases, date_from, date_to, figures),
+                                            "dashboard", date_from, date_to), figures)
 
     def hidden_count(self) -> int:
         """Cases this user may not see: shown only as a number."""

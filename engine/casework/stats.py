@@ -172,23 +172,36 @@ def _done(case: Mapping) -> list[Mapping]:
     return [d for d in done if is_mapping(d)] if isinstance(done, list) else []
 
 
-def report(cases: Iterable[Mapping], date_from: str | None = None, date_to: str | None = None,
-           figures: Iterable[Figure] = ()) -> Report:
-    """The period's figures for the 重層的支援体制整備事業 report.
+@dataclass(frozen=True)
+class Tally:
+    """What one group of cases adds to a period's figures and counts (see :func:`tally`).
 
-    会議開催件数 counts distinct (meeting, day) pairs; 会議で協議した件数 counts case
-    discussions (one case at one meeting on one day).
+    Tallies of disjoint groups (the shards of a store) add up with :func:`summed`: numbers
+    add, and the meeting sessions, which two cases in different groups may share, unite.
+    A tally may be kept and reused while its group is unchanged: nothing in it is changed later.
     """
+
+    new_cases: int
+    plans: int
+    sessions: frozenset[tuple[str, str]]           # (meeting, day) held in the period
+    discussed_by_meeting: Mapping[str, int]         # one case at one meeting on one day, per meeting
+    routed: tuple[int, ...]                         # per figure
+    counts: Mapping[str, Mapping[str, int]]         # dimension → id → cases
+
+
+def tally(cases: Iterable[Mapping], date_from: str | None = None, date_to: str | None = None,
+          figures: Sequence[Figure] = (), dimensions: Sequence[str] = tuple(DIMENSIONS)) -> Tally:
+    """The period's figures (:func:`report`) and counts (:func:`counts`) of ``cases``, in a form that adds up."""
     cases = [c for c in cases if is_mapping(c)]
     received = in_period_cases(cases, date_from, date_to)
-
-    def routed(figure: Figure) -> int:
-        def hit(case: Mapping) -> bool:
-            routing = routing_of(case)          # as confirmed (the recommendation until then)
-            return bool(set(figure.programs) & set(ids_of(routing.get("programs")))
-                        or set(figure.meetings) & set(ids_of(routing.get("meetings"))))
-        return sum(hit(c) for c in received)
-
+    wanted = [(frozenset(f.programs), frozenset(f.meetings)) for f in figures]
+    routed = [0] * len(wanted)
+    for case in received:
+        routing = routing_of(case)          # as confirmed (the recommendation until then)
+        programs, meetings = ids_of(routing.get("programs")), ids_of(routing.get("meetings"))
+        for i, (want_programs, want_meetings) in enumerate(wanted):
+            if not want_programs.isdisjoint(programs) or not want_meetings.isdisjoint(meetings):
+                routed[i] += 1
     plans = 0
     sessions: set[tuple[str, str]] = set()
     discussions: set[tuple[str, str, str]] = set()
@@ -202,15 +215,48 @@ def report(cases: Iterable[Mapping], date_from: str | None = None, date_to: str 
             if meeting and in_period(held_on, date_from, date_to):
                 sessions.add((meeting, held_on[:10]))
                 discussions.add((str(case.get("id") or id(case)), meeting, held_on[:10]))
-    return Report(
-        new_cases=len(received),
-        plans=plans,
+    return Tally(len(received), plans, frozenset(sessions), dict(Counter(m for _, m, _ in discussions)),
+                 tuple(routed), _count(received, dimensions))
+
+
+def summed(tallies: Iterable[Tally], figures: Sequence[Figure] = ()) -> tuple[Report, dict[str, dict[str, int]]]:
+    """The :class:`Report` and the counts of the groups ``tallies`` were made of, together.
+
+    >>> a = tally([{"id": "C1", "status": "received", "meetings_done": [{"meeting": "m", "held_on": "2026-05-01"}]}])
+    >>> b = tally([{"id": "C2", "status": "received", "meetings_done": [{"meeting": "m", "held_on": "2026-05-01"}]}])
+    >>> report_, counted = summed([a, b])
+    >>> report_.new_cases, report_.meetings_held, report_.discussed, counted["status"]
+    (2, 1, 2, {'received': 2})
+    """
+    tallies = list(tallies)
+    sessions = frozenset().union(*(t.sessions for t in tallies))
+    discussed: Counter = Counter()
+    counted: dict[str, Counter] = {}
+    for t in tallies:
+        discussed.update(t.discussed_by_meeting)
+        for dimension, by_id in t.counts.items():
+            counted.setdefault(dimension, Counter()).update(by_id)
+    report_ = Report(
+        new_cases=sum(t.new_cases for t in tallies),
+        plans=sum(t.plans for t in tallies),
         meetings_held=len(sessions),
-        discussed=len(discussions),
-        routed=tuple((f.label, routed(f)) for f in figures),
+        discussed=sum(discussed.values()),
+        routed=tuple((f.label, sum(t.routed[i] for t in tallies)) for i, f in enumerate(figures)),
         held_by_meeting=dict(Counter(m for m, _ in sessions)),
-        discussed_by_meeting=dict(Counter(m for _, m, _ in discussions)),
+        discussed_by_meeting=dict(discussed),
     )
+    return report_, {dimension: dict(c) for dimension, c in counted.items()}
+
+
+def report(cases: Iterable[Mapping], date_from: str | None = None, date_to: str | None = None,
+           figures: Iterable[Figure] = ()) -> Report:
+    """The period's figures for the 重層的支援体制整備事業 report.
+
+    会議開催件数 counts distinct (meeting, day) pairs; 会議で協議した件数 counts case
+    discussions (one case at one meeting on one day).
+    """
+    figures = tuple(figures)
+    return summed([tally(cases, date_from, date_to, figures, ())], figures)[0]
 
 
 def labelled(pack: Pack, dimension: str, counted: Mapping[str, int]) -> list[tuple[str, int]]:

@@ -1,0 +1,105 @@
+"""The dashboard on the embedded store: each shard's tally is kept until the shard's file
+changes, so a rerun reads nothing and a save re-reads one shard, and the answer is always
+the one a single pass over every visible case gives."""
+from __future__ import annotations
+
+import pytest
+
+from engine.casework import stats
+from engine.casework.access import Access, ScopedRepository
+from engine.casework.cases import new_record
+from engine.casework.demo import demo_cases
+from engine.casework.workflow import allowed_next, change_status
+from engine.pack import load_pack
+from storage import open_repository
+from storage.tinydb_store import TinyDBRepository
+from storage.users import User
+
+PACK = load_pack()
+USERS = [User("u_admin", "管理者", ("admin",)),
+         User("u_houkatsu", "包括A職員", ("agency_staff",), "houkatsu_a"),
+         User("u_member", "支援会議構成員", ("shien_kaigi_member",), "kikan_soudan")]
+PERIODS = [(None, None), ("2026-04-01", "2027-03-31"), ("2026-10-01", "2026-10-31")]
+
+
+@pytest.fixture()
+def store(tmp_path):
+    with TinyDBRepository(tmp_path, shards=16) as repo:
+        records = [new_record(PACK, c, actor="u_admin")[0] for c in demo_cases(PACK, 150, seed=5)]
+        repo.save_cases_bulk(records)
+        yield tmp_path, repo
+
+
+def one_pass(scoped: ScopedRepository, date_from, date_to):
+    figures = stats.pack_figures(PACK)
+    return scoped.read_cases(lambda cases: (stats.report(cases, date_from, date_to, figures),
+                                            stats.counts(cases, date_from, date_to)))
+
+
+def counted_tallies(monkeypatch) -> list:
+    calls: list = []
+    real = stats.tally
+
+    def tally(cases, *args, **kwargs):
+        calls.append(len(cases))
+        return real(cases, *args, **kwargs)
+    monkeypatch.setattr(stats, "tally", tally)
+    return calls
+
+
+def test_kept_tallies_equal_one_pass_for_each_user_and_period(store):
+    """Users one after another on one store: nobody is shown what was kept for another user or period."""
+    _, repo = store
+    answers = set()
+    for user in USERS:
+        scoped = ScopedRepository(repo, PACK, Access.of(PACK, user))
+        for period in PERIODS:
+            for _ in range(2):                                 # worked out, then remembered
+                assert scoped.dashboard(*period) == one_pass(scoped, *period), (user.id, period)
+            answers.add(repr(scoped.dashboard(*period)))
+        assert scoped.fiscal_years() == scoped.read_cases(stats.fiscal_years)
+        seen = scoped.read_cases(len)
+        assert scoped.counts() == (seen, repo.count_cases() - seen)
+    assert len(answers) == len(USERS) * len(PERIODS)          # the users and periods do differ
+
+
+def test_a_rerun_reads_no_shard_and_a_save_reads_one(store, monkeypatch):
+    _, repo = store
+    scoped = ScopedRepository(repo, PACK, Access.of(PACK, USERS[0]))
+    calls = counted_tallies(monkeypatch)
+    before, counted = scoped.dashboard()
+    assert len(calls) == repo.shards
+    calls.clear()
+    assert scoped.dashboard() == (before, counted)
+    assert calls == []
+
+    case = repo.list_cases()[0]
+    to = allowed_next(PACK, case["status"])[0]
+    change_status(repo, PACK, case["id"], to, "u_admin")
+    report, after = scoped.dashboard()
+    assert len(calls) == 1                                      # only the saved case's shard
+    assert after["status"].get(to, 0) == counted["status"].get(to, 0) + 1
+    assert after["status"].get(case["status"], 0) == counted["status"][case["status"]] - 1
+    assert (report, after) == one_pass(scoped, None, None)
+
+
+def test_a_write_by_another_process_is_seen(store, monkeypatch):
+    path, repo = store
+    scoped = ScopedRepository(repo, PACK, Access.of(PACK, USERS[0]))
+    before, _ = scoped.dashboard()
+    intake = next(iter(demo_cases(PACK, 1, seed=99)))
+    with open_repository(path) as other:                      # its own file handles and caches
+        other.save_case(new_record(PACK, intake, actor="u_admin")[0])
+    calls = counted_tallies(monkeypatch)
+    after, _ = scoped.dashboard()
+    assert after.new_cases == before.new_cases + 1
+    assert len(calls) == 1
+    assert scoped.counts()[0] == repo.count_cases()
+
+
+def test_a_remembered_tally_is_not_changed_by_the_next_sum(store):
+    _, repo = store
+    scoped = ScopedRepository(repo, PACK, Access.of(PACK, USERS[0]))
+    first = scoped.dashboard()
+    for _ in range(3):
+        assert scoped.dashboard() == first
