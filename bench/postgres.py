@@ -114,12 +114,9 @@ def dashboard_ms(pack, repo) -> float:
 
 
 def impact_s(pack, repo) -> tuple[float, int]:
+    import drafts
     from engine.changes.impact import preview
-    from engine.pack import load_sources
-    sources = dict(pack.sources)
-    sources["rules.yaml"] = sources["rules.yaml"].replace('{fact: field_count, op: ">=", value: 2}',
-                                                          '{fact: field_count, op: ">=", value: 1}')
-    draft = load_sources(sources)
+    draft = drafts.one_rule(pack)
     scoped = ScopedRepository(repo, pack, Access.of(pack, ADMIN))
     start = time.perf_counter()
     result = scoped.read_for_impact(lambda cases: preview(cases, pack, draft))      # as 設定 > 公開 reads them

@@ -69,22 +69,13 @@ def save_p50(pack, backend: str, preloaded: list[dict], fresh: list[dict]) -> fl
 def impact_seconds(pack, size: int = 20_000) -> dict:
     """The 設定 > 公開 impact preview over ``size`` stored cases, best of 3 runs each.
 
-    One-rule change: 多機関協働 from one 分野 instead of two (only that rule is run again).
-    Full re-decision: a derived fact is added, so every case is decided again under the draft.
+    The drafts are bench/drafts.py's: one rule changed (only it is run again), and a derived
+    fact added (every case is decided again).
     """
-    import yaml
+    import drafts
     from engine.casework.demo import mark_store, save_demo
     from engine.changes.impact import preview
-    from engine.pack import load_sources
-    sources = dict(pack.sources)
-    sources["rules.yaml"] = sources["rules.yaml"].replace('{fact: field_count, op: ">=", value: 2}',
-                                                          '{fact: field_count, op: ">=", value: 1}')
-    one_rule = load_sources(sources)
-    if one_rule.rules == pack.rules:
-        raise SystemExit("bench: the one-rule edit no longer applies to rules.yaml")
-    rules_doc = yaml.safe_load(pack.sources["rules.yaml"])
-    rules_doc["derived"].append({"id": "bench_fields", "label": "ベンチ用", "fn": "count", "of": "fields"})
-    derived = load_sources({**pack.sources, "rules.yaml": yaml.safe_dump(rules_doc, allow_unicode=True, sort_keys=False)})
+    one_rule, derived = drafts.one_rule(pack), drafts.derived_added(pack)
     with tempfile.TemporaryDirectory() as tmp:
         with open_repository(tmp) as repo:
             mark_store(repo, "demo")

@@ -11,9 +11,9 @@ from typing import Any, Callable, Iterable, Mapping
 
 from engine.errors import CaseError
 from engine.pack.model import Pack
-from engine.rules.decide import decide_prepared, route
+from engine.rules.decide import covering_facts, decide_prepared, route
 from engine.rules.durable_backend import compile_rules, fired_rules, input_key
-from engine.rules.facts import Facts, prepare
+from engine.rules.facts import Facts, derived_needed, prepare
 
 KEYS = ("programs", "agencies", "meetings", "priority")
 
@@ -71,6 +71,10 @@ class _RuleDelta:
         changed = [r for r in draft.rules if r.enabled and r.id not in self.kept]
         self.compiled = compile_rules(changed) if changed else None
         self.answers: dict[tuple, frozenset[str]] = {}
+        # The only facts read here: those the changed conditions send the engine, and the 圏域 an
+        # agency action looks up. The derived facts nothing reads are not worked out at all.
+        read = (self.compiled.facts if self.compiled else frozenset()) | set(covering_facts(draft))
+        self.derived = derived_needed(live, read)
 
     def fired(self, stored: Iterable[str], prepared: Facts) -> frozenset[str]:
         fired = self.kept.intersection(stored)
@@ -121,7 +125,7 @@ def preview(cases: Iterable[Mapping[str, Any]], live: Pack, draft: Pack,
             stored = _stored(case, live)
             if delta is not None and stored is not None:
                 before, fired = stored
-                facts = prepare(live, intake, trusted=True)
+                facts = prepare(live, intake, trusted=True, derived=delta.derived)
                 routed = route(draft, delta.fired(fired, facts), facts.facts)
                 after = {"programs": list(routed.programs), "agencies": list(routed.agencies),
                          "meetings": list(routed.meetings), "priority": routed.priority}

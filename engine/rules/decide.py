@@ -112,6 +112,11 @@ def _plan(pack: Pack) -> _Plan:
     return found
 
 
+def covering_facts(pack: Pack) -> tuple[str, ...]:
+    """The facts an agency action looks up to pick the agency covering the case (its 圏域)."""
+    return _plan(pack).covering
+
+
 def _member_tests(pack: Pack, cond: Condition) -> tuple[AnyMember, ...]:
     """The member conditions a rule reads, its own and those of derived "any member" facts it uses,
     so the trace can name who matched (「該当する世帯員: 母」)."""

@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import CaseError, CaseIssue, did_you_mean
 from engine.pack.model import FormField, Pack
 from engine.rules.coerce import compiled_form
-from engine.rules.conditions import AnyMember, evaluate
+from engine.rules.conditions import AnyMember, evaluate, referenced_facts
 from engine.rules.predicate import member_counter, predicate
 from engine.pack.vocab import alias_text
 
@@ -243,14 +243,42 @@ def _deriver(pack: Pack, d) -> Any:
     return value
 
 
-_DERIVERS: dict[str, tuple[tuple[str, Any], ...]] = {}
+_DERIVERS: dict[tuple[str, frozenset[str] | None], tuple[tuple[str, Any], ...]] = {}
 
 
-def derive(pack: Pack, facts: dict, members: tuple[dict, ...]) -> dict:
-    """Add the derived facts declared in rules.yaml, in declaration order (each built once per pack version)."""
-    derivers = _DERIVERS.get(pack.version)
+def derived_needed(pack: Pack, facts: Iterable[str]) -> frozenset[str]:
+    """The derived facts that ``facts`` are, or are worked out from (a count ``of`` one, a
+    condition reading one), however deep. Member-level values are not derived facts.
+
+    >>> from engine.pack import load_pack
+    >>> sorted(derived_needed(load_pack(), ["resident", "field_count"]))
+    ['field_count', 'fields']
+    """
+    by_id = {d.id: d for d in pack.derived}
+    out: set[str] = set()
+    todo = [f for f in facts if f in by_id]
+    while todo:
+        fact = todo.pop()
+        if fact in out:
+            continue
+        out.add(fact)
+        d = by_id[fact]
+        reads = [d.of] if d.fn == "count" else list(referenced_facts(d.when)) if d.when is not None else []
+        todo.extend(r for r in reads if r in by_id)
+    return frozenset(out)
+
+
+def derive(pack: Pack, facts: dict, members: tuple[dict, ...], only: frozenset[str] | None = None) -> dict:
+    """Add the derived facts declared in rules.yaml, in declaration order (each built once per pack version).
+
+    ``only``: just these (closed under :func:`derived_needed`), for a reader that needs no others.
+    """
+    derivers = _DERIVERS.get((pack.version, only))
     if derivers is None:
-        derivers = _DERIVERS[pack.version] = tuple((d.id, _deriver(pack, d)) for d in pack.derived)
+        if len(_DERIVERS) > 1_000:          # selections of drafts long gone
+            _DERIVERS.clear()
+        derivers = _DERIVERS[(pack.version, only)] = tuple(
+            (d.id, _deriver(pack, d)) for d in pack.derived if only is None or d.id in only)
     for fact, value_of in derivers:
         value = value_of(facts, members)
         if value is not None:
@@ -290,11 +318,12 @@ def legacy_contract(pack: Pack, raw_case: Mapping) -> tuple[Mapping, list[CaseIs
     return case, []
 
 
-def prepare(pack: Pack, raw_case: Mapping, trusted: bool = False) -> Facts:
+def prepare(pack: Pack, raw_case: Mapping, trusted: bool = False, derived: frozenset[str] | None = None) -> Facts:
     """Coerce, hide, flatten and derive; raise ``CaseError`` naming every bad value.
 
     ``trusted``: the case was coerced by this very pack before (a stored intake decided
     under the same version), so its values already have their declared types.
+    ``derived``: work out only these derived facts (see :func:`derived_needed`); all when None.
     """
     coercer = Coercer(pack)
     raw_case, legacy = legacy_contract(pack, raw_case)
@@ -307,7 +336,7 @@ def prepare(pack: Pack, raw_case: Mapping, trusted: bool = False) -> Facts:
         raise CaseError(coercer.issues)
     case, facts = _hide(pack, case)
     members = members_of(pack, case)
-    facts = derive(pack, facts, members)
+    facts = derive(pack, facts, members, derived)
     return Facts(case, facts, members, tuple(coercer.warnings))
 
 
