@@ -265,12 +265,13 @@ def handoff_bodies(conn, pack: Any, access: Any, since: str) -> list[tuple[dict,
 
 
 def impact_inputs(conn, pack: Any, access: Any) -> list[tuple[dict, bool]]:
-    """(case, owned) for the impact preview, every visible case, read from the ``intake`` and
-    ``decision_digest`` columns instead of the bodies (the stored decision's explanations are
-    most of a body): ``{id, config_version, intake, decision}`` with the decision as
-    impact._stored reads it (lists of ``{"id"}``, the priority, the trace's ``{"rule"}``)."""
-    rows = conn.execute(f"SELECT id, config_version, intake, decision_digest, {owns_sql(access)} FROM cases "
-                        f"WHERE {visible_sql(pack, access)} ORDER BY id", access_params(pack, access))
+    """(case, owned) for the impact preview, every visible case, read from its ``case_impact`` row
+    (the intake and the stored decision's digest) instead of the body (the stored decision's
+    explanations are most of a body): ``{id, config_version, intake, decision}`` with the decision
+    as impact._stored reads it (lists of ``{"id"}``, the priority, the trace's ``{"rule"}``)."""
+    rows = conn.execute(f"SELECT id, config_version, i.intake, i.decision_digest, {owns_sql(access)} "
+                        f"FROM cases JOIN case_impact i USING (id) WHERE {visible_sql(pack, access)} ORDER BY id",
+                        access_params(pack, access))
     out = []
     for case_id, version, intake, digest, owned in rows:
         case: dict = {"id": case_id, "config_version": version}

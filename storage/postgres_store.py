@@ -12,7 +12,9 @@ lock in the file stores is a lock the database holds, so two app processes are s
 
 Cases are JSONB plus real columns (status, 受付日, area, priority, decision ids, who took it,
 a folded name for search) that ``columns()`` fills at every save, so the case list and the
-dashboard can filter, count and page in SQL (storage/pg_queries.py).
+dashboard can filter, count and page in SQL (storage/pg_queries.py). What only the impact
+preview reads (the intake, the stored decision's digest) is a row of ``case_impact`` beside
+the case (``impact_row()``), saved with it in the same transaction.
 """
 from __future__ import annotations
 
@@ -42,10 +44,18 @@ CASE_COLUMNS = ("id", "revision", "body", "status", "received_on", "area", "prio
                  "meetings", "created_by", "receiving_agency", "consent", "config_version", "search", "channel",
                  "plan_made_on", "meetings_done", "routed_meetings", "seen_by", "consents", "status_since",
                  "referral_due", "owner_worker", "owner_agency", "referral_parties", "pending_referrals",
-                 "confirmed_latest", "intake", "decision_digest")
-_UPSERT = (f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join(['%s'] * len(CASE_COLUMNS))}) "
-           f"ON CONFLICT (id) DO UPDATE SET "
-           + ", ".join(f"{c} = EXCLUDED.{c}" for c in CASE_COLUMNS[1:]))
+                 "confirmed_latest")
+# What only the impact preview reads, beside the case (migration 0009): kept out of ``cases`` so
+# the dashboard's and the case list's scans read half the pages.
+IMPACT_COLUMNS = ("id", "intake", "decision_digest")
+
+
+def _upsert(table: str, names: tuple[str, ...]) -> str:
+    return (f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) "
+            f"ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in names[1:]))
+
+
+_UPSERT, _UPSERT_IMPACT = _upsert("cases", CASE_COLUMNS), _upsert("case_impact", IMPACT_COLUMNS)
 
 
 _CASE_AND_LAST_EVENT = ("SELECT (SELECT body FROM cases WHERE id = %s), "
@@ -100,8 +110,31 @@ def columns(record: dict) -> tuple:
             jsonb(done) if isinstance(done, list) and done else None,
             sorted(routed_meetings(record)), sorted(a for a in agencies_of(record) if isinstance(a, str)),
             jsonb(consent_marks(intake)), status_since_day(record), referral_due(record), *owner_ids(record),
-            referral_parties(record), pending_referrals(record), confirmed_latest(record),
-            jsonb(record["intake"]) if "intake" in record else None, jsonb(decision_digest(record)))
+            referral_parties(record), pending_referrals(record), confirmed_latest(record))
+
+
+def impact_row(record: dict) -> tuple:
+    """The ``case_impact`` row for ``record``: its intake as stored (NULL without one) and its
+    stored decision's digest (case_fields.decision_digest)."""
+    return record["id"], jsonb(record["intake"]) if "intake" in record else None, jsonb(decision_digest(record))
+
+
+def upsert_cases(conn, rows: Sequence[dict]) -> None:
+    """Insert or replace ``rows`` (stored case records) and their ``case_impact`` rows."""
+    with conn.cursor() as cur:
+        cur.executemany(_UPSERT, [columns(r) for r in rows])
+        cur.executemany(_UPSERT_IMPACT, [impact_row(r) for r in rows])
+
+
+def copy_new_cases(conn, rows: Sequence[dict]) -> None:
+    """COPY ``rows`` (cases not yet in the database) and their ``case_impact`` rows in."""
+    with conn.cursor() as cur:
+        with cur.copy(f"COPY cases ({', '.join(CASE_COLUMNS)}) FROM STDIN") as copy:
+            for record in rows:
+                copy.write_row(columns(record))
+        with cur.copy(f"COPY case_impact ({', '.join(IMPACT_COLUMNS)}) FROM STDIN") as copy:
+            for record in rows:
+                copy.write_row(impact_row(record))
 
 
 class PostgresRepository(Repository):
@@ -149,7 +182,7 @@ class PostgresRepository(Repository):
             case_id = records.case_id_of(case) or records.new_case_id(lambda c: self._case(conn, c) is not None)
             self._lock(conn, CASE_LOCK, case_id)
             record = records.next_case(case, case_id, self._case(conn, case_id), expected_revision)
-            conn.execute(_UPSERT, columns(record))
+            upsert_cases(conn, [record])
             return record
 
     def get_case(self, case_id: str) -> dict | None:
@@ -183,15 +216,11 @@ class PostgresRepository(Repository):
                 case_id = case_id or records.new_case_id(
                     lambda c: c in stored or c in current or self._case(conn, c) is not None)
                 stored[case_id] = records.next_case(case, case_id, stored.get(case_id) or current.get(case_id), None)
-            with conn.cursor() as cur:
-                if current:
-                    for case_id in sorted(current):
-                        self._lock(conn, CASE_LOCK, case_id)
-                    cur.executemany(_UPSERT, [columns(r) for i, r in stored.items() if i in current])
-                with cur.copy(f"COPY cases ({', '.join(CASE_COLUMNS)}) FROM STDIN") as copy:
-                    for case_id, record in stored.items():
-                        if case_id not in current:
-                            copy.write_row(columns(record))
+            if current:
+                for case_id in sorted(current):
+                    self._lock(conn, CASE_LOCK, case_id)
+                upsert_cases(conn, [r for i, r in stored.items() if i in current])
+            copy_new_cases(conn, [r for i, r in stored.items() if i not in current])
             self._add_events(conn, events, fresh=stored.keys() - current.keys())
             log()
         return list(stored.values())
@@ -215,7 +244,7 @@ class PostgresRepository(Repository):
                 if given or current is None:         # a fresh id that is taken: draw another
                     break
             record = records.next_case(case, case_id, current, expected_revision)
-            conn.execute(_UPSERT, columns(record))
+            upsert_cases(conn, [record])
             self._insert_events(conn, [records.next_event(case_id, event, seq + i) for i, event in enumerate(events, 1)])
             log(case_id=case_id)
         return record

@@ -94,11 +94,11 @@ def write_database(url: str, snap: Snapshot, replace: bool = False) -> None:
     """
     from storage.audit import GENESIS
     from storage.pg_database import Database
-    from storage.postgres_store import CASE_COLUMNS, columns, jsonb
+    from storage.postgres_store import copy_new_cases, jsonb
     db = Database.open(url)
     try:
         with db.transaction() as conn:
-            conn.execute(f"LOCK TABLE {', '.join(TABLES)}, audit_head IN ACCESS EXCLUSIVE MODE")
+            conn.execute(f"LOCK TABLE {', '.join(TABLES)}, case_impact, audit_head IN ACCESS EXCLUSIVE MODE")
             held = {t: n for t, n in database_counts(conn).items() if n}
             if held and not replace:
                 listed = "、".join(f"{NAMES[t]} {n} 件" for t, n in held.items())
@@ -106,12 +106,11 @@ def write_database(url: str, snap: Snapshot, replace: bool = False) -> None:
                                    "空のデータベースを指定してください（tsunagu restore なら --force で中身を置き換えます）。何も書き込んでいません。")
             if held or replace:
                 # Sessions never come back from a backup: whoever was logged in logs in again.
-                conn.execute(f"TRUNCATE {', '.join(TABLES)}, audit_head, sessions")
+                # case_impact is derived from the cases (postgres_store.impact_row), written with them.
+                conn.execute(f"TRUNCATE {', '.join(TABLES)}, case_impact, audit_head, sessions")
             t = snap.tables
+            copy_new_cases(conn, t["cases"])
             with conn.cursor() as cur:
-                with cur.copy(f"COPY cases ({', '.join(CASE_COLUMNS)}) FROM STDIN") as copy:
-                    for case in t["cases"]:
-                        copy.write_row(columns(case))
                 with cur.copy("COPY events (case_id, seq, body) FROM STDIN") as copy:
                     for event in t["events"]:
                         copy.write_row((event["case_id"], event["seq"], jsonb(event)))

@@ -216,13 +216,18 @@ def test_referral_counts_and_overrides_from_the_cases_sql_picks_equal_python(sto
 
 
 @pytest.mark.parametrize("user", USERS[:2], ids=lambda u: u.id)
-def test_the_impact_preview_from_the_columns_equals_python_over_whole_cases(stores, user):
-    """設定 > 公開's impact preview over what PostgreSQL reads from the intake and decision_digest
-    columns is the one over the whole cases: a rules-only draft (from the stored decisions) and
-    a form change (every case decided again)."""
+def test_the_impact_preview_from_the_side_table_equals_python_over_whole_cases(stores, user):
+    """設定 > 公開's impact preview over what PostgreSQL reads from case_impact (the intake and the
+    decision's digest, written beside each case) is the one over the whole cases: a rules-only
+    draft (from the stored decisions) and a form change (every case decided again)."""
+    assert_same_preview(*stores, user)
+
+
+def assert_same_preview(files, pg, user: User) -> None:
+    """The impact preview of a rules-only draft and of the live pack (every case decided again)
+    is the same on PostgreSQL as over the whole cases from ``files``, and something changes."""
     from engine.changes.impact import preview
     from engine.pack import load_sources
-    files, pg = stores
     access = Access.of(PACK, user)
     python, sql = ScopedRepository(files, PACK, access), ScopedRepository(pg, PACK, access)
     # Python's preview stops at a decision listing bare ids (impact._stored reads x["id"]) and at a
@@ -258,15 +263,20 @@ def test_dashboard_in_sql_equals_python(stores, user, period):
     assert got_counts == want_counts
 
 
+def left_at(conn, version: int) -> None:
+    """Make the empty database of ``conn`` one an older app left at schema ``version``."""
+    from storage.pg_database import migrations
+    conn.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+                 "applied_at timestamptz NOT NULL DEFAULT now())")
+    for number, name, sql in migrations()[:version]:
+        conn.execute(sql)
+        conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (number, name))
+
+
 def test_an_upgraded_database_fills_the_new_columns_from_existing_cases(pg_url):
     import psycopg
-    from storage.pg_database import migrations
-    first = migrations()[0]
-    with psycopg.connect(pg_url) as conn:                     # a database left at schema version 1
-        conn.execute(first[2])
-        conn.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-                     "applied_at timestamptz NOT NULL DEFAULT now())")
-        conn.execute("INSERT INTO schema_migrations (version, name) VALUES (1, %s)", (first[1],))
+    with psycopg.connect(pg_url) as conn:
+        left_at(conn, 1)
         conn.execute("INSERT INTO cases (id, revision, body, received_on) VALUES ('C1', 1, %s, '2026-04-02')",
                      ('{"intake": {"channel": "minsei"}, "plan": {"made_on": ""}, '
                       '"meetings_done": [{"meeting": "shien_kaigi", "held_on": "2026-05-01"}]}',))
@@ -282,7 +292,6 @@ def test_an_upgraded_database_fills_the_duty_columns_as_the_app_would(pg_url):
     stored decision's digest from the bodies."""
     import psycopg
     from psycopg.types.json import Jsonb
-    from storage.pg_database import migrations
     from storage.case_fields import decision_digest
     from storage.postgres_store import columns
     bodies = [
@@ -304,17 +313,51 @@ def test_an_upgraded_database_fills_the_duty_columns_as_the_app_would(pg_url):
         {"id": "C4", "status_since": "", "intake": {"received_on": "2026-06-01T09:00"}},
         {"id": "C5"},
     ]
-    with psycopg.connect(pg_url) as conn:                     # a database left at schema version 4
-        conn.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-                     "applied_at timestamptz NOT NULL DEFAULT now())")
-        for version, name, sql in migrations()[:4]:
-            conn.execute(sql)
-            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
+    with psycopg.connect(pg_url) as conn:
+        left_at(conn, 4)
         for body in bodies:
             conn.execute("INSERT INTO cases (id, revision, body, received_on) VALUES (%s, 1, %s, %s)",
                          (body["id"], Jsonb(body), (body.get("intake") or {}).get("received_on", "")[:10]))
     with open_repository(pg_url) as repo, repo.sql() as conn:
         got = conn.execute("SELECT id, status_since, referral_due, owner_worker, owner_agency, referral_parties, "
-                           "pending_referrals, confirmed_latest, intake, decision_digest FROM cases ORDER BY id").fetchall()
-    want = sorted((b["id"], *columns({**b, "revision": 1})[-9:-2], b.get("intake"), decision_digest(b)) for b in bodies)
+                           "pending_referrals, confirmed_latest, intake, decision_digest "
+                           "FROM cases JOIN case_impact USING (id) ORDER BY id").fetchall()
+    want = sorted((b["id"], *columns({**b, "revision": 1})[-7:], b.get("intake"), decision_digest(b)) for b in bodies)
     assert got == want
+
+
+def test_an_upgrade_from_version_8_moves_the_impact_inputs_beside_the_cases(stores, pg_url):
+    """Migration 0009: a database left at schema version 8 (the intake and the decision's digest
+    inline in cases, as the app wrote them then) gives, once upgraded, the impact preview the
+    embedded store gives over the same cases; cases keeps neither column; saves after the upgrade
+    write the row beside the case (a changed intake is what the preview reads), and a deleted case
+    takes its row along."""
+    import psycopg
+    from storage.postgres_store import CASE_COLUMNS, columns, impact_row
+    files, _ = stores
+    stored = files.list_cases()
+    inline = (*CASE_COLUMNS, "intake", "decision_digest")
+    with psycopg.connect(pg_url) as conn:
+        left_at(conn, 8)
+        with conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO cases ({', '.join(inline)}) VALUES ({', '.join(['%s'] * len(inline))})",
+                            [columns(r) + impact_row(r)[1:] for r in stored])
+    with open_repository(pg_url) as pg:
+        assert_same_preview(files, pg, USERS[0])
+        with pg.sql() as conn:
+            assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'cases' "
+                                "AND column_name IN ('intake', 'decision_digest')").fetchone()[0] == 0
+        admin = ScopedRepository(pg, PACK, Access.of(PACK, USERS[0]))
+        intakes = admin.read_for_impact(lambda cases: {c["id"]: c.get("intake") for c in cases})
+        assert intakes == {c["id"]: c.get("intake") for c in stored}
+        changed = {**pg.get_case("C20260001")}
+        changed["intake"] = {**changed["intake"], "area": "area3", "note": "変更後"}
+        pg.save_case(changed, expected_revision=changed["revision"])
+        taken = pg.save_case_with_events(new_record(PACK, next(demo_cases(PACK, 1, seed=77)), "admin1")[0], [])
+        pg.delete_case("C20260002")
+        intakes = admin.read_for_impact(lambda cases: {c["id"]: c.get("intake") for c in cases})
+        assert intakes["C20260001"]["note"] == "変更後" and intakes["C20260001"]["area"] == "area3"
+        assert intakes[taken["id"]] == taken["intake"] and "C20260002" not in intakes
+        assert len(intakes) == len(stored)
+        with pg.sql() as conn:
+            assert conn.execute("SELECT count(*) FROM case_impact").fetchone()[0] == len(stored)
