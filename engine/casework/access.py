@@ -207,10 +207,13 @@ class ScopedRepository(Repository):
         """``view`` of the cases this user may see (as ``read_cases`` shows them), one answer per shard
         where the store keeps each shard's answer until the shard changes (TinyDB), else one answer.
         ``name`` and ``args`` are everything the answer depends on besides the cases and the user."""
+        return self._per_shard_unfiltered(lambda cases: view(self._seen(cases)), (name, args))
+
+    def _per_shard_unfiltered(self, view: Callable[[list[dict]], Any], key: Hashable) -> list:
+        """``_per_shard`` over every stored case, for a view that filters them itself."""
         if hasattr(self._repo, "read_shards"):
-            return self._repo.read_shards(lambda cases: view(self._seen(cases)),
-                                          (name, args, self.access, self._pack.version))
-        return [self.read_cases(view)]
+            return self._repo.read_shards(view, (key, self.access, self._pack.version))
+        return [self._repo.read_cases(view)]
 
     def list_cases(self) -> list[dict]:
         return self.read_cases(lambda cases: [copy.deepcopy(c) for c in cases])
@@ -224,10 +227,8 @@ class ScopedRepository(Repository):
         def count(cases: list[dict]) -> tuple[int, int]:
             seen = sum(1 for c in cases if self._visible(c))
             return seen, len(cases) - seen
-        if hasattr(self._repo, "read_shards"):       # each shard counted once until it changes
-            parts = self._repo.read_shards(count, ("counts", self.access, self._pack.version))
-            return sum(seen for seen, _ in parts), sum(hidden for _, hidden in parts)
-        return self._repo.read_cases(count)
+        parts = self._per_shard_unfiltered(count, "counts")     # each shard counted once until it changes
+        return sum(seen for seen, _ in parts), sum(hidden for _, hidden in parts)
 
     def count_cases(self) -> int:
         return self.counts()[0]

@@ -62,12 +62,16 @@ class _Source:
             return "(" + " or ".join(self.expr(i, reads, members) for i in c.items) + ")" if c.items else "False"
         if isinstance(c, Not):
             return f"(not {self.expr(c.item, reads, members)})"
-        if isinstance(c, (AnyMember, CountMembers)):
-            where = self.function(lambda inner: self.expr(c.where, inner, "()"))   # a member has no members
-            if isinstance(c, AnyMember):
-                return f"any([True for _m in {members} if {where}(_m)])"
-            return f"(len([True for _m in {members} if {where}(_m)]) {_COMPARE[c.op]} {self.constant(c.value)})"
+        if isinstance(c, AnyMember):
+            return f"any({self.matching(c.where, members)})"
+        if isinstance(c, CountMembers):
+            return f"(len({self.matching(c.where, members)}) {_COMPARE[c.op]} {self.constant(c.value)})"
         raise TypeError(f"not a condition: {c!r}")
+
+    def matching(self, where: Condition, members: str) -> str:
+        """A list with one ``True`` per member ``where`` holds for (a member has no members of its own)."""
+        holds = self.function(lambda inner: self.expr(where, inner, "()"))
+        return f"[True for _m in {members} if {holds}(_m)]"
 
     def build(self, expression: Callable[[dict[str, str]], str]) -> Callable:
         name = self.function(expression)
@@ -89,7 +93,7 @@ def member_counter(where: Condition) -> Callable[[Mapping[str, Any], tuple], int
     2
     """
     source = _Source()
-    return source.build(lambda reads: f"len([True for _m in ms if {source.function(lambda inner: source.expr(where, inner, '()'))}(_m)])")
+    return source.build(lambda reads: f"len({source.matching(where, 'ms')})")
 
 
 def predicate(cond: Condition) -> Predicate:
