@@ -10,7 +10,7 @@ from engine.errors import ConfigError, StorageError
 from engine.pack import DEFAULT_PACK
 from engine.pack.model import Pack
 from engine.training.lessons import training_dir
-from storage import Repository, is_url, location, open_repository
+from storage import Repository, is_url, location, open_repository, warm_up
 
 
 def config_dir() -> str:
@@ -31,7 +31,7 @@ def store_location() -> str:
 def _repo(where: str) -> Repository:
     repo = open_repository(where)
     if not is_url(where):
-        repo.read_cases(len)      # parse every shard once, here, not in the first staff member's list
+        warm_up(repo)      # parse every shard once, here, not in the first staff member's list
     return repo
 
 
