@@ -10,15 +10,15 @@ RULE = "multi_field"
 BEFORE, AFTER = '{fact: field_count, op: ">=", value: 2}', '{fact: field_count, op: ">=", value: 1}'
 
 
-def one_rule(pack: Pack) -> Pack:
-    """多機関協働 from one 分野 instead of two: only the rule ``multi_field`` changes.
+def one_rule(pack: Pack, value: int = 1) -> Pack:
+    """多機関協働 from ``value`` 分野 instead of two (1 by default): only the rule ``multi_field`` changes.
 
     The derived fact ``complex`` reads the same condition; it is left alone, or the draft would
     change a derived fact and every case would be decided again.
     """
     text = pack.sources["rules.yaml"]
     at = text.index(f"  - id: {RULE}\n")
-    draft = load_sources({**pack.sources, "rules.yaml": text[:at] + text[at:].replace(BEFORE, AFTER, 1)})
+    draft = load_sources({**pack.sources, "rules.yaml": text[:at] + text[at:].replace(BEFORE, AFTER.replace("1}", f"{value}}}"), 1)})
     changed = [r.id for r, old in zip(draft.rules, pack.rules) if r != old]
     if changed != [RULE] or draft.derived != pack.derived:
         raise SystemExit(f"bench: the one-rule edit no longer changes only {RULE} in rules.yaml ({changed})")

@@ -17,8 +17,8 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from engine.errors import StorageError, did_you_mean
-from storage.atomic_json import collection_paused
 from storage.base import UNSET, Repository
+from storage.collector import collection_paused
 from storage.pg_database import ENV as DATABASE_ENV, is_url
 from storage.sqlite_store import SQLiteRepository
 from storage.tinydb_store import TinyDBRepository

@@ -8,12 +8,9 @@ old file or the new one, never a mix.
 """
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import os
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -21,40 +18,9 @@ from typing import IO, Any
 from tinydb.storages import Storage
 
 from engine.errors import StorageError
+from storage.collector import collection_paused
 
 TEMP_SUFFIX = ".tmp"
-
-class _CollectorPause:
-    """Python's cycle collector held off while a block runs; nested and concurrent uses count,
-    and the collector comes back only if it was on when the first of them began."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._resume = False
-
-    @contextlib.contextmanager
-    def __call__(self):
-        with self._lock:
-            if self._depth == 0:
-                self._resume = gc.isenabled()
-                gc.disable()
-            self._depth += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._depth -= 1
-                if self._depth == 0 and self._resume:
-                    gc.enable()
-
-
-#: Parsing a shard allocates tens of thousands of dicts and lists that hold no cycle; with the
-#: collector on, every few hundred allocations start a collection that walks what was made so far,
-#: which tripled the time to parse a 20,000-case store (bench/caselist.py's cold page). What the
-#: pause leaves is collected later as usual.
-collection_paused = _CollectorPause()
-
 
 @dataclass
 class _Parsed:

@@ -184,3 +184,38 @@ def test_odd_stored_records_preview_as_a_full_redecision(pack, stored):
     got = preview(current, pack, draft)
     changed, errors = full_redecision(current, pack, draft)
     assert got.changed and list(got.changed) == changed and not got.errors and not errors
+
+
+def test_routed_ids_answer_as_route_does(pack):
+    """The preview's lean routing (ids only, from the fired rules) equals the full routing's ids,
+    for random sets of fired rules (several priorities and 圏域-looked-up agencies among them)."""
+    from engine.rules.decide import covering_facts, route, routed_ids
+    rng = random.Random(15)
+    ids = [r.id for r in pack.rules if r.enabled]
+    areas = [*pack.ids("areas"), None]
+    for _ in range(400):
+        fired = frozenset(rng.sample(ids, rng.randint(0, 10)))
+        facts = {c: rng.choice(areas) for c in covering_facts(pack)}
+        full = route(pack, fired, facts)
+        assert routed_ids(pack, fired, facts) == (full.programs, full.agencies, full.meetings, full.priority)
+
+
+def test_a_case_saved_between_two_previews_is_worked_out_again(pack, stored):
+    """A preview keeps each case's prepared facts for the next one; a save hands out new objects
+    for the same case id, and the next preview reads the new answers, not the kept ones."""
+    sources = dict(pack.sources)
+    head, rules = sources["rules.yaml"].split("\nrules:\n")
+    sources["rules.yaml"] = head + "\nrules:\n" + rules.replace('{fact: field_count, op: ">=", value: 2}',
+                                                                '{fact: field_count, op: ">=", value: 1}')
+    draft = load_sources(sources)
+    current = [c for c in stored if c.get("config_version") == pack.version and c.get("decision")][:80]
+    first = preview(current, pack, draft)
+    # Each case saved with the next case's answers: same id, new intake and decision objects.
+    saved = []
+    for case, other in zip(current, current[1:] + current[:1]):
+        record = new_record(pack, copy.deepcopy(other["intake"]), "test")[0]
+        saved.append({**record, "id": case["id"]})
+    again = preview(saved, pack, draft)
+    expected = full_redecision(saved, pack, draft)[0]
+    assert list(again.changed) == expected
+    assert [c["case_id"] for c in again.changed] != [c["case_id"] for c in first.changed]

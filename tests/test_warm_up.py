@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from storage import open_repository, warm_up
-from storage.atomic_json import AtomicJSONStorage, collection_paused
+from storage.atomic_json import AtomicJSONStorage
+from storage.collector import collection_paused
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Hashable, Iterable, Mapping
 
 from engine.errors import CaseError
 from engine.pack.model import Pack
-from engine.rules.decide import covering_facts, decide_prepared, route
+from engine.rules.decide import covering_facts, decide_prepared, routed_ids
 from engine.rules.durable_backend import compile_rules, fired_rules, input_key
 from engine.rules.facts import Facts, derived_needed, prepare
+from storage.collector import collection_paused
 
 KEYS = ("programs", "agencies", "meetings", "priority")
 
@@ -87,6 +88,41 @@ class _RuleDelta:
         return frozenset(fired | found)
 
 
+class _Kept:
+    """Per-case work kept from one preview to the next while the case is the same stored object.
+
+    Staff preview edit after edit of the same rules, and a case's prepared facts and stored
+    decision do not change in between. An entry is used only while the case's part it was made
+    from (the intake, the decision) is the very same object: the embedded store hands out the same
+    objects until the case is saved or its file read again, and then there are new ones, so a
+    changed case is always worked out again. A store that hands out copies (PostgreSQL, a masked
+    case) never hits, and is only not quicker. One ``key`` (the live version and what is worked
+    out) is kept at a time.
+    """
+
+    def __init__(self) -> None:
+        self._slot: tuple[Hashable, dict] = (None, {})
+
+    def items(self, key: Hashable, cases: int) -> dict:
+        slot = self._slot                      # one read: the key and its items always go together
+        if slot[0] != key or len(slot[1]) > 2 * cases + 1_000:
+            slot = self._slot = (key, {})
+        return slot[1]
+
+    @staticmethod
+    def get(items: dict, source: Any, make: Callable[[], Any], check: Hashable = None) -> Any:
+        """``make()``, or what it gave for this very ``source`` (and an equal ``check``) before."""
+        hit = items.get(id(source))
+        if hit is not None and hit[0] is source and hit[1] == check:
+            return hit[2]
+        value = make()
+        items[id(source)] = (source, check, value)     # holding ``source`` keeps its id from being reused
+        return value
+
+
+_PREPARED, _STORED = _Kept(), _Kept()
+
+
 def _incremental(live: Pack, draft: Pack) -> bool:
     """Facts are read and derived the same way under both packs: only rules and lists differ."""
     return _same_reading(live, draft) and live.derived == draft.derived and live.members == draft.members
@@ -116,19 +152,29 @@ def preview(cases: Iterable[Mapping[str, Any]], live: Pack, draft: Pack,
     the form, its choices, the derived facts or the household layout decides every case again.
     """
     cases = list(cases)
+    # Hundreds of thousands of short-lived objects, none in a cycle: the collector would walk them
+    # (and every case kept in memory) again and again, doubling the time (storage/collector.py).
+    with collection_paused():
+        return _preview(cases, live, draft, progress)
+
+
+def _preview(cases: list[Mapping[str, Any]], live: Pack, draft: Pack,
+             progress: Callable[[int, int], None] | None) -> Impact:
     shared = _same_reading(live, draft)
     delta = _RuleDelta(live, draft) if _incremental(live, draft) else None
     changed, errors, counts = [], [], Counter()
+    stored_of = _STORED.items(live.version, len(cases))
+    prepared = _PREPARED.items((live.version, delta.derived), len(cases)) if delta is not None else {}
     for i, case in enumerate(cases, 1):
         intake = case.get("intake", {})
         try:
-            stored = _stored(case, live)
+            stored = _Kept.get(stored_of, case.get("decision"), lambda: _stored(case, live), case.get("config_version"))
             if delta is not None and stored is not None:
                 before, fired = stored
-                facts = prepare(live, intake, trusted=True, derived=delta.derived)
-                routed = route(draft, delta.fired(fired, facts), facts.facts)
-                after = {"programs": list(routed.programs), "agencies": list(routed.agencies),
-                         "meetings": list(routed.meetings), "priority": routed.priority}
+                facts = _Kept.get(prepared, intake, lambda: prepare(live, intake, trusted=True, derived=delta.derived))
+                programs, agencies, meetings, priority = routed_ids(draft, delta.fired(fired, facts), facts.facts)
+                after = {"programs": list(programs), "agencies": list(agencies), "meetings": list(meetings),
+                         "priority": priority}
             else:
                 before, after = _decide_both(intake, stored, live, draft, shared)
         except CaseError as err:

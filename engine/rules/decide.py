@@ -86,7 +86,9 @@ class _Plan:
     explain: Mapping[str, tuple[tuple[str, ...], tuple]]   # rule id → (facts it reads, member predicates)
     covering: tuple[str, ...]                  # facts an agency action looks up (圏域)
     relation_labels: Mapping[str, str]         # relation id → 続柄, for 該当する世帯員
+    actions: Mapping[str, tuple[int, Any]]     # rule id → (its place in the rules, its action)
     routings: dict = field(default_factory=dict)   # (fired ids, covering values) → _Routing
+    routed: dict = field(default_factory=dict)     # (fired ids, covering values) → routed_ids' answer
 
 
 _PLANS: dict[str, _Plan] = {}
@@ -108,7 +110,8 @@ def _plan(pack: Pack) -> _Plan:
             explain={r.id: (referenced_facts(r.when), tuple(predicate(c.where) for c in _member_tests(pack, r.when)))
                      for r in pack.rules},
             covering=tuple(sorted(c for c in covering if c)),
-            relation_labels={c.id: c.label for c in pack.choices("relations")})
+            relation_labels={c.id: c.label for c in pack.choices("relations")},
+            actions={r.id: (n, r.then) for n, r in reversed(list(enumerate(pack.rules)))})
     return found
 
 
@@ -218,6 +221,38 @@ def route(pack: Pack, fired: frozenset[str], facts: Mapping[str, Any]) -> _Routi
             plan.routings.clear()
         routing = plan.routings[key] = _routing(pack, plan, fired, dict(zip(plan.covering, covering)))
     return routing
+
+
+def routed_ids(pack: Pack, fired: frozenset[str], facts: Mapping[str, Any]) -> tuple:
+    """(programs, agencies, meetings, priority) of ``route``, without its trace and warnings: what
+    the impact preview compares, worked out once per combination of fired rules and 圏域 from the
+    fired rules alone (``route`` walks every rule and builds the explanation)."""
+    plan = _plan(pack)
+    covering = tuple(facts.get(c) for c in plan.covering)
+    key = (fired, covering)
+    found = plan.routed.get(key)
+    if found is None:
+        if len(plan.routed) > 50_000:
+            plan.routed.clear()
+        found = plan.routed[key] = _routed_ids(pack, plan, fired, dict(zip(plan.covering, covering)))
+    return found
+
+
+def _routed_ids(pack: Pack, plan: _Plan, fired: frozenset[str], covering: Mapping[str, Any]) -> tuple:
+    programs: set[str] = set()
+    agencies: set[str] = set()
+    meetings: set[str] = set()
+    ranks, priority = plan.ranks, plan.lowest
+    for _, act in sorted(plan.actions[r] for r in fired if r in plan.actions):     # in rule order, as route
+        programs.update(act.programs)
+        meetings.update(act.meetings)
+        for ref in act.agencies:
+            agencies.update(_agencies(ref, covering, plan, pack, []))
+        if act.priority and ranks[act.priority] > ranks[priority]:
+            priority = act.priority
+    order = plan.order
+    return (_ordered(programs, order["programs"]), _ordered(agencies, order["agencies"]),
+            _ordered(meetings, order["meetings"]), priority)
 
 
 def for_household(pack: Pack, resources: tuple[str, ...], prepared: Facts) -> tuple[str, ...]:
