@@ -103,3 +103,51 @@ def test_a_remembered_tally_is_not_changed_by_the_next_sum(store):
     first = scoped.dashboard()
     for _ in range(3):
         assert scoped.dashboard() == first
+
+
+@pytest.fixture()
+def handed_over(tmp_path):
+    """Demo cases handed over: referrals pending, overdue and answered, routings confirmed with changes."""
+    from engine.casework.demo import mark_store, save_demo
+    with TinyDBRepository(tmp_path, shards=16) as repo:
+        mark_store(repo, "demo")
+        save_demo(repo, PACK, 200, seed=8, actor="u_admin")
+        yield repo
+
+
+def handoffs_one_pass(scoped: ScopedRepository, today):
+    from engine.casework import overrides, referrals
+    return scoped.read_cases(lambda cases: (
+        sum(r.get("state") == "pending" for c in cases for r in referrals.referrals_of(c)),
+        referrals.overdue_count(cases, today), overrides.count(cases, today)))
+
+
+def test_kept_handoff_counts_equal_one_pass_for_each_user_and_day(handed_over, monkeypatch):
+    import datetime as dt
+
+    from engine.casework import overrides
+    from engine.casework.wareki import today as jst_today
+    repo = handed_over
+    days = [jst_today(), jst_today() - dt.timedelta(days=20), jst_today() + dt.timedelta(days=45)]
+    answers = set()
+    for user in USERS:
+        scoped = ScopedRepository(repo, PACK, Access.of(PACK, user))
+        for day in days:
+            for _ in range(2):                                 # worked out, then remembered
+                assert scoped.handoff_counts(day) == handoffs_one_pass(scoped, day), (user.id, day)
+            answers.add(repr(scoped.handoff_counts(day)))
+    assert len(answers) == len(USERS) * len(days)             # users and days do differ
+    pending, late, changed = ScopedRepository(repo, PACK, Access.of(PACK, USERS[0])).handoff_counts(days[0])
+    assert pending and late and changed.total() and changed.by_rule     # the store has all of them
+
+    # A rerun counts no shard; a save one.
+    scoped = ScopedRepository(repo, PACK, Access.of(PACK, USERS[0]))
+    calls: list = []
+    real = overrides.count
+    monkeypatch.setattr(overrides, "count", lambda cases, *a: calls.append(len(cases)) or real(cases, *a))
+    scoped.handoff_counts(days[0])
+    assert calls == []
+    case = repo.list_cases()[0]
+    repo.save_case({**case, "status_since": "2026-01-05"}, expected_revision=case["revision"])
+    assert scoped.handoff_counts(days[0]) == handoffs_one_pass(scoped, days[0])
+    assert len(calls) == 2                                    # the saved shard, then the one pass

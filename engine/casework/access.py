@@ -264,6 +264,21 @@ class ScopedRepository(Repository):
         on PostgreSQL only those are read (pg_queries.handoff_bodies), from files every case."""
         return self._read_picked(view, pg_queries.handoff_bodies, since)
 
+    def handoff_counts(self, today: Any) -> tuple[int, int, Any]:
+        """(referrals waiting for an answer, those past their due day, overrides.count) over the
+        visible cases, as 状況 > ダッシュボード shows them: from the cases PostgreSQL picks, or from
+        files one answer per shard, kept until the shard changes (a rerun reads no case)."""
+        from . import overrides, referrals
+
+        def view(cases: list[dict]) -> tuple[int, int, Any]:
+            return (sum(r.get("state") == "pending" for c in cases for r in referrals.referrals_of(c)),
+                    referrals.overdue_count(cases, today), overrides.count(cases, today))
+        since = overrides.window_start(today)
+        if hasattr(self._repo, "sql"):
+            return self.read_handoffs(view, since)
+        parts = self._per_shard(view, "handoffs", today)
+        return (sum(p[0] for p in parts), sum(p[1] for p in parts), overrides.merged([p[2] for p in parts], since))
+
     def read_for_impact(self, view: Callable[[list[dict]], Any]) -> Any:
         """``view`` over the visible cases as the impact preview reads them (id, config_version,
         intake, the stored decision's ids, priority and fired rules; masked unless owned): on

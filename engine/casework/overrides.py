@@ -89,6 +89,37 @@ def count(cases: Iterable[Mapping], today: dt.date, days: int = WINDOW_DAYS) -> 
                      {k: tuple(dict.fromkeys(v)) for k, v in added_cases.items()}, confirmed)
 
 
+def merged(parts: Iterable[Overrides], since: str) -> Overrides:
+    """``count`` over several groups of cases (the store's shards) from each group's own count:
+    numbers summed, case lists joined in the groups' order, as one pass over them all gives.
+
+    >>> a = Overrides("2026-01-01", added={("meetings", "m"): 1}, added_cases={("meetings", "m"): ("C1",)}, confirmed=2)
+    >>> b = Overrides("2026-01-01", added={("meetings", "m"): 2}, added_cases={("meetings", "m"): ("C2", "C3")}, confirmed=1)
+    >>> m = merged([a, b], "2026-01-01")
+    >>> m.added, m.added_cases, m.confirmed
+    ({('meetings', 'm'): 3}, {('meetings', 'm'): ('C1', 'C2', 'C3')}, 3)
+    """
+    removed: dict[str, Counter] = {}
+    removed_cases: dict[str, list[str]] = {}
+    added: Counter = Counter()
+    added_with: dict[tuple[str, str], Counter] = {}
+    added_cases: dict[tuple[str, str], list[str]] = {}
+    confirmed = 0
+    for part in parts:
+        confirmed += part.confirmed
+        for rule, found in part.by_rule.items():
+            removed.setdefault(rule, Counter()).update(found.items)
+            removed_cases.setdefault(rule, []).extend(found.cases)
+        added.update(part.added)
+        for item, rules in part.added_with.items():
+            added_with.setdefault(item, Counter()).update(rules)
+        for item, cases in part.added_cases.items():
+            added_cases.setdefault(item, []).extend(cases)
+    by_rule = {rule: RuleOverrides(rule, sum(c.values()), dict(c), tuple(removed_cases[rule])) for rule, c in removed.items()}
+    return Overrides(since, by_rule, dict(added), {k: dict(v) for k, v in added_with.items()},
+                     {k: tuple(v) for k, v in added_cases.items()}, confirmed)
+
+
 def rule_rows(pack, result: Overrides) -> list[dict]:
     """Per rule, in the order of rules.yaml: Japanese columns for a table (rules never overridden included)."""
     rows = []

@@ -4,7 +4,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from engine.casework import overrides, referrals, stats
+from engine.casework import overrides, stats
 from engine.casework.wareki import today as jst_today
 from ui import auth, state
 
@@ -42,10 +42,9 @@ for label, value in figures:
 st.markdown("#### つなぎと、推薦を変えた件数")
 st.caption(f"確定した件数と推薦を変えた数は過去{overrides.WINDOW_DAYS}日、つなぎは今の状態です。")
 today = jst_today()
-# Only the cases with a referral pending or a routing confirmed in the window are read (on PostgreSQL).
-pending, late, changed = repo.read_handoffs(lambda cases: (
-    sum(r.get("state") == "pending" for c in cases for r in referrals.referrals_of(c)),
-    referrals.overdue_count(cases, today), overrides.count(cases, today)), overrides.window_start(today))
+# Only the cases with a referral pending or a routing confirmed in the window are read (PostgreSQL);
+# from files each shard's answer is kept until the shard changes.
+pending, late, changed = repo.handoff_counts(today)
 row = st.container(horizontal=True, wrap=True, gap="large")
 for label, value in (("受理待ちのつなぎ", pending), ("期限切れのつなぎ", late),
                      ("確定した件数", changed.confirmed), ("推薦を変えた数", changed.total())):
