@@ -49,16 +49,29 @@ def window_start(today: dt.date, days: int = WINDOW_DAYS) -> str:
     return (today - dt.timedelta(days=days)).isoformat()
 
 
+@dataclass
+class _Tally:
+    """What ``count`` and ``merged`` add up, and the Overrides it makes."""
+
+    removed: dict[str, Counter] = field(default_factory=dict)           # rule → (kind, id) → n
+    removed_cases: dict[str, list[str]] = field(default_factory=dict)
+    added: Counter = field(default_factory=Counter)
+    added_with: dict[tuple[str, str], Counter] = field(default_factory=dict)
+    added_cases: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    confirmed: int = 0
+
+    def result(self, since: str) -> Overrides:
+        by_rule = {rule: RuleOverrides(rule, sum(c.values()), dict(c), tuple(dict.fromkeys(self.removed_cases[rule])))
+                   for rule, c in self.removed.items()}
+        return Overrides(since, by_rule, dict(self.added), {k: dict(v) for k, v in self.added_with.items()},
+                         {k: tuple(dict.fromkeys(v)) for k, v in self.added_cases.items()}, self.confirmed)
+
+
 def count(cases: Iterable[Mapping], today: dt.date, days: int = WINDOW_DAYS) -> Overrides:
     """Override counts over the changes made from ``today - days`` to ``today`` (inclusive)."""
     since = window_start(today, days)
     until = today.isoformat()
-    removed: dict[str, Counter] = {}
-    removed_cases: dict[str, list[str]] = {}
-    added: Counter = Counter()
-    added_with: dict[tuple[str, str], Counter] = {}
-    added_cases: dict[tuple[str, str], list[str]] = {}
-    confirmed = 0
+    t = _Tally()
     for case in cases:
         if not is_mapping(case):
             continue
@@ -67,26 +80,23 @@ def count(cases: Iterable[Mapping], today: dt.date, days: int = WINDOW_DAYS) -> 
             continue
         cid = str(case.get("id"))
         if since <= str(conf.get("on") or "") <= until:
-            confirmed += 1
-        fired = [t.get("rule") for t in as_mapping(case.get("decision")).get("trace") or () if is_mapping(t)]
+            t.confirmed += 1
+        fired = [r.get("rule") for r in as_mapping(case.get("decision")).get("trace") or () if is_mapping(r)]
         for change in conf.get("changes") or ():
             if not is_mapping(change) or not since <= str(change.get("on") or "") <= until:
                 continue
             item = (str(change.get("kind")), str(change.get("id")))
             if change.get("change") == "removed":
                 for rule in change.get("rules") or ():
-                    removed.setdefault(rule, Counter())[item] += 1
-                    removed_cases.setdefault(rule, []).append(cid)
+                    t.removed.setdefault(rule, Counter())[item] += 1
+                    t.removed_cases.setdefault(rule, []).append(cid)
             elif change.get("change") == "added":
-                added[item] += 1
-                added_cases.setdefault(item, []).append(cid)
-                hint = added_with.setdefault(item, Counter())
+                t.added[item] += 1
+                t.added_cases.setdefault(item, []).append(cid)
+                hint = t.added_with.setdefault(item, Counter())
                 for rule in fired:
                     hint[rule] += 1
-    by_rule = {rule: RuleOverrides(rule, sum(c.values()), dict(c), tuple(dict.fromkeys(removed_cases[rule])))
-               for rule, c in removed.items()}
-    return Overrides(since, by_rule, dict(added), {k: dict(v) for k, v in added_with.items()},
-                     {k: tuple(dict.fromkeys(v)) for k, v in added_cases.items()}, confirmed)
+    return t.result(since)
 
 
 def merged(parts: Iterable[Overrides], since: str) -> Overrides:
@@ -99,25 +109,18 @@ def merged(parts: Iterable[Overrides], since: str) -> Overrides:
     >>> m.added, m.added_cases, m.confirmed
     ({('meetings', 'm'): 3}, {('meetings', 'm'): ('C1', 'C2', 'C3')}, 3)
     """
-    removed: dict[str, Counter] = {}
-    removed_cases: dict[str, list[str]] = {}
-    added: Counter = Counter()
-    added_with: dict[tuple[str, str], Counter] = {}
-    added_cases: dict[tuple[str, str], list[str]] = {}
-    confirmed = 0
+    t = _Tally()
     for part in parts:
-        confirmed += part.confirmed
+        t.confirmed += part.confirmed
         for rule, found in part.by_rule.items():
-            removed.setdefault(rule, Counter()).update(found.items)
-            removed_cases.setdefault(rule, []).extend(found.cases)
-        added.update(part.added)
+            t.removed.setdefault(rule, Counter()).update(found.items)
+            t.removed_cases.setdefault(rule, []).extend(found.cases)
+        t.added.update(part.added)
         for item, rules in part.added_with.items():
-            added_with.setdefault(item, Counter()).update(rules)
+            t.added_with.setdefault(item, Counter()).update(rules)
         for item, cases in part.added_cases.items():
-            added_cases.setdefault(item, []).extend(cases)
-    by_rule = {rule: RuleOverrides(rule, sum(c.values()), dict(c), tuple(removed_cases[rule])) for rule, c in removed.items()}
-    return Overrides(since, by_rule, dict(added), {k: dict(v) for k, v in added_with.items()},
-                     {k: tuple(v) for k, v in added_cases.items()}, confirmed)
+            t.added_cases.setdefault(item, []).extend(cases)
+    return t.result(since)
 
 
 def rule_rows(pack, result: Overrides) -> list[dict]:

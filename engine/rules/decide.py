@@ -213,14 +213,7 @@ def route(pack: Pack, fired: frozenset[str], facts: Mapping[str, Any]) -> _Routi
     checked per case by ``for_household``.
     """
     plan = _plan(pack)
-    covering = tuple(facts.get(c) for c in plan.covering)
-    key = (fired, covering)
-    routing = plan.routings.get(key)
-    if routing is None:
-        if len(plan.routings) > 50_000:
-            plan.routings.clear()
-        routing = plan.routings[key] = _routing(pack, plan, fired, dict(zip(plan.covering, covering)))
-    return routing
+    return _once(plan, plan.routings, fired, facts, lambda covering: _routing(pack, plan, fired, covering))
 
 
 def routed_ids(pack: Pack, fired: frozenset[str], facts: Mapping[str, Any]) -> tuple:
@@ -228,13 +221,18 @@ def routed_ids(pack: Pack, fired: frozenset[str], facts: Mapping[str, Any]) -> t
     the impact preview compares, worked out once per combination of fired rules and 圏域 from the
     fired rules alone (``route`` walks every rule and builds the explanation)."""
     plan = _plan(pack)
+    return _once(plan, plan.routed, fired, facts, lambda covering: _routed_ids(pack, plan, fired, covering))
+
+
+def _once(plan: _Plan, memo: dict, fired: frozenset[str], facts: Mapping[str, Any], make: Any) -> Any:
+    """``make(covering facts)``, remembered in ``memo`` per fired rules and 圏域 (at most 50,000)."""
     covering = tuple(facts.get(c) for c in plan.covering)
     key = (fired, covering)
-    found = plan.routed.get(key)
+    found = memo.get(key)
     if found is None:
-        if len(plan.routed) > 50_000:
-            plan.routed.clear()
-        found = plan.routed[key] = _routed_ids(pack, plan, fired, dict(zip(plan.covering, covering)))
+        if len(memo) > 50_000:
+            memo.clear()
+        found = memo[key] = make(dict(zip(plan.covering, covering)))
     return found
 
 
