@@ -158,6 +158,35 @@ def test_any_json_content_round_trips(repo, content):
     assert repo.get_case(saved["id"]) == expected
 
 
+class _Key(str):
+    pass
+
+
+# What a caller may hand in beside plain JSON: tuples, subclasses, and values that must be refused.
+odd_values = st.recursive(
+    json_values | st.sampled_from([(1, "二"), _Key("k"), True, 2**70, "途中で\ud800切れた", "NUL\x00", float("inf"),
+                                    float("nan"), b"bytes", {1: "int key"}, {"a\x00": 1}, {_Key("sub"): [1]}]),
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=odd_values)
+def test_the_quick_copy_takes_and_refuses_exactly_what_the_careful_one_does(value):
+    """records.json_copy copies plain records without building key paths; anything else goes the
+    careful way (records._checked_copy): same copy, or the same refusal naming the same key."""
+    from storage import records
+
+    def outcome(copy):
+        try:
+            return "copied", copy(value, "case")
+        except StorageError as err:
+            return "refused", str(err)
+    fast, careful = outcome(records.json_copy), outcome(records._checked_copy)
+    assert fast == careful
+    assert repr(fast) == repr(careful)          # also the types: tuples became lists in both
+
+
 def test_broken_text_is_refused_before_anything_is_written(repo):
     with pytest.raises(StorageError, match="memo"):
         repo.save_case({"id": "U1", "memo": "途中で\ud800切れた"})
