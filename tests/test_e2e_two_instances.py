@@ -57,18 +57,24 @@ def test_two_instances_share_cases_and_resolve_concurrent_changes_by_revision(br
             open_case(a, case_id)
             for page in (a, b):
                 choose(page, "次の状態", target)
+                # The choice's own rerun must be over before the clicks, or a click can land on a
+                # button being redrawn and be lost (seen once on a loaded machine).
+                settle(page, pause_ms=500)
             a.get_by_role("button", name="状態を変更する", exact=True).click()
             b.get_by_role("button", name="状態を変更する", exact=True).click()
+            saved = re.compile(re.escape(f"状態を「{target}」に変更しました。"))
+            # The later click either reaches the save and is refused by revision, or its page has already
+            # redrawn with the other's change (the status moved, so its choice is gone): either way it
+            # is told, in Japanese, that someone else changed the case first, and nothing of it is stored.
+            told = re.compile(r"他の職員が先に保存しました（あなたが開いた版: 1、現在の版: 2）|他の職員が更新しました（版 1 → 2）")
             for page in (a, b):
                 settle(page, pause_ms=500)
                 # The refused page also warns at the top that the case changed, which redraws the tabs.
                 page.get_by_role("tab", name="状態", exact=True).click()
                 settle(page)
-            done = [p for p in (a, b) if p.get_by_text(f"状態を「{target}」に変更しました。").count()]
-            # The later click either reaches the save and is refused by revision, or its page has already
-            # redrawn with the other's change (the status moved, so its choice is gone): either way it
-            # is told, in Japanese, that someone else changed the case first, and nothing of it is stored.
-            told = re.compile(r"他の職員が先に保存しました（あなたが開いた版: 1、現在の版: 2）|他の職員が更新しました（版 1 → 2）")
+                # Each page ends saying one or the other; wait for it rather than read it mid-draw.
+                expect(page.get_by_text(saved).or_(page.get_by_text(told)).first).to_be_attached(timeout=STEP_TIMEOUT_MS)
+            done = [p for p in (a, b) if p.get_by_text(saved).count()]
             refused = [p for p in (a, b) if p.get_by_text(told).count()]
             assert len(done) == 1 and len(refused) == 1 and done != refused, "one change stored, the other refused"
             for page in (a, b):
