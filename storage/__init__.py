@@ -82,6 +82,7 @@ def warm_up(repo: Repository) -> int:
     first one during the first page). A shard re-read later (another process saved) is an ordinary
     young object again; only what is alive at start-up is frozen, once.
     """
+    gc.collect()            # first, so no garbage alive now is frozen with the cases (and kept for good)
     with collection_paused():
         count = repo.read_cases(len)
     gc.freeze()

@@ -5,8 +5,9 @@ Usage: fuzz_worker.py intake|pack WORK_DIR PACK_DIR
 Runs every input through ``tsunagu route`` (intake files) or ``tsunagu validate`` and then
 ``tsunagu route`` on the mutated pack (pack mutations), each within 10 s of CPU time, inside this
 one process, and prints one JSON object: the outcome of each input and the process's peak
-resident memory (``ru_maxrss``). A separate process, so the peak is the inputs' alone and
-not the test runner's; its address space is capped (``RLIMIT_AS``) so a bomb that got
+resident memory (``VmHWM`` of its own memory map). A separate process, so the peak is the
+inputs' alone and not the test runner's (``ru_maxrss`` is not: Linux carries the parent's
+resident size at the fork over the exec, and a long test run's pytest passed 500 MB); its address space is capped (``RLIMIT_AS``) so a bomb that got
 through fails the run instead of taking the machine down.
 """
 from __future__ import annotations
@@ -221,11 +222,19 @@ def pack(work: Path, pack_dir: Path) -> list[dict]:
     return results
 
 
+def _own_peak_kb() -> int:
+    """The peak resident size of this process's memory map since the exec, in kB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise SystemExit("/proc/self/status has no VmHWM: the peak memory cannot be measured here")
+
+
 def main() -> None:
     mode, work, pack_dir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_CAP, ADDRESS_SPACE_CAP))
     results = {"intake": intake, "pack": pack}[mode](work, pack_dir)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024          # kB on Linux
+    peak = _own_peak_kb() / 1024
     print(json.dumps({"results": results, "peak_mb": round(peak, 1)}, ensure_ascii=False))
 
 

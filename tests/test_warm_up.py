@@ -87,3 +87,18 @@ def test_a_broken_shard_leaves_the_collector_on(tmp_path):
     with pytest.raises(Exception, match="壊れていて"):
         AtomicJSONStorage(tmp_path / "bad.json").read()
     assert gc.isenabled()
+
+
+def test_garbage_alive_at_start_up_is_collected_not_frozen(tmp_path, unfrozen):
+    import weakref
+
+    class Node:
+        pass
+    with open_repository(tmp_path) as repo:
+        repo.save_case({"name": "架空"})
+        node = Node()
+        node.me = node                     # a cycle: only the collector can free it
+        gone = weakref.ref(node)
+        del node
+        warm_up(repo)
+        assert gone() is None              # frozen with the cases, it would be kept for good
