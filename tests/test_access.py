@@ -226,3 +226,25 @@ def test_a_missing_case_and_a_hidden_one_get_the_same_answer(tmp_path):
         answers.append(str(refused.value))
     assert answers[0] == answers[1] and "見つからないか" in answers[0]
     repo.close()
+
+
+def test_an_odd_record_is_listed_for_everyone_without_a_crash(tmp_path):
+    """Parts of the wrong type (an intake that is text, a household that is not a list of people)
+    are read as missing, as the SQL columns read them: the list shows the case or hides it, never fails."""
+    with open_repository(tmp_path) as repo:
+        repo.save_case({"id": "C-odd1", "intake": "手書きのメモ", "created_by": "u_houkatsu",
+                        "decision": {"meetings": ["shien_kaigi"]}})
+        repo.save_case({"id": "C-odd2", "intake": {"person": "架空 太郎", "household": "子", "consent": "no",
+                                                   "receiving_agency": "houkatsu_a"}, "decision": {"meetings": ["shien_kaigi"]}})
+        seen = {user_id: sorted(c["id"] for c in ScopedRepository(repo, PACK, Access.of(PACK, user)).list_cases())
+                for user_id, user in USERS.items()}
+    # Neither has everyone's consent on record: 支援会議 without consent, seen by its members and by
+    # whoever took the case (u_houkatsu made the first and its agency received the second).
+    assert seen["u_houkatsu"] == ["C-odd1", "C-odd2"]
+    assert seen["u_member"] == ["C-odd1", "C-odd2"] and seen["u_admin"] == ["C-odd1", "C-odd2"]
+    assert seen["u_jiritsu"] == [] and seen["u_trainee"] == []
+    with open_repository(tmp_path) as repo:
+        houkatsu = ScopedRepository(repo, PACK, Access.of(PACK, USERS["u_member"]))
+        shown = {c["id"]: c["intake"] for c in houkatsu.list_cases()}
+    assert shown["C-odd1"] == MASK                        # not the text itself
+    assert shown["C-odd2"]["person"] == MASK

@@ -20,7 +20,7 @@ from storage.audit import PendingEntry
 from storage.base import UNSET, Repository
 from storage.users import User
 
-from engine.casework.caselist import as_mapping, ids_of
+from engine.casework.caselist import as_mapping, ids_of, is_mapping
 from engine.errors import TsunaguError
 from engine.pack.model import Pack
 
@@ -59,9 +59,12 @@ def everyone_consented(pack: Pack, intake: Mapping) -> bool:
     The old contract's top-level ``consent`` is the person's own.
     """
     m = pack.members
-    person = intake.get(m.self_group) or {}
+    intake = as_mapping(intake)              # an odd record's parts are read as missing (as in SQL)
+    person = as_mapping(intake.get(m.self_group))
+    rows = intake.get(m.repeat)
     people = [person.get("consent", intake.get("consent"))]
-    people += [row.get("consent") for row in intake.get(m.repeat) or () if row.get("concerns")]
+    people += [row.get("consent") for row in (rows if isinstance(rows, list) else ())
+               if is_mapping(row) and row.get("concerns")]
     return all(c == "yes" for c in people)
 
 
@@ -71,13 +74,13 @@ def confidential(pack: Pack, case: Mapping) -> bool:
     Recommended or confirmed: a person removing the 支援会議 does not make the case public.
     """
     secret = {m.id for m in pack.meetings if m.get("confidential")}
-    return bool(secret & routed_meetings(case)) and not everyone_consented(pack, case.get("intake") or {})
+    return bool(secret & routed_meetings(case)) and not everyone_consented(pack, as_mapping(case.get("intake")))
 
 
 def took_it(access: Access, case: Mapping) -> bool:
     user = access.user
     return case.get("created_by") == user.id or (
-        user.agency is not None and (case.get("intake") or {}).get("receiving_agency") == user.agency)
+        user.agency is not None and as_mapping(case.get("intake")).get("receiving_agency") == user.agency)
 
 
 def owns(access: Access, case: Mapping) -> bool:
@@ -99,10 +102,19 @@ def masked(pack: Pack, access: Access, case: Mapping) -> dict:
     out = copy.deepcopy(dict(case))
     if owns(access, case):
         return out
-    intake = out.get("intake") or {}
+    intake = out.get("intake")
+    if not is_mapping(intake):
+        if intake not in (None, {}):
+            out["intake"] = MASK             # an odd record's intake (text, a list): whatever it says is hidden
+        return out
     for f in pack.intake.fields:
         if f.type == "group":
-            group = intake.get(f.id) or {}
+            group = intake.get(f.id)
+            if group is not None and not is_mapping(group):
+                if any(c.personal for c in f.fields):
+                    intake[f.id] = MASK      # a group that is not one (text): it may hold what is personal
+                continue
+            group = group or {}
             for c in f.fields:
                 if c.personal and c.id in group:
                     group[c.id] = MASK
