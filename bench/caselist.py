@@ -4,9 +4,11 @@ The target is a first page in at most 1,000 ms, timed as the ケース一覧 pag
 every rerun: ``repo.count_cases()`` and ``repo.read_cases(...)`` running the query and
 building the page's rows. Each figure is the median of 5 runs on a freshly opened TinyDB
 store. The start is reported apart, from a new process as after a restart: ``store_open_ms``
-opens the store as the app does when it starts (``storage.warm_up``: every shard parsed), and
-``case_list_cold_ms`` is that open and the first page after it, what the first staff member
-waits for after a restart.
+opens the store as the app does when it starts (every shard is then parsed in the background,
+``storage.warm_up_later``), and ``case_list_cold_ms`` is that open and the first page after it,
+as ケース一覧 asks for it (read from the list indexes, storage/list_index.py, while the warm-up
+runs): what the first staff member waits for after a restart. ``case_list_second_page_ms`` is
+the same page asked for again.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ from engine.casework.caselist import CaseQuery, row_view, run_query  # noqa: E40
 from engine.casework.demo import mark_store, save_demo  # noqa: E402
 from engine.casework.wareki import today as jst_today  # noqa: E402
 from engine.pack import load_pack  # noqa: E402
-from storage import open_repository, warm_up  # noqa: E402
+from engine.casework.duties import DutyFilter, due_columns  # noqa: E402
+from storage import open_repository, warm_up, warm_up_later  # noqa: E402
 from storage.users import User  # noqa: E402
 
 SIZE = 20_000
@@ -46,23 +49,35 @@ def _median_ms(func) -> float:
 
 
 def _restart(where: str, size: int) -> dict:
-    """In a new process: open the store as the app starts (``warm_up``), then the first page."""
+    """In a new process: open the store as the app starts, then the first and the second page."""
     out = subprocess.run([sys.executable, __file__, "--restart", where], check=True, capture_output=True, text=True)
-    opened, first = json.loads(out.stdout)
+    opened, first, second = json.loads(out.stdout)
     return {f"store_open_ms_{size}": opened, f"case_list_cold_ms_{size}": round(opened + first, 1),
-            f"case_list_first_page_ms_{size}": first}
+            f"case_list_first_page_ms_{size}": first, f"case_list_second_page_ms_{size}": second}
 
 
 def _restarted(where: str) -> list[float]:
+    """As the app starts (ui/state.py): the store opened and its warm-up started in the background
+    (``warm_up_later``); then ケース一覧 for an administrator as the page asks for it (the visible
+    count, one page with the 期限 columns), twice, while the warm-up runs."""
     pack = load_pack()
+    today = jst_today()
     started = time.perf_counter()
-    with open_repository(where) as repo:
-        warm_up(repo)
-        opened = time.perf_counter()
-        repo.count_cases()
-        repo.read_cases(lambda cases: [row_view(pack, c) for c in run_query(cases, CaseQuery(), pack).rows])
-        done = time.perf_counter()
-    return [round((opened - started) * 1000, 1), round((done - opened) * 1000, 1)]
+    repo = open_repository(where)
+    warming = warm_up_later(repo)
+    opened = time.perf_counter()
+    scoped = ScopedRepository(repo, pack, Access.of(pack, ADMIN))
+
+    def page() -> float:
+        start = time.perf_counter()
+        scoped.counts()
+        rows = scoped.case_page(CaseQuery(), DutyFilter(today)).rows
+        [{**row_view(pack, c), **due_columns(pack, c, today)} for c in rows]
+        return round((time.perf_counter() - start) * 1000, 1)
+    first, second = page(), page()
+    warming.join()
+    repo.close()
+    return [round((opened - started) * 1000, 1), first, second]
 
 
 def measure(pack, size: int = SIZE) -> dict:

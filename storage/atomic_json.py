@@ -13,7 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from tinydb.storages import Storage
 
@@ -65,10 +65,12 @@ class AtomicJSONStorage(Storage):
     comes from disk again.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, written: Callable[[dict, tuple], None] | None = None):
         super().__init__()
         self.path = Path(path)
         self._parsed: _Parsed | None = None
+        #: Called with the data and its version after each successful write (the case list's index).
+        self._written = written
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         """The file's tables, or None when the file does not exist yet."""
@@ -122,6 +124,18 @@ class AtomicJSONStorage(Storage):
                     "ディスクの空き容量と書き込み権限を確認してから、もう一度保存してください。") from exc
             raise
         self._keep(_Parsed(key, data, handle))
+        if self._written is not None:
+            self._written(data, key)
+
+    def peek(self) -> tuple[dict[str, dict[str, Any]] | None, tuple[int, int, int, int] | None]:
+        """(what was parsed, if the file is still that version, else None; the file's version,
+        None when there is no file), without parsing anything."""
+        try:
+            key = _stat_key(os.stat(self.path))
+        except FileNotFoundError:
+            return None, None
+        parsed = self._parsed
+        return (parsed.data if parsed is not None and parsed.key == key else None), key
 
     def read_versioned(self) -> tuple[dict[str, dict[str, Any]] | None, tuple[int, int, int, int] | None]:
         """``read()`` and which file it came from: the version changes whenever the file is

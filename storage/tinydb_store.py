@@ -7,6 +7,7 @@ count cannot scatter lookups)::
     data/format.json            TinyDB table "format": {"name": "tsunagu-tinydb", "version": 1, "shards": 256}
     data/cases/00.json …        TinyDB table "cases", case picked by crc32(id) % shards
     data/events/00.json …       TinyDB table "events", same shard number as the case
+    data/list/00.json …         the case list's index of each case shard (list_index.py)
     data/versions.json          TinyDB table "versions"
     data/meta.json              TinyDB table "meta"
     data/journal.json           the change being written, while it is written (journal.py)
@@ -19,8 +20,9 @@ write lock, at open and before any other write.
 from __future__ import annotations
 
 import secrets
+import time
 import zlib
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterator, Sequence
 
@@ -28,9 +30,10 @@ from tinydb import Query
 from tinydb.table import Table
 
 from engine.errors import StorageError
-from storage import records
+from storage import list_index, records
 from storage.atomic_json import AtomicJSONStorage, remove_leftover_temps
 from storage.audit import PendingEntry, append_pending
+from storage.collector import collection_paused
 from storage.journal import Journal
 from storage.base import UNSET, Repository
 from storage.locking import RepoLock
@@ -48,13 +51,13 @@ class TinyDBRepository(Repository):
 
     def __init__(self, data_dir: str | Path, shards: int | None = None):
         self.data_dir = Path(data_dir)
-        for sub in ("", "cases", "events"):
+        for sub in ("", "cases", "events", "list"):
             make_dir(self.data_dir / sub)
         self._lock = RepoLock(self.data_dir / ".lock")
         self._journal = Journal(self.data_dir)
         try:
             with self._lock.writing():
-                for sub in ("", "cases", "events"):
+                for sub in ("", "cases", "events", "list"):
                     remove_leftover_temps(self.data_dir / sub)
                 self.shards = self._layout(shards)
                 self._open_files()
@@ -66,7 +69,10 @@ class TinyDBRepository(Repository):
     def _open_files(self) -> None:
         # (shard, view key) → (the shard file's version, the view's answer): see read_shards.
         self._shard_answers: dict[tuple[int, Hashable], tuple[tuple, Any]] = {}
-        self._cases = [AtomicJSONStorage(self.data_dir / "cases" / f"{i:02d}.json") for i in range(self.shards)]
+        # shard → (the shard's version, its index's projections): see _list_rows.
+        self._indexed: dict[int, tuple[tuple, list[dict]]] = {}
+        self._cases = [AtomicJSONStorage(self.data_dir / "cases" / f"{i:02d}.json", self._index_writer(i))
+                       for i in range(self.shards)]
         self._events = [AtomicJSONStorage(self.data_dir / "events" / f"{i:02d}.json") for i in range(self.shards)]
         self._versions = AtomicJSONStorage(self.data_dir / "versions.json")
         self._meta = AtomicJSONStorage(self.data_dir / "meta.json")
@@ -111,29 +117,96 @@ class TinyDBRepository(Repository):
         with self._lock.reading():
             return view([doc for storage in self._cases for doc in _raw_docs(storage, "cases")])
 
-    def read_shards(self, view: Callable[[list[dict]], Any], key: Hashable) -> list:
+    def read_shards(self, view: Callable[[list[dict]], Any], key: Hashable, listed: bool = False,
+                    then: Callable[[list], Any] | None = None) -> Any:
         """``view`` of each shard's cases, one answer per shard, each remembered while its shard's
         file is unchanged: after one case is saved, only its shard is read again.
 
         ``key`` names the view together with everything else its answer depends on (the user,
         the period, the pack version); the answers are shared between calls, so nobody may
         change them. Used where a page reads every case on each rerun (the dashboard).
+        ``listed``: the view reads only what the case list reads, so a shard not in memory is
+        read from its index (list_index.py) instead of parsed; an answer made from an index is made
+        again once the shard is in memory, so that it does not keep the index's rows alive. One
+        collector pause for all shards: a pause per shard ended in a young collection walking what
+        that shard's index had just made (0.5 s over 256 shards).
+        ``then``: called with the answers, still under the lock, and what it returns is returned
+        (for a view whose answer holds the cases themselves, which a write edits in place).
         """
         answers = self._shard_answers
         if len(answers) > MAX_SHARD_ANSWERS:      # views of users and periods long gone
             answers.clear()
         out = []
-        with self._lock.reading():
+        with self._lock.reading(), collection_paused() if listed else nullcontext():
             for index, storage in enumerate(self._cases):
-                data, version = storage.read_versioned()
-                data = data or {}
+                if listed:
+                    version, cases = self._list_rows(index)
+                    if version is not None and index in self._indexed:
+                        version = (*version, "index")
+                else:
+                    data, version = storage.read_versioned()
+                    cases = list(((data or {}).get("cases") or {}).values())
                 found = answers.get((index, key))
                 if found is None or found[0] != version or version is None:
-                    found = (version, view(list((data.get("cases") or {}).values())))
+                    found = (version, view(cases))
                     if version is not None:
                         answers[(index, key)] = found
                 out.append(found[1])
-        return out
+            return then(out) if then is not None else out
+
+    # -- the case list's index (list_index.py) --------------------------------------------
+    def _list_rows(self, index: int) -> tuple[tuple | None, list[dict]]:
+        """(the shard's version, its cases or their projections); the shard is parsed only when
+        its index is missing or was made from another version of it."""
+        storage = self._cases[index]
+        data, version = storage.peek()
+        if data is None and version is not None:
+            kept = self._indexed.get(index)
+            if kept is not None and kept[0] == version:
+                return kept
+            rows = list_index.read(list_index.path_for(storage.path), version)
+            if rows is not None:
+                self._indexed[index] = (version, rows)
+                return version, rows
+            data, version = storage.read_versioned()
+        self._indexed.pop(index, None)           # the shard itself is in memory now
+        return version, list(((data or {}).get("cases") or {}).values())
+
+    def _index_writer(self, index: int) -> Callable[[dict, tuple], None]:
+        def written(data: dict, version: tuple) -> None:
+            """After the shard's write, under the write lock: its index, made from what was written."""
+            self._indexed.pop(index, None)
+            try:
+                list_index.write(list_index.path_for(self._cases[index].path), version,
+                                 list((data.get("cases") or {}).values()))
+            except OSError:
+                pass        # a cache: the stale index names the old version, so it is ignored
+        return written
+
+    def warm_shards(self, pause: float = 0.0) -> int:
+        """Parse every case shard into memory, one at a time, and write the index of any that has
+        none for its present version (a store from before the index, a restored backup, a crash
+        between a shard and its index); returns how many cases there are.
+
+        Each shard is read under the lock on its own and ``pause`` seconds are left between two,
+        so a page that reads meanwhile (the warm-up runs in the background as the app starts,
+        storage.warm_up_later) waits for one shard at most.
+        """
+        count = 0
+        for index, storage in enumerate(self._cases):
+            with self._lock.reading():
+                data, version = storage.read_versioned()
+                self._indexed.pop(index, None)
+                count += len((data or {}).get("cases") or {})
+            if data is not None and version is not None and \
+                    not list_index.is_fresh(list_index.path_for(storage.path), version):
+                with self._writing():
+                    data, version = storage.read_versioned()      # as it is under the write lock
+                    if data is not None and version is not None:
+                        self._index_writer(index)(data, version)
+            if pause:
+                time.sleep(pause)
+        return count
 
     def count_cases(self) -> int:
         with self._lock.reading():

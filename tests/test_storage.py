@@ -392,10 +392,12 @@ def test_killed_writer_never_loses_an_acknowledged_save(backend, data_dir):
 
 # -- damaged files --------------------------------------------------------------------------
 def file_holding(data_dir: Path, case_id: str) -> Path:
-    """The one data file whose bytes contain the case id (sqlite: its WAL and shm files are removed)."""
+    """The one data file whose bytes contain the case id (sqlite: its WAL and shm files are removed;
+    TinyDB: not the case list's index, a cache of the shard, list/NN.json)."""
     for extra in data_dir.glob("tsunagu.sqlite3-*"):
         extra.unlink()
-    holders = [p for p in data_dir.rglob("*") if p.is_file() and case_id.encode() in p.read_bytes()]
+    holders = [p for p in data_dir.rglob("*") if p.is_file() and p.parent.name != "list"
+               and case_id.encode() in p.read_bytes()]
     assert len(holders) == 1, holders
     return holders[0]
 

@@ -10,7 +10,7 @@ from engine.errors import ConfigError, StorageError
 from engine.pack import DEFAULT_PACK
 from engine.pack.model import Pack
 from engine.training.lessons import training_dir
-from storage import Repository, is_url, location, open_repository, warm_up
+from storage import Repository, is_url, location, open_repository, warm_up_later
 
 
 def config_dir() -> str:
@@ -31,7 +31,9 @@ def store_location() -> str:
 def _repo(where: str) -> Repository:
     repo = open_repository(where)
     if not is_url(where):
-        warm_up(repo)      # parse every shard once, here, not in the first staff member's list
+        # Every shard parsed once, in the background: the app answers at once, the case list reads
+        # the list index meanwhile, and later pages find the cases in memory.
+        warm_up_later(repo)
     return repo
 
 

@@ -221,11 +221,24 @@ class ScopedRepository(Repository):
         ``name`` and ``args`` are everything the answer depends on besides the cases and the user."""
         return self._per_shard_unfiltered(lambda cases: view(self._seen(cases)), (name, args))
 
-    def _per_shard_unfiltered(self, view: Callable[[list[dict]], Any], key: Hashable) -> list:
-        """``_per_shard`` over every stored case, for a view that filters them itself."""
+    def _per_shard_unfiltered(self, view: Callable[[list[dict]], Any], key: Hashable, listed: bool = False,
+                              then: Callable[[list], Any] | None = None) -> Any:
+        """``_per_shard`` over every stored case, for a view that filters them itself; ``listed``:
+        the view reads only what the case list reads (storage/list_index.py); ``then``: called with
+        the answers while the store still holds its read lock (TinyDBRepository.read_shards)."""
         if hasattr(self._repo, "read_shards"):
-            return self._repo.read_shards(view, (key, self.access, self._pack.version))
+            return self._repo.read_shards(view, (key, self.access, self._pack.version), listed=listed, then=then)
+        if then is not None:
+            return self._repo.read_cases(lambda cases: then([view(cases)]))
         return [self._repo.read_cases(view)]
+
+    def _visible_parts(self, then: Callable[[list[tuple[list[tuple[dict, bool]], int]]], Any]) -> Any:
+        """``then`` of, per shard, ([(case, owned)] of the cases this user may see, how many cases the
+        shard holds): each shard's answer kept until it changes, so a rerun of the case list checks
+        no case's access again; a case is its list projection while its shard is not in memory."""
+        def view(cases: list[dict]) -> tuple[list[tuple[dict, bool]], int]:
+            return [(c, owns(self.access, c)) for c in cases if self._visible(c)], len(cases)
+        return self._per_shard_unfiltered(view, "visible", listed=True, then=then)
 
     def list_cases(self) -> list[dict]:
         return self.read_cases(lambda cases: [copy.deepcopy(c) for c in cases])
@@ -236,11 +249,10 @@ class ScopedRepository(Repository):
             with self._repo.sql() as conn:
                 return pg_queries.visibility_counts(conn, self._pack, self.access)
 
-        def count(cases: list[dict]) -> tuple[int, int]:
-            seen = sum(1 for c in cases if self._visible(c))
-            return seen, len(cases) - seen
-        parts = self._per_shard_unfiltered(count, "counts")     # each shard counted once until it changes
-        return sum(seen for seen, _ in parts), sum(hidden for _, hidden in parts)
+        def count(parts: list[tuple[list, int]]) -> tuple[int, int]:
+            seen = sum(len(visible) for visible, _ in parts)
+            return seen, sum(total for _, total in parts) - seen
+        return self._visible_parts(count)           # each shard's cases checked once until it changes
 
     def count_cases(self) -> int:
         return self.counts()[0]
@@ -248,7 +260,9 @@ class ScopedRepository(Repository):
     # -- the case list and the dashboard: in SQL on PostgreSQL, in Python over the files ----------
     def case_page(self, query: Any, duties: Any = None) -> Any:
         """One page of the case list (caselist.Page) of the cases this user may see, masked as in lists;
-        ``duties`` (duties.DutyFilter) adds the 期限 and 「自分」 filters."""
+        ``duties`` (duties.DutyFilter) adds the 期限 and 「自分」 filters. From the embedded store a
+        row may be the case's list projection (storage/list_index.project: what the list shows and
+        filters by) while its shard has not been read since the start."""
         from .caselist import Page, run_query
         if hasattr(self._repo, "sql"):
             with self._repo.sql() as conn:
@@ -256,12 +270,14 @@ class ScopedRepository(Repository):
             return Page(self._shown(rows), total, page, pages, query.per_page)
         user = self.access.user
 
-        def run(cases: list[dict]) -> Any:
+        def run(parts: list[tuple[list[tuple[dict, bool]], int]]) -> Any:
+            cases = [c if owned else masked(self._pack, self.access, c) for visible, _ in parts for c, owned in visible]
             if duties:
                 cases = [c for c in cases if duties.keeps(self._pack, c, user.id, user.agency)]
-            return run_query(cases, query, self._pack)
-        found = self.read_cases(run)
-        return Page([copy.deepcopy(c) for c in found.rows], found.total, found.page, found.pages, found.per_page)
+            found = run_query(cases, query, self._pack)
+            # Copied here, under the read lock: a save edits the stored dicts in place.
+            return Page([copy.deepcopy(c) for c in found.rows], found.total, found.page, found.pages, found.per_page)
+        return self._visible_parts(run)
 
     def read_todo(self, view: Callable[[list[dict]], Any], today: Any, days: int) -> Any:
         """``view`` over the visible cases that can hold something for 今日やること within ``days``
