@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 
-from engine.pack.model import AgencyRef, Pack
+from engine.pack.model import AgencyRef, Pack, Rule
 from engine.rules.conditions import AnyMember, Condition, referenced_facts
 from engine.rules.durable_backend import CompiledRules, compile_rules, fired_rules
 from engine.rules.facts import Facts, prepare
@@ -157,35 +157,36 @@ def _agencies(ref: AgencyRef, facts: Mapping[str, Any], plan: _Plan, pack: Pack,
     return found
 
 
-def _routing(pack: Pack, plan: _Plan, fired: frozenset[str], covering: Mapping[str, Any]) -> _Routing:
-    """Programs, agencies, meetings, priority and agency warnings of the fired rules, in rule order."""
-    programs: set[str] = set()
-    proposed: set[str] = set()
-    agencies: set[str] = set()
-    meetings: set[str] = set()
-    resources: set[str] = set()
-    warnings: list[str] = []
-    ranks, priority = plan.ranks, plan.lowest
-    trace = []
-    for rule in pack.rules:
-        if rule.id not in fired:
-            continue
-        act = rule.then
-        programs.update(act.programs)
-        proposed.update(act.proposed)
-        meetings.update(act.meetings)
-        resources.update(act.resources)
+def _gathered(pack: Pack, plan: _Plan, fired: frozenset[str], covering: Mapping[str, Any],
+              warnings: list[str]) -> tuple[dict[str, set[str]], str, list[Rule]]:
+    """What the fired rules give, in rule order: ({programs, proposed, agencies, meetings,
+    resources: ids}, the highest priority, the fired rules); agency warnings go to ``warnings``."""
+    out: dict[str, set[str]] = {k: set() for k in ("programs", "proposed", "agencies", "meetings", "resources")}
+    ranks, priority, rules = plan.ranks, plan.lowest, []
+    for n, act in sorted(plan.actions[r] for r in fired if r in plan.actions):
+        out["programs"].update(act.programs)
+        out["proposed"].update(act.proposed)
+        out["meetings"].update(act.meetings)
+        out["resources"].update(act.resources)
         for ref in act.agencies:
-            agencies.update(_agencies(ref, covering, plan, pack, warnings))
+            out["agencies"].update(_agencies(ref, covering, plan, pack, warnings))
         if act.priority and ranks[act.priority] > ranks[priority]:
             priority = act.priority
-        trace.append((rule.id, rule.label, act.reason, *plan.explain[rule.id], rule.source, rule.law))
+        rules.append(pack.rules[n])
+    return out, priority, rules
+
+
+def _routing(pack: Pack, plan: _Plan, fired: frozenset[str], covering: Mapping[str, Any]) -> _Routing:
+    """Programs, agencies, meetings, priority and agency warnings of the fired rules, in rule order."""
+    warnings: list[str] = []
+    ids, priority, rules = _gathered(pack, plan, fired, covering, warnings)
+    trace = [(rule.id, rule.label, rule.then.reason, *plan.explain[rule.id], rule.source, rule.law) for rule in rules]
     order = plan.order
-    return _Routing(_ordered(programs, order["programs"]), _ordered(agencies, order["agencies"]),
-                    _ordered(meetings, order["meetings"]), _ordered(resources, order["resources"]),
+    return _Routing(_ordered(ids["programs"], order["programs"]), _ordered(ids["agencies"], order["agencies"]),
+                    _ordered(ids["meetings"], order["meetings"]), _ordered(ids["resources"], order["resources"]),
                     priority, tuple(warnings), tuple(trace),
                     tuple(TraceEntry(t[0], t[1], t[2], _NO_FACTS, t[5], t[6]) for t in trace),
-                    _ordered(proposed - programs, order["programs"]))
+                    _ordered(ids["proposed"] - ids["programs"], order["programs"]))
 
 
 _NO_FACTS: Mapping[str, Any] = MappingProxyType({})
@@ -237,20 +238,10 @@ def _once(plan: _Plan, memo: dict, fired: frozenset[str], facts: Mapping[str, An
 
 
 def _routed_ids(pack: Pack, plan: _Plan, fired: frozenset[str], covering: Mapping[str, Any]) -> tuple:
-    programs: set[str] = set()
-    agencies: set[str] = set()
-    meetings: set[str] = set()
-    ranks, priority = plan.ranks, plan.lowest
-    for _, act in sorted(plan.actions[r] for r in fired if r in plan.actions):     # in rule order, as route
-        programs.update(act.programs)
-        meetings.update(act.meetings)
-        for ref in act.agencies:
-            agencies.update(_agencies(ref, covering, plan, pack, []))
-        if act.priority and ranks[act.priority] > ranks[priority]:
-            priority = act.priority
+    ids, priority, _ = _gathered(pack, plan, fired, covering, [])
     order = plan.order
-    return (_ordered(programs, order["programs"]), _ordered(agencies, order["agencies"]),
-            _ordered(meetings, order["meetings"]), priority)
+    return (_ordered(ids["programs"], order["programs"]), _ordered(ids["agencies"], order["agencies"]),
+            _ordered(ids["meetings"], order["meetings"]), priority)
 
 
 def for_household(pack: Pack, resources: tuple[str, ...], prepared: Facts) -> tuple[str, ...]:
