@@ -10,11 +10,12 @@ import pytest
 from engine.casework import duties, overrides, wareki
 from engine.casework.calendar import add_working_days, working_days_between
 from engine.casework.cases import new_record
-from engine.casework.handoff import confirm, confirm_case, differences, reassign, recommended
+from engine.casework.handoff import confirm, confirm_case, differences, reassign, reassign_case, recommended
 from engine.casework.referrals import HandoffError, accept_days, answer, inbox, is_overdue
 from engine.casework.wareki import JST, today as japan_today
 from engine.casework.workflow import change_status, redecide
 from engine.pack import load_pack
+from engine.errors import ConflictError
 from storage import open_repository, records
 
 PACK = load_pack()
@@ -267,3 +268,18 @@ def test_override_counts_per_rule_within_90_days():
     rows = {r["ルール"]: r for r in overrides.rule_rows(PACK, result)}
     assert sum(r["外された回数"] for r in rows.values()) == len(rules)
     assert overrides.added_rows(PACK, result)[0]["ケース"] == "C2"
+
+
+def test_the_same_hand_over_from_two_stale_pages_is_told_as_a_conflict(tmp_path):
+    """Two staff confirm, or both make the same agency 主担当, from pages drawn at one version: the
+    second is told someone saved first, not that the routing is confirmed or the 主担当 unchanged."""
+    with open_repository(tmp_path) as repo:
+        stored = repo.save_case(record())
+        seen = stored["revision"]
+        confirmed = confirm_case(repo, PACK, stored["id"], recommended(stored), {}, "u1", None, DAY, expected_revision=seen)
+        with pytest.raises(ConflictError, match="他の職員が先に保存しました"):
+            confirm_case(repo, PACK, stored["id"], recommended(stored), {}, "u2", None, DAY, expected_revision=seen)
+        agency = confirmed["referrals"][0]["agency"]
+        reassign_case(repo, PACK, stored["id"], agency, "w1", "引継ぎ", "u1", DAY, expected_revision=confirmed["revision"])
+        with pytest.raises(ConflictError, match="他の職員が先に保存しました"):
+            reassign_case(repo, PACK, stored["id"], agency, "w1", "引継ぎ", "u2", DAY, expected_revision=confirmed["revision"])

@@ -51,6 +51,16 @@ def test_second_save_from_a_stale_page_is_refused(pack, repo):
     assert repo.get_case(case["id"])["status"] == "assessment"
 
 
+def test_the_same_change_from_two_stale_pages_is_told_as_a_conflict(pack, repo):
+    """Both chose アセスメント on pages drawn at the same version: the second is told someone saved
+    first (with both versions), not that アセスメント cannot move to アセスメント."""
+    case, _ = take_intake(repo, pack, CASE_8050)
+    change_status(repo, pack, case["id"], "assessment", "first", expected_revision=case["revision"])
+    with pytest.raises(ConflictError, match=f"あなたが開いた版: {case['revision']}、現在の版: {case['revision'] + 1}"):
+        change_status(repo, pack, case["id"], "assessment", "second", expected_revision=case["revision"])
+    assert [e["type"] for e in repo.events(case["id"])].count("status_changed") == 1
+
+
 def test_plan_is_validated_against_the_plan_form(pack, repo):
     case, _ = take_intake(repo, pack, CASE_8050)
     with pytest.raises(CaseError) as err:

@@ -21,6 +21,7 @@ from engine.casework.caselist import as_mapping, ids_of
 from engine.casework.referrals import HandoffError, answer, new_referral, owner_of, referrals_of
 from engine.casework.wareki import today as japan_today
 from engine.pack.model import Pack
+from storage.records import check_revision
 
 # A proposed program (参加支援: 「{meeting}で利用の適否を協議」) is its own kind: confirming keeps it a
 # proposal for the meeting to decide, never turns it into a decided program.
@@ -232,6 +233,9 @@ def apply(repo: Any, case_id: str, change: Callable[[dict], tuple[dict, list[dic
     case = repo.get_case(case_id)
     if case is None:
         raise HandoffError(f"ケース {case_id} は見つかりません。ケース一覧から開き直してください。")
+    # A case changed since the user's page was drawn is refused as the save would refuse it, before
+    # the change is checked against a state they have not seen (an answer someone already gave).
+    check_revision(case_id, expected_revision, case)
     updated, events = change(case)
     # One change: the case and its events land together or not at all (storage journals it).
     return repo.save_case_with_events(updated, events, expected_revision=expected_revision)

@@ -18,6 +18,7 @@ from engine.errors import CaseError, CaseIssue, TsunaguError
 from engine.pack.model import Pack
 from engine.rules.decide import decide_prepared
 from engine.rules.facts import coerce_form, prepare
+from storage.records import check_revision
 
 
 def today_iso() -> str:
@@ -29,10 +30,14 @@ class WorkflowError(TsunaguError):
     """A change the configuration does not allow (e.g. a status transition)."""
 
 
-def _load(repo: Any, case_id: str) -> dict:
+def _load(repo: Any, case_id: str, expected_revision: int | None = None) -> dict:
+    """The stored case; with ``expected_revision`` (the one the staff member's page shows), a case
+    someone else changed since is refused first, as the save would refuse it: checking the change
+    against a status nobody on this page has seen told them 「アセスメント」から「アセスメント」には移れません."""
     case = repo.get_case(case_id)
     if case is None:
         raise WorkflowError(f"ケース {case_id} は見つかりません。削除されたか、IDが違います。ケース一覧から開き直してください。")
+    check_revision(case_id, expected_revision, case)
     return case
 
 
@@ -55,7 +60,7 @@ def is_final(pack: Pack, status: str) -> bool:
 
 def change_status(repo: Any, pack: Pack, case_id: str, to: str, actor: str,
                   expected_revision: int | None = None, note: str = "") -> dict:
-    case = _load(repo, case_id)
+    case = _load(repo, case_id, expected_revision)
     current = case.get("status", pack.initial_status)
     if to not in allowed_next(pack, current):
         names = "、".join(pack.label("statuses", s) for s in allowed_next(pack, current)) or "なし"
@@ -75,7 +80,7 @@ def add_note(repo: Any, case_id: str, text: str, actor: str) -> dict:
 def save_plan(repo: Any, pack: Pack, case_id: str, raw: Mapping, actor: str, expected_revision: int | None = None) -> dict:
     """Store the 支援プラン (validated against forms/plan.yaml)."""
     plan = coerce_form(pack, pack.forms["plan"].fields, raw)
-    case = _load(repo, case_id)
+    case = _load(repo, case_id, expected_revision)
     first = "plan" not in case
     case["plan"] = plan
     return _save(repo, case, expected_revision, {"type": "plan_saved" if first else "plan_updated", "by": actor, "plan": plan})
@@ -91,7 +96,7 @@ def correct_intake(repo: Any, pack: Pack, case_id: str, raw: Mapping, reason: st
     clean = checked_intake(pack, raw)
     if not reason.strip():
         raise WorkflowError("訂正の理由を書いてください（例: 年齢の聞き違い）。")
-    case = _load(repo, case_id)
+    case = _load(repo, case_id, expected_revision)
     old = case.get("intake", {})
     known = {f.id for f in pack.intake.fields}
     changed = [f.label for f in pack.intake.fields if old.get(f.id) != clean.get(f.id)]
@@ -110,7 +115,7 @@ def redecide(repo: Any, pack: Pack, case_id: str, actor: str, expected_revision:
     recommendation. A confirmed routing is a person's decision and stays as it was: the
     event lists where the new recommendation now differs from it (``differences``).
     """
-    case = _load(repo, case_id)
+    case = _load(repo, case_id, expected_revision)
     old = case.get("intake", {})
     prepared = prepare(pack, intake if intake is not None else old)
     decision = decide_prepared(pack, prepared).to_json(pack)
@@ -133,7 +138,7 @@ def record_outcome(repo: Any, pack: Pack, case_id: str, raw: Mapping, actor: str
     The meeting decides, so the move applies from any open status.
     """
     record = coerce_form(pack, pack.forms["meeting_record"].fields, raw)
-    case = _load(repo, case_id)
+    case = _load(repo, case_id, expected_revision)
     received = str(case.get("intake", {}).get("received_on") or "")[:10]
     if received and str(record.get("held_on") or "") < received:
         # A meeting cannot have discussed a case before the case existed.
@@ -173,7 +178,7 @@ def connect_resource(repo: Any, pack: Pack, case_id: str, resource_id: str, acto
     """Record a つなぎ to a community resource; it shows in the timeline."""
     if resource_id not in pack.ids("resources"):
         raise WorkflowError(f"地域資源「{resource_id}」は resources.yaml にありません。")
-    case = _load(repo, case_id)
+    case = _load(repo, case_id, expected_revision)
     connections = list(case.get("connections", []))
     connections.append({"resource": resource_id, "note": note})
     case["connections"] = connections
