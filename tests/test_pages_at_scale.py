@@ -25,7 +25,7 @@ def big(tmp_path_factory):
 
 
 @pytest.mark.parametrize("page, expect", [
-    ("views/consult/cases.py", f"{SIZE} 件中 1–50 件"),
+    ("views/consult/cases.py", f"{SIZE:,} 件中 1–50 件"),      # 20,000: with the thousands separated
     ("views/status/dashboard.py", None),
     ("views/meetings/meetings.py", None),
     ("views/consult/case.py", None),

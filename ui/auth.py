@@ -206,5 +206,5 @@ def visible_total(repo: ScopedRepository) -> int:
     (支援会議 cases without consent, other agencies' cases: 社会福祉法 第106条の6)."""
     total, hidden = repo.counts()
     if hidden:
-        st.caption(f"このほかに、閲覧の権限がないケースが {hidden} 件あります（件数のみ表示）。")
+        st.caption(f"このほかに、閲覧の権限がないケースが {hidden:,} 件あります（件数のみ表示）。")
     return total

@@ -92,10 +92,10 @@ rows = [{**row_view(pack, case), **due_columns(pack, case, today)} for case in r
 st.session_state["cases.page"] = result.page          # a page beyond the end shows the last one
 
 if not result.total:
-    st.info(f"条件に合うケースはありません（全 {total} 件）。左の「絞り込み」の条件を減らしてください。")
+    st.info(f"条件に合うケースはありません（全 {total:,} 件）。左の「絞り込み」の条件を減らしてください。")
     st.stop()
 
-st.caption(f"{result.total} 件中 {result.first}–{result.last} 件")
+st.caption(f"{result.total:,} 件中 {result.first:,}–{result.last:,} 件")
 
 
 def px(width: int | str, label: str | None = None):
