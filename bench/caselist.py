@@ -27,9 +27,9 @@ from engine.casework import stats  # noqa: E402
 from engine.casework.access import Access, ScopedRepository  # noqa: E402
 from engine.casework.caselist import CaseQuery, row_view, run_query  # noqa: E402
 from engine.casework.demo import mark_store, save_demo  # noqa: E402
+from engine.casework.duties import DutyFilter, due_columns  # noqa: E402
 from engine.casework.wareki import today as jst_today  # noqa: E402
 from engine.pack import load_pack  # noqa: E402
-from engine.casework.duties import DutyFilter, due_columns  # noqa: E402
 from storage import open_repository, warm_up, warm_up_later  # noqa: E402
 from storage.users import User  # noqa: E402
 

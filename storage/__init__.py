@@ -73,10 +73,11 @@ def open_repository(where: str | Path, backend: str | None = None) -> Repository
     return factory(str(where) if backend == "postgres" else where)
 
 
-def warm_up(repo: Repository) -> int:
+def warm_up(repo: Repository, pause: float = 0.0) -> int:
     """Read every stored case once, so that the lists and counts that read every case are as quick
     the first time as the next; returns how many cases there are. Missing list indexes
-    (storage/list_index.py) are written on the way.
+    (storage/list_index.py) are written on the way; ``pause`` seconds are left between two shards
+    (TinyDBRepository.warm_shards).
 
     The parse runs with the cycle collector paused, and what it made is then frozen
     (``gc.freeze``): the cases kept in memory hold no cycle, and left to the collector each full
@@ -86,7 +87,7 @@ def warm_up(repo: Repository) -> int:
     """
     gc.collect()            # first, so no garbage alive now is frozen with the cases (and kept for good)
     with collection_paused():
-        count = repo.warm_shards() if hasattr(repo, "warm_shards") else repo.read_cases(len)
+        count = repo.warm_shards(pause) if hasattr(repo, "warm_shards") else repo.read_cases(len)
     gc.freeze()
     return count
 
@@ -101,16 +102,10 @@ def warm_up_later(repo: Repository) -> threading.Thread:
     wait for one shard at most (TinyDBRepository.warm_shards). A failure (a broken shard) is left
     to the page that reads it, which says what is wrong."""
     def run() -> None:
-        gc.collect()
         try:
-            with collection_paused():
-                if hasattr(repo, "warm_shards"):
-                    repo.warm_shards(WARM_UP_PAUSE)
-                else:
-                    repo.read_cases(len)
+            warm_up(repo, WARM_UP_PAUSE)
         except Exception:       # noqa: BLE001 - reported by the page that reads it, in Japanese
-            return
-        gc.freeze()
+            pass
     thread = threading.Thread(target=run, name="tsunagu-warm-up", daemon=True)
     thread.start()
     return thread

@@ -75,16 +75,8 @@ def _routing(value: Any, decision: bool) -> Any:
     out = {"priority": value["priority"]} if decision and "priority" in value else {}
     for key in _ROUTED:
         if key in value:
-            out[key] = _ids(value[key])
+            out[key] = ids_of(value[key])
     return out
-
-
-def _ids(items: Any) -> list[str]:
-    """ids_of, quicker for the usual list of ``{id, name}`` (a save projects a whole shard)."""
-    if type(items) is not list:
-        return ids_of(items)
-    out = [item.get("id") if type(item) is dict else item for item in items]
-    return out if all(type(i) is str for i in out) else ids_of(items)
 
 
 def _intake(intake: Any) -> Any:

@@ -23,6 +23,7 @@ import secrets
 import time
 import zlib
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterator, Sequence
 
@@ -71,7 +72,7 @@ class TinyDBRepository(Repository):
         self._shard_answers: dict[tuple[int, Hashable], tuple[tuple, Any]] = {}
         # shard → (the shard's version, its index's projections): see _list_rows.
         self._indexed: dict[int, tuple[tuple, list[dict]]] = {}
-        self._cases = [AtomicJSONStorage(self.data_dir / "cases" / f"{i:02d}.json", self._index_writer(i))
+        self._cases = [AtomicJSONStorage(self.data_dir / "cases" / f"{i:02d}.json", partial(self._write_index, i))
                        for i in range(self.shards)]
         self._events = [AtomicJSONStorage(self.data_dir / "events" / f"{i:02d}.json") for i in range(self.shards)]
         self._versions = AtomicJSONStorage(self.data_dir / "versions.json")
@@ -141,8 +142,6 @@ class TinyDBRepository(Repository):
             for index, storage in enumerate(self._cases):
                 if listed:
                     version, cases = self._list_rows(index)
-                    if version is not None and index in self._indexed:
-                        version = (*version, "index")
                 else:
                     data, version = storage.read_versioned()
                     cases = list(((data or {}).get("cases") or {}).values())
@@ -156,32 +155,30 @@ class TinyDBRepository(Repository):
 
     # -- the case list's index (list_index.py) --------------------------------------------
     def _list_rows(self, index: int) -> tuple[tuple | None, list[dict]]:
-        """(the shard's version, its cases or their projections); the shard is parsed only when
-        its index is missing or was made from another version of it."""
+        """(the shard's version, its cases) or, from its index, (the version marked "index", their
+        projections); the shard is parsed only when its index is missing or was made from another
+        version of it."""
         storage = self._cases[index]
         data, version = storage.peek()
         if data is None and version is not None:
             kept = self._indexed.get(index)
-            if kept is not None and kept[0] == version:
-                return kept
-            rows = list_index.read(list_index.path_for(storage.path), version)
+            rows = kept[1] if kept is not None and kept[0] == version else \
+                list_index.read(list_index.path_for(storage.path), version)
             if rows is not None:
                 self._indexed[index] = (version, rows)
-                return version, rows
+                return (*version, "index"), rows
             data, version = storage.read_versioned()
         self._indexed.pop(index, None)           # the shard itself is in memory now
         return version, list(((data or {}).get("cases") or {}).values())
 
-    def _index_writer(self, index: int) -> Callable[[dict, tuple], None]:
-        def written(data: dict, version: tuple) -> None:
-            """After the shard's write, under the write lock: its index, made from what was written."""
-            self._indexed.pop(index, None)
-            try:
-                list_index.write(list_index.path_for(self._cases[index].path), version,
-                                 list((data.get("cases") or {}).values()))
-            except OSError:
-                pass        # a cache: the stale index names the old version, so it is ignored
-        return written
+    def _write_index(self, index: int, data: dict, version: tuple) -> None:
+        """The shard's index, made from what was written; after the shard's write, under the write lock."""
+        self._indexed.pop(index, None)
+        try:
+            list_index.write(list_index.path_for(self._cases[index].path), version,
+                             list((data.get("cases") or {}).values()))
+        except OSError:
+            pass        # a cache: the stale index names the old version, so it is ignored
 
     def warm_shards(self, pause: float = 0.0) -> int:
         """Parse every case shard into memory, one at a time, and write the index of any that has
@@ -203,7 +200,7 @@ class TinyDBRepository(Repository):
                 with self._writing():
                     data, version = storage.read_versioned()      # as it is under the write lock
                     if data is not None and version is not None:
-                        self._index_writer(index)(data, version)
+                        self._write_index(index, data, version)
             if pause:
                 time.sleep(pause)
         return count
