@@ -176,3 +176,23 @@ def test_projection_keeps_no_more_than_the_list_reads():
     for secret in ("長い相談の記録", "000-0000-0000", "1950-01-01", "架空 一郎", "r1", "電話済み"):
         assert secret not in kept
     assert list_index.project(case)["decision"] == {"priority": "high", "programs": ["p"]}
+
+
+def test_a_rerun_of_the_list_checks_no_access_again_and_a_save_only_its_shards(tmp_path, monkeypatch):
+    from engine.casework import access
+    checked = []
+    real = access.can_view
+    monkeypatch.setattr(access, "can_view", lambda pack, acc, case: checked.append(case.get("id")) or real(pack, acc, case))
+    with open_repository(tmp_path) as repo:
+        repo.save_cases_bulk(odd_records(random.Random(3))[:120])
+        staff = ScopedRepository(repo, PACK, Access.of(PACK, USERS[1]))
+        first = shown(PACK, staff.case_page(CaseQuery(per_page=500))), staff.counts()
+        assert len(checked) == 120
+        checked.clear()
+        assert (shown(PACK, staff.case_page(CaseQuery(per_page=500))), staff.counts()) == first
+        assert checked == []                      # every shard's answer kept
+        case = dict(repo.get_case("C20260007"))
+        repo.save_case({**case, "status": "closed"})
+        staff.case_page(CaseQuery(per_page=500))
+        shard = repo._shard_of("C20260007")
+        assert "C20260007" in checked and all(repo._shard_of(c) == shard for c in checked)
