@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from functools import lru_cache
 from typing import Any
 
@@ -108,11 +108,35 @@ def agencies_of(case: Mapping) -> set[str]:
     return out
 
 
+def concerns_agency(case: Mapping, agency: str) -> bool:
+    """``agency in agencies_of(case)`` without building the set: access.py asks it of every case
+    the list shows.
+
+    >>> case = {"decision": {"agencies": ["a"]}, "confirmed": {"agencies": ["b"]}, "referrals": [{"agency": "c"}]}
+    >>> [concerns_agency(case, x) for x in "abcd"]
+    [False, True, True, False]
+    """
+    owner = as_mapping(case.get("owner")).get("agency")
+    if owner and owner == agency:
+        return True
+    refs = case.get("referrals")
+    if isinstance(refs, list) and any(is_mapping(r) and r.get("agency") == agency for r in refs):
+        return True
+    return agency in ids_of(routing_of(case).get("agencies"))
+
+
 def routed_meetings(case: Mapping) -> set[str]:
     """Meetings a case was routed to, recommended or confirmed (a confidential one stays so
     even when a person removes it)."""
     return set(ids_of(as_mapping(case.get("decision")).get("meetings"))) | set(
         ids_of(as_mapping(case.get("confirmed")).get("meetings")))
+
+
+def routed_to(case: Mapping, meetings: Set[str]) -> bool:
+    """Is ``case`` routed (recommended or confirmed) to one of ``meetings``? ``routed_meetings``
+    without building the sets: access.confidential asks it of every case the list shows."""
+    return any(m in meetings for part in ("decision", "confirmed")
+               for m in ids_of(as_mapping(case.get(part)).get("meetings")))
 
 
 def consent_marks(intake: Mapping) -> dict:

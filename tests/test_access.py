@@ -248,3 +248,73 @@ def test_an_odd_record_is_listed_for_everyone_without_a_crash(tmp_path):
         shown = {c["id"]: c["intake"] for c in houkatsu.list_cases()}
     assert shown["C-odd1"] == MASK                        # not the text itself
     assert shown["C-odd2"]["person"] == MASK
+
+
+def _rule(pack, access, case) -> bool:
+    """Who may see a case, spelled as the rule reads (casework/access.py's docstring), the slow way:
+    a confidential case by who took it and by 支援会議 members; any other by who owns it."""
+    from storage.case_fields import agencies_of, routed_meetings
+    if access.scope == "none":
+        return False
+    user = access.user
+    took = case.get("created_by") == user.id or (
+        user.agency is not None and isinstance(case.get("intake"), dict)
+        and case["intake"].get("receiving_agency") == user.agency)
+    secret = {m.id for m in pack.meetings if m.get("confidential")}
+    intake = case.get("intake") if isinstance(case.get("intake"), dict) else {}
+    person = intake.get("person") if isinstance(intake.get("person"), dict) else {}
+    rows = intake.get("household") if isinstance(intake.get("household"), list) else []
+    consents = [person.get("consent", intake.get("consent"))] + [
+        r.get("consent") for r in rows if isinstance(r, dict) and r.get("concerns")]
+    if secret & routed_meetings(case) and not all(c == "yes" for c in consents):
+        return access.confidential or took
+    return access.scope == "all" or took or (user.agency is not None and user.agency in agencies_of(case))
+
+
+def _cases():
+    """Every mix of the parts visibility reads: who took it, where it is routed (recommended,
+    confirmed), referrals, the 主担当, the consents, and odd parts."""
+    import itertools
+    routings = [None, {"agencies": ["houkatsu_a"], "meetings": []}, {"agencies": [{"id": "kikan_soudan"}], "meetings": ["shien_kaigi"]},
+                {"agencies": "壊れた値", "meetings": [{"id": "shien_kaigi"}]}, "手書き"]
+    referrals = [None, [{"agency": "houkatsu_a"}], [{"agency": "jiritsu_soudan"}, "壊れた行"], "壊れた値"]
+    owners = [None, {"agency": "houkatsu_a"}, {"agency": ""}, "壊れた値"]
+    intakes = [None, "手書きのメモ", {"consent": "yes", "receiving_agency": "jiritsu_soudan"},
+               {"person": {"consent": "no"}, "receiving_agency": "houkatsu_a"},
+               {"person": {"consent": "yes"}, "household": [{"concerns": ["debt"], "consent": "no"}, "子"]}]
+    for n, (decision, confirmed, refs, owner, intake, creator) in enumerate(itertools.product(
+            routings, routings[:3], referrals, owners, intakes, (None, "u_member", "u_none"))):
+        case = {"id": f"C-{n}"}
+        for key, value in (("decision", decision), ("confirmed", confirmed), ("referrals", refs),
+                           ("owner", owner), ("intake", intake), ("created_by", creator)):
+            if value is not None:
+                case[key] = value
+        yield case
+
+
+def test_who_sees_a_case_is_the_rule_as_written_in_every_mix():
+    """can_view reads a case in the cheapest order (an administrator reads nothing of it, staff the
+    agencies before the consents): for every role and every mix of the parts it reads, it answers
+    as the rule spelled out plainly does."""
+    from engine.casework.access import can_view, owns
+    from storage.case_fields import agencies_of, concerns_agency
+    cases = list(_cases())
+    users = [*USERS.values(), User("u_none", "機関なし", ("agency_staff",)),
+             User("u_member2", "構成員（機関なし）", ("shien_kaigi_member",))]
+    assert len(cases) > 2_000
+    seen = set()
+    for user in users:
+        access = Access.of(PACK, user)
+        for case in cases:
+            expected = _rule(PACK, access, case)
+            assert can_view(PACK, access, case) is expected, (user.id, case)
+            seen.add((user.id, expected))
+            if user.agency:
+                assert concerns_agency(case, user.agency) == (user.agency in agencies_of(case)), case
+                assert owns(access, case) == (access.scope == "all" or user.agency in agencies_of(case)
+                                              or case.get("created_by") == user.id
+                                              or (isinstance(case.get("intake"), dict)
+                                                  and case["intake"].get("receiving_agency") == user.agency)), case
+    # Each staff user both sees and does not see some of the mixes: the matrix reaches both answers.
+    for user_id in ("u_houkatsu", "u_jiritsu", "u_member", "u_none", "u_member2"):
+        assert {(user_id, True), (user_id, False)} <= seen, user_id

@@ -25,7 +25,7 @@ from engine.errors import TsunaguError
 from engine.pack.model import Pack
 
 # How a case's agencies and meetings are read is shared with the PostgreSQL store's columns.
-from storage.case_fields import MASK, agencies_of, routed_meetings  # noqa: E402
+from storage.case_fields import MASK, agencies_of, concerns_agency, routed_to  # noqa: E402
 
 
 class AccessError(TsunaguError):
@@ -73,8 +73,8 @@ def confidential(pack: Pack, case: Mapping) -> bool:
 
     Recommended or confirmed: a person removing the 支援会議 does not make the case public.
     """
-    secret = {m.id for m in pack.meetings if m.get("confidential")}
-    return bool(secret & routed_meetings(case)) and not everyone_consented(pack, as_mapping(case.get("intake")))
+    secret = pack.secret_meetings
+    return bool(secret) and routed_to(case, secret) and not everyone_consented(pack, as_mapping(case.get("intake")))
 
 
 def took_it(access: Access, case: Mapping) -> bool:
@@ -86,15 +86,25 @@ def took_it(access: Access, case: Mapping) -> bool:
 def owns(access: Access, case: Mapping) -> bool:
     if access.scope == "all" or took_it(access, case):
         return True
-    return access.user.agency is not None and access.user.agency in agencies_of(case)
+    return access.user.agency is not None and concerns_agency(case, access.user.agency)
 
 
 def can_view(pack: Pack, access: Access, case: Mapping) -> bool:
+    """A confidential case (``confidential``) is seen by those who took it and by members of
+    支援会議 (``access.confidential``); any other case by whoever ``owns`` it.
+
+    Worked out in the order that reads least of a case: the case list asks it of every case.
+    """
     if access.scope == "none":
         return False
-    if confidential(pack, case):
-        return access.confidential or took_it(access, case)
-    return access.scope == "all" or owns(access, case)
+    if access.scope == "all" and access.confidential:
+        return True             # every case, confidential or not: nothing of the case to read
+    if took_it(access, case):
+        return True             # who took the case sees it, confidential or not
+    routed = access.scope == "all" or (access.user.agency is not None and concerns_agency(case, access.user.agency))
+    if access.confidential:
+        return routed or confidential(pack, case)
+    return routed and not confidential(pack, case)
 
 
 def masked(pack: Pack, access: Access, case: Mapping) -> dict:

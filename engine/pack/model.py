@@ -6,6 +6,7 @@ meets a half-checked value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -175,6 +176,13 @@ class Pack:
 
     def ids(self, name: str) -> tuple[str, ...]:
         return tuple(c.id for c in self.choices(name))
+
+    @cached_property
+    def secret_meetings(self) -> frozenset[str]:
+        """The meetings whose members are bound to secrecy (支援会議): a case routed to one is
+        confidential while someone in it has not consented (casework/access.py). Worked out once
+        per pack: the case list asks for every case."""
+        return frozenset(m.id for m in self.meetings if m.get("confidential"))
 
     @property
     def intake(self) -> Form:
