@@ -8,7 +8,8 @@ listed, never a crash.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -168,6 +169,18 @@ def run_query(cases: list[dict], query: CaseQuery = CaseQuery(), pack: Pack | No
     page = min(query.page, pages)
     start = (page - 1) * query.per_page
     return Page(found[start:start + query.per_page], total, page, pages, query.per_page)
+
+
+def column_px(texts: Iterable[Any], least: int, most: int) -> int:
+    """Pixels for a table column that shows ``texts`` whole (a full-width character ~14 px, another
+    ~8, and the cell's padding), within [least, most]: 「アセスメント」 was cut short at a fixed width.
+
+    >>> column_px(["受付", "アセスメント"], 64, 170), column_px([], 64, 170), column_px(["他機関へ引継ぎ（終結）"], 64, 170)
+    (102, 64, 170)
+    """
+    def width(text: Any) -> int:
+        return sum(14 if unicodedata.east_asian_width(ch) in "WF" else 8 for ch in str(text))
+    return max(least, min(most, max(map(width, texts), default=0) + 18))
 
 
 def row_view(pack: Pack, case: Mapping) -> dict:

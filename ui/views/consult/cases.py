@@ -3,7 +3,7 @@ import datetime as dt
 
 import streamlit as st
 
-from engine.casework.caselist import SORTS, CaseQuery, row_view
+from engine.casework.caselist import SORTS, CaseQuery, column_px, row_view
 from engine.casework.demo import DEMO_KINDS, save_demo, store_kind
 from engine.casework.duties import WEEK, DutyFilter, due_columns
 from engine.casework.wareki import today as jst_today
@@ -99,8 +99,8 @@ st.caption(f"{result.total:,} 件中 {result.first:,}–{result.last:,} 件")
 
 
 def px(width: int | str, label: str | None = None):
-    """A column this wide. In pixels, at 1024 px 優先度, 状態, ケース番号, 氏名 and 受付日 fit whole;
-    the rest scroll sideways."""
+    """A column this wide. In pixels, at 1024 px 優先度, 状態 (up to 6 characters), ケース番号, 氏名
+    and 受付日 fit whole; the rest scroll sideways."""
     return st.column_config.TextColumn(label, width=width)
 
 
@@ -109,8 +109,9 @@ table_key = f"cases.table.{st.session_state.get('cases.opened', 0)}"
 picked = st.dataframe(
     [{column: row.get(column, "") for column in COLUMNS} for row in rows], hide_index=True, key=table_key,
     on_select="rerun", selection_mode="single-row", height=HEAD_PX + ROW_PX * len(rows) + 2,
-    column_config={"優先度": px(56), "状態": px(84), "ID": px(150, "ケース番号"), "氏名": px(104), "受付日": px(128),
-                   "次の期限": px(144), "事業": px("medium"), "会議": px("medium")})
+    column_config={"優先度": px(56), "状態": px(column_px((r.get("状態", "") for r in rows), 64, 170)),
+                   "ID": px(136, "ケース番号"), "氏名": px(104), "受付日": px(128), "次の期限": px(144),
+                   "事業": px("medium"), "会議": px("medium")})
 if picked.selection.rows:
     st.session_state["case_id"] = rows[picked.selection.rows[0]]["ID"]
     st.session_state["cases.opened"] = st.session_state.get("cases.opened", 0) + 1
