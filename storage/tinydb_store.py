@@ -174,11 +174,16 @@ class TinyDBRepository(Repository):
     def _write_index(self, index: int, data: dict, version: tuple) -> None:
         """The shard's index, made from what was written; after the shard's write, under the write lock."""
         self._indexed.pop(index, None)
+        path = list_index.path_for(self._cases[index].path)
         try:
-            list_index.write(list_index.path_for(self._cases[index].path), version,
-                             list((data.get("cases") or {}).values()))
+            list_index.write(path, version, list((data.get("cases") or {}).values()))
         except OSError:
-            pass        # a cache: the stale index names the old version, so it is ignored
+            # A cache: the stale index names the old version, so it would be ignored; but it still
+            # holds what the save changed or deleted (a corrected name, an erased case). Removed.
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
 
     def warm_shards(self, pause: float = 0.0) -> int:
         """Parse every case shard into memory, one at a time, and write the index of any that has

@@ -196,3 +196,33 @@ def test_a_rerun_of_the_list_checks_no_access_again_and_a_save_only_its_shards(t
         staff.case_page(CaseQuery(per_page=500))
         shard = repo._shard_of("C20260007")
         assert "C20260007" in checked and all(repo._shard_of(c) == shard for c in checked)
+
+
+def test_an_index_that_cannot_be_rewritten_does_not_keep_what_the_save_removed(tmp_path, monkeypatch):
+    """The disk is full when a case is deleted (an erasure request) and when a name is corrected:
+    the shard is saved, its index cannot be; the old index, holding the deleted case and the old
+    name, is removed rather than left on disk. The list then reads the shard, and the next save
+    writes the index again."""
+    with open_repository(tmp_path) as repo:
+        repo.save_cases_bulk(odd_records(random.Random(3))[:40])
+        erased, renamed = "C20260005", "C20260006"
+        old_name = repo.get_case(renamed)["intake"]["person"]["name"]
+        shards = {repo._shard_of(erased), repo._shard_of(renamed)}
+        index_files = {list_index.path_for(repo._cases[n].path) for n in shards}
+        assert all(old_name in p.read_text(encoding="utf-8") or erased in p.read_text(encoding="utf-8")
+                   for p in index_files)
+        monkeypatch.setattr(list_index, "write", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left")))
+        assert repo.delete_case(erased)
+        case = dict(repo.get_case(renamed))
+        case["intake"] = {**case["intake"], "person": {**case["intake"]["person"], "name": "架空 訂正後"}}
+        repo.save_case(case)
+        monkeypatch.undo()
+        left = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "list").glob("*.json"))
+        assert erased not in left and old_name not in left
+        assert not any(p.exists() for p in index_files)
+    with open_repository(tmp_path) as repo:
+        admin = ScopedRepository(repo, PACK, Access.of(PACK, USERS[0]))
+        ids = [c["id"] for c in admin.case_page(CaseQuery(per_page=500)).rows]
+        assert erased not in ids and renamed in ids
+        repo.save_case(dict(repo.get_case(renamed)))            # the next save writes the index again
+        assert list_index.path_for(repo._cases[repo._shard_of(renamed)].path).exists()
