@@ -318,3 +318,36 @@ def test_who_sees_a_case_is_the_rule_as_written_in_every_mix():
     # Each staff user both sees and does not see some of the mixes: the matrix reaches both answers.
     for user_id in ("u_houkatsu", "u_jiritsu", "u_member", "u_none", "u_member2"):
         assert {(user_id, True), (user_id, False)} <= seen, user_id
+
+
+def test_a_personal_field_in_each_household_row_is_masked_and_the_stored_case_is_not_touched():
+    """A city that marks a field of the 世帯員 rows personal (their names): a user who does not
+    own the case sees each row's name as ＊＊＊ and the rest of the row; the stored case keeps the
+    names (masking copies what it hides and nothing is written back)."""
+    import copy
+
+    from engine.casework.access import masked
+    from engine.pack import load_sources
+    text = PACK.sources["forms/intake.yaml"]
+    anchor = "      - {id: relation, type: select, label: 続柄, choices: relations, required: true}\n"
+    assert anchor in text
+    pack = load_sources({**PACK.sources, "forms/intake.yaml": text.replace(
+        anchor, anchor + "      - {id: member_name, type: text, label: 世帯員の氏名, personal: true}\n", 1)})
+    case = {"id": "C-h", "created_by": "u_jiritsu", "decision": {"agencies": [{"id": "houkatsu_a"}], "meetings": []},
+            "intake": {"receiving_agency": "jiritsu_soudan", "consent": "yes",
+                       "person": {"name": "架空 花子", "kana": "カクウ ハナコ", "age": 80, "consent": "yes"},
+                       "household": [{"relation": "son", "member_name": "架空 一郎", "concerns": ["debt"], "consent": "yes"},
+                                     {"relation": "daughter", "age": 40}, "手書きのメモ"]}}
+    stored = copy.deepcopy(case)
+    outsider = Access.of(pack, USERS["u_member"])           # sees cases, owns none of this one's agencies
+    shown = masked(pack, outsider, case)
+    rows = shown["intake"]["household"]
+    assert rows[0] == {"relation": "son", "member_name": MASK, "concerns": ["debt"], "consent": "yes"}
+    assert rows[1] == {"relation": "daughter", "age": 40}     # no personal field in it: shown as it is
+    assert rows[2] == MASK                                    # an odd row may hold anything: hidden whole
+    assert shown["intake"]["person"]["name"] == MASK and shown["intake"]["person"]["age"] == 80
+    assert case == stored                                     # the stored case is unchanged
+    owner = Access.of(pack, USERS["u_jiritsu"])
+    assert masked(pack, owner, case)["intake"]["household"][0]["member_name"] == "架空 一郎"
+    # The Hannan pack marks nothing in the rows personal: they are shown as they are.
+    assert masked(PACK, outsider, case)["intake"]["household"] == case["intake"]["household"]

@@ -151,3 +151,45 @@ def test_kept_handoff_counts_equal_one_pass_for_each_user_and_day(handed_over, m
     repo.save_case({**case, "status_since": "2026-01-05"}, expected_revision=case["revision"])
     assert scoped.handoff_counts(days[0]) == handoffs_one_pass(scoped, days[0])
     assert len(calls) == 2                                    # the saved shard, then the one pass
+
+
+def test_kept_todo_lists_equal_one_pass_for_each_user_and_day(handed_over, monkeypatch):
+    """今日やること from kept per-shard answers is what one pass over every visible case gives, for
+    each user and day; a rerun works out no shard again, a save the saved case's shard only."""
+    import datetime as dt
+
+    from engine.casework import duties
+    from engine.casework.wareki import today as jst_today
+    repo = handed_over
+    days = [jst_today(), jst_today() - dt.timedelta(days=20), jst_today() + dt.timedelta(days=45)]
+    users = [*USERS, User("u_jiritsu", "自立相談職員", ("agency_staff",), "jiritsu_soudan")]
+    answers: dict[str, set] = {}
+    for user in users:
+        scoped = ScopedRepository(repo, PACK, Access.of(PACK, user))
+        for day in days:
+            want = scoped.read_cases(lambda cases: duties.todo_lists(PACK, cases, user.id, user.agency, day, duties.WEEK))
+            for _ in range(2):                                 # worked out, then remembered
+                assert scoped.todo_lists(day, duties.WEEK) == want, (user.id, day)
+            answers.setdefault(user.id, set()).add(repr(want))
+    # Staff of an agency get lists that differ by day (the administrator, of no agency and who
+    # sent nothing, has none): a day's answer is not the one kept for another day.
+    assert all(len(answers[u.id]) > 1 for u in users if u.agency)
+    # A rerun works out no shard; a save its own shard only, and the lists follow the save: the
+    # staff member with the most referrals waiting for their agency's answer accepts one.
+    user = max(users, key=lambda u: len(ScopedRepository(repo, PACK, Access.of(PACK, u)).todo_lists(days[0], duties.WEEK).inbox))
+    scoped = ScopedRepository(repo, PACK, Access.of(PACK, user))
+    some = scoped.todo_lists(days[0], duties.WEEK)
+    assert some.items and some.inbox and some.names             # the store gives staff something to do
+    calls: list = []
+    real = duties.todo_lists
+    monkeypatch.setattr(duties, "todo_lists", lambda cases, *a: calls.append(1) or real(cases, *a))
+    before = scoped.todo_lists(days[0], duties.WEEK)
+    assert calls == []
+    case_id, referral = before.inbox[0]
+    case = repo.get_case(case_id)
+    answered = [{**r, "state": "accepted"} if r.get("id") == referral.get("id") else r for r in case["referrals"]]
+    repo.save_case({**case, "referrals": answered}, expected_revision=case["revision"])
+    after = scoped.todo_lists(days[0], duties.WEEK)
+    assert len(calls) == 1
+    assert (case_id, referral) not in after.inbox and len(after.inbox) == len(before.inbox) - 1
+    assert after == scoped.read_cases(lambda cases: real(PACK, cases, user.id, user.agency, days[0], duties.WEEK))

@@ -174,7 +174,7 @@ def test_todo_from_the_cases_sql_picks_equals_python_over_every_case(stores, use
     (pg_queries.todo_bodies) are those over every visible case."""
     import datetime as dt
     from engine.casework import referrals
-    from engine.casework.duties import WEEK, todo
+    from engine.casework.duties import WEEK, todo, todo_lists
     files, pg = stores
     access = Access.of(PACK, user)
     python, sql = ScopedRepository(files, PACK, access), ScopedRepository(pg, PACK, access)
@@ -185,6 +185,9 @@ def test_todo_from_the_cases_sql_picks_equals_python_over_every_case(stores, use
                     [(c["id"], r.get("id")) for c, r in referrals.sent(cases, user.agency, user.id)])
         want, got = python.read_todo(gather, today, WEEK), sql.read_todo(gather, today, WEEK)
         assert got == want, today
+        # As the page reads them: from files one kept answer per shard, in SQL from the cases it picks.
+        assert sql.todo_lists(today, WEEK) == python.todo_lists(today, WEEK) == python.read_cases(
+            lambda cases: todo_lists(PACK, cases, user.id, user.agency, today, WEEK)), today
     if user.id in ("staff_a", "member1"):
         assert any(python.read_todo(gather, today, WEEK))          # the data gives them something to do
 

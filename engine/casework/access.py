@@ -108,29 +108,46 @@ def can_view(pack: Pack, access: Access, case: Mapping) -> bool:
 
 
 def masked(pack: Pack, access: Access, case: Mapping) -> dict:
-    """A copy with personal fields hidden unless the user owns the case."""
-    out = copy.deepcopy(dict(case))
+    """``case`` with its personal fields hidden unless the user owns it: every field the form marks
+    personal, at the top, in a group and in each row of a repeated group (世帯員).
+
+    Only what is masked is copied (the case, its intake, each group or row with a personal field);
+    the rest is shared with ``case``. Lists and views read the cases they are handed and change
+    none (an owned case is handed over as it is stored): deep-copying 8,000 cases made a
+    支援会議 member's 今日やること take 1.4 s on every rerun.
+    """
+    out = dict(case)
     if owns(access, case):
         return out
-    intake = out.get("intake")
+    intake = case.get("intake")
     if not is_mapping(intake):
         if intake not in (None, {}):
             out["intake"] = MASK             # an odd record's intake (text, a list): whatever it says is hidden
         return out
+    intake = out["intake"] = dict(intake)
     for f in pack.intake.fields:
-        if f.type == "group":
-            group = intake.get(f.id)
-            if group is not None and not is_mapping(group):
-                if any(c.personal for c in f.fields):
-                    intake[f.id] = MASK      # a group that is not one (text): it may hold what is personal
+        if f.type in ("group", "repeat"):
+            personal = frozenset(c.id for c in f.fields if c.personal)
+            value = intake.get(f.id)
+            if not personal or value is None:
                 continue
-            group = group or {}
-            for c in f.fields:
-                if c.personal and c.id in group:
-                    group[c.id] = MASK
+            if f.type == "repeat" and isinstance(value, list):
+                intake[f.id] = [_masked_part(row, personal) for row in value]
+            else:
+                intake[f.id] = _masked_part(value, personal)
         elif f.personal and f.id in intake:
             intake[f.id] = MASK
     return out
+
+
+def _masked_part(part: Any, personal: frozenset[str]) -> Any:
+    """A group's value or one row of a repeated group with the ``personal`` fields hidden; one that
+    is not a mapping (text: an odd record) is hidden whole, as it may hold what is personal."""
+    if not is_mapping(part):
+        return MASK
+    if personal.isdisjoint(part):
+        return part
+    return {k: MASK if k in personal else v for k, v in part.items()}
 
 
 #: A write to a case that does not exist and to one the user may not see get the same answer.
@@ -295,6 +312,20 @@ class ScopedRepository(Repository):
         on PostgreSQL only those are read (pg_queries.todo_bodies), from files every case."""
         from .duties import DutyFilter
         return self._read_picked(view, pg_queries.todo_bodies, DutyFilter(today, due_within=days, mine=True))
+
+    def todo_lists(self, today: Any, days: int) -> Any:
+        """今日やること (duties.TodoLists) over the visible cases (masked unless owned): on PostgreSQL
+        from the cases it picks (``read_todo``), from files one answer per shard, kept until the
+        shard changes, so a rerun of the page reads no case (a 支援会議 member's took 0.4 s a rerun
+        at 20,000 cases)."""
+        from .duties import merged_todo, todo_lists
+        user = self.access.user
+
+        def view(cases: list[dict]) -> Any:
+            return todo_lists(self._pack, cases, user.id, user.agency, today, days)
+        if hasattr(self._repo, "sql"):
+            return self.read_todo(view, today, days)
+        return merged_todo(self._per_shard(view, "todo", today, days))
 
     def read_handoffs(self, view: Callable[[list[dict]], Any], since: str) -> Any:
         """``view`` over the visible cases with a referral pending or a routing confirmed or changed

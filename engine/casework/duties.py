@@ -216,6 +216,49 @@ def todo(pack: Pack, cases: Iterable[Mapping], user_id: str, agency: str | None,
     return sorted(out, key=lambda t: (not t.overdue, t.due, t.case_id))
 
 
+@dataclass(frozen=True)
+class TodoLists:
+    """What 今日やること shows: ``todo``'s items, the referrals waiting for the agency's answer
+    (受付待ち, oldest due first), those the user or their agency sent (newest first), each as
+    (case id, referral), and the name of the person of each case they name (masked when the
+    user does not own the case)."""
+
+    items: tuple[Todo, ...]
+    inbox: tuple[tuple[str, Mapping], ...]
+    sent: tuple[tuple[str, Mapping], ...]
+    names: Mapping[str, str]
+
+
+def todo_lists(pack: Pack, cases: Iterable[Mapping], user_id: str, agency: str | None, today: dt.date,
+               days: int = WEEK) -> TodoLists:
+    """``TodoLists`` over ``cases``: one pass, nothing copied (the referrals are the cases' own)."""
+    cases = [c for c in cases if is_mapping(c)]
+    items = todo(pack, cases, user_id, agency, today, days)
+    inbox = [(str(c.get("id")), r) for c, r in refs.inbox(cases, agency)]
+    sent = [(str(c.get("id")), r) for c, r in refs.sent(cases, agency, user_id)]
+    named = {t.case_id for t in items} | {cid for cid, _ in inbox} | {cid for cid, _ in sent}
+    names = {}
+    for case in cases:
+        cid = str(case.get("id"))
+        if cid in named:
+            name = as_mapping(as_mapping(case.get("intake")).get("person")).get("name")
+            names[cid] = name if isinstance(name, str) else ""
+    return TodoLists(tuple(items), tuple(inbox), tuple(sent), names)
+
+
+def merged_todo(parts: Iterable[TodoLists]) -> TodoLists:
+    """One ``TodoLists`` of the parts made over disjoint sets of cases, in the order the cases came:
+    the same as ``todo_lists`` over all of them (each list is sorted again by the same key, and a
+    stable sort keeps the cases' order among equals)."""
+    parts = list(parts)
+    return TodoLists(
+        tuple(sorted((t for p in parts for t in p.items), key=lambda t: (not t.overdue, t.due, t.case_id))),
+        tuple(sorted((x for p in parts for x in p.inbox), key=lambda cr: (str(cr[1].get("due") or ""), cr[0]))),
+        tuple(sorted((x for p in parts for x in p.sent), key=lambda cr: (str(cr[1].get("sent_on") or ""), cr[0]),
+                     reverse=True)),
+        {k: v for p in parts for k, v in p.names.items()})
+
+
 def _sent_by(ref: Mapping, user_id: str, agency: str | None) -> bool:
     return ref.get("sent_by") == user_id or (agency is not None and ref.get("from_agency") == agency)
 

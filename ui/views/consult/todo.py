@@ -4,7 +4,7 @@ my agency's answer (受付待ちのつなぎ), and the state of the referrals I 
 import streamlit as st
 
 from engine.casework import referrals
-from engine.casework.duties import WEEK, todo
+from engine.casework.duties import WEEK
 from engine.casework.wareki import today as jst_today, wareki
 from ui import auth, state
 from ui.handoff_view import referral_rows
@@ -19,18 +19,9 @@ st.caption(f"{wareki(today.isoformat())}　{md(user.name)}"
            + (f"（{md(pack.label('agencies', user.agency))}）" if user.agency else "（所属機関なし: 自分が主担当・送ったものだけ）"))
 
 
-def gather(cases: list[dict]):
-    # One read-only pass: the store hands out its records; nothing is copied but the rows shown.
-    items = todo(pack, cases, user.id, user.agency, today)
-    by_id = {c["id"]: c for c in cases}
-    inbox = [(c["id"], r) for c, r in referrals.inbox(cases, user.agency)]
-    sent = [(c["id"], r) for c, r in referrals.sent(cases, user.agency, user.id)]
-    names = {cid: (by_id[cid].get("intake") or {}).get("person", {}).get("name", "") for cid in
-             {t.case_id for t in items} | {cid for cid, _ in inbox} | {cid for cid, _ in sent}}
-    return items, inbox, sent, names
-
-
-items, inbox, sent, names = repo.read_todo(gather, today, WEEK)
+# Read once per shard and kept until the shard changes (ScopedRepository.todo_lists): a rerun reads no case.
+lists = repo.todo_lists(today, WEEK)
+items, inbox, sent, names = lists.items, lists.inbox, lists.sent, lists.names
 
 
 def open_case(key: str) -> None:
