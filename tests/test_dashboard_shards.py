@@ -193,3 +193,42 @@ def test_kept_todo_lists_equal_one_pass_for_each_user_and_day(handed_over, monke
     assert len(calls) == 1
     assert (case_id, referral) not in after.inbox and len(after.inbox) == len(before.inbox) - 1
     assert after == scoped.read_cases(lambda cases: real(PACK, cases, user.id, user.agency, days[0], duties.WEEK))
+
+
+def test_kept_agenda_equals_one_pass_and_follows_a_recorded_outcome(handed_over, monkeypatch):
+    """The 会議 page's agenda from kept per-shard answers is, for each user and meeting, the agenda of
+    one pass over every visible case, in its order; a rerun works out no shard again; a recorded
+    outcome takes the case off the agenda, working out its shard only."""
+    import datetime as dt
+
+    from engine.casework import workflow
+    repo = handed_over
+    shown = 0
+    for user in USERS:
+        scoped = ScopedRepository(repo, PACK, Access.of(PACK, user))
+        for meeting in PACK.meetings:
+            want = scoped.read_cases(lambda cases: [c["id"] for c in workflow.agenda(PACK, cases, meeting.id)])
+            for _ in range(2):                                 # worked out, then remembered
+                rows = scoped.agenda(meeting.id)
+                assert [r["id"] for r in rows] == want, (user.id, meeting.id)
+            shown += len(want)
+    assert shown                                               # the store has cases on agendas
+
+    scoped = ScopedRepository(repo, PACK, Access.of(PACK, USERS[0]))
+    meeting = max(PACK.meetings, key=lambda m: len(scoped.agenda(m.id))).id
+    first = scoped.agenda(meeting)[0]
+    case = repo.get_case(first["id"])
+    assert first["status"] == case["status"] and first["plan"] == ("plan" in case)
+    assert first["received_on"] == case["intake"]["received_on"]
+    calls: list = []
+    real = workflow.agenda_rows
+    monkeypatch.setattr(workflow, "agenda_rows", lambda cases, *a: calls.append(1) or real(cases, *a))
+    scoped.agenda(meeting)
+    assert calls == []
+    outcome = {"meeting": meeting, "held_on": dt.date.today().isoformat(), "outcome": "info_shared",
+               "notes": "架空の協議"}
+    form = PACK.forms["meeting_record"]
+    outcome = {f.id: outcome[f.id] for f in form.fields if f.id in outcome}
+    workflow.record_outcome(repo, PACK, first["id"], outcome, actor="u_admin", expected_revision=case["revision"])
+    after = scoped.agenda(meeting)
+    assert len(calls) == 1 and first["id"] not in [r["id"] for r in after]

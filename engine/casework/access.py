@@ -327,6 +327,17 @@ class ScopedRepository(Repository):
             return self.read_todo(view, today, days)
         return merged_todo(self._per_shard(view, "todo", today, days))
 
+    def agenda(self, meeting_id: str) -> list[dict]:
+        """The 会議 page's agenda (workflow.agenda_rows) over the visible cases: from files one answer
+        per shard, kept until the shard changes, so a rerun of the page reads no case."""
+        from .workflow import agenda_rows, merged_agenda
+
+        def view(cases: list[dict]) -> list[dict]:
+            return agenda_rows(self._pack, cases, meeting_id)
+        if hasattr(self._repo, "sql"):
+            return self.read_cases(view)
+        return merged_agenda(self._per_shard(view, "agenda", meeting_id))
+
     def read_handoffs(self, view: Callable[[list[dict]], Any], since: str) -> Any:
         """``view`` over the visible cases with a referral pending or a routing confirmed or changed
         since ``since`` (what the 受理待ち・期限切れのつなぎ counts and overrides.count can count):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
-from engine.casework.caselist import ids_of, routing_of
+from engine.casework.caselist import as_mapping, ids_of, routing_of
 from engine.casework.cases import checked_intake
 from engine.casework.handoff import differences
 from engine.casework.wareki import today as jst_today, wareki
@@ -203,5 +203,33 @@ def agenda(pack: Pack, cases: list[Mapping], meeting_id: str) -> list[Mapping]:
     """
     ranks = {p.id: p.get("rank", 0) for p in pack.choices("priorities")}
     waiting = [c for c in cases if waiting_for(pack, c, meeting_id)]
-    return sorted(waiting, key=lambda c: (-ranks.get(c.get("decision", {}).get("priority"), 0),
-                                          c.get("intake", {}).get("received_on", ""), c["id"]))
+    return sorted(waiting, key=lambda c: _agenda_key(ranks, c))
+
+
+def _agenda_key(ranks: Mapping[str, int], case: Mapping) -> tuple:
+    return (-ranks.get(as_mapping(case.get("decision")).get("priority"), 0),
+            str(as_mapping(case.get("intake")).get("received_on") or ""), str(case.get("id")))
+
+
+def agenda_rows(pack: Pack, cases: list[Mapping], meeting_id: str) -> list[dict]:
+    """``agenda`` as the 会議 page lists it: of each case only what its table and its picker show
+    (id, 受付日, priority, status, whether a plan is drafted, the programs' names) and the sort key.
+    Copying whole cases made the page take 3.5 s at 14,000 cases on an agenda (demo data)."""
+    ranks = {p.id: p.get("rank", 0) for p in pack.choices("priorities")}
+    rows = []
+    for case in agenda(pack, cases, meeting_id):
+        decision = as_mapping(case.get("decision"))
+        programs = decision.get("programs")
+        rows.append({"id": str(case.get("id")), "key": _agenda_key(ranks, case),
+                     "received_on": str(as_mapping(case.get("intake")).get("received_on") or ""),
+                     "priority": decision.get("priority") if isinstance(decision.get("priority"), str) else "normal",
+                     "status": case.get("status") if isinstance(case.get("status"), str) else "",
+                     "plan": "plan" in case,
+                     "programs": "、".join(str(p.get("name", "")) for p in programs if isinstance(p, Mapping))
+                     if isinstance(programs, list) else ""})
+    return rows
+
+
+def merged_agenda(parts: list[list[dict]]) -> list[dict]:
+    """One agenda of ``agenda_rows`` made over disjoint sets of cases."""
+    return sorted((row for part in parts for row in part), key=lambda row: row["key"])

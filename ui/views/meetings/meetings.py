@@ -1,9 +1,9 @@
 """会議: the meeting calendar (iCal), a meeting's agenda, and the 会議記録 written back to cases."""
-import copy
 import datetime as dt
 
 import streamlit as st
 
+from engine.casework.access import AccessError
 from engine.casework.calendar import (
     WEEKDAY_JA,
     CalendarError,
@@ -18,7 +18,7 @@ from engine.casework.calendar import (
     to_ical,
 )
 from engine.casework.wareki import today as jst_today, wareki
-from engine.casework.workflow import WorkflowError, agenda, record_date, record_outcome
+from engine.casework.workflow import WorkflowError, record_date, record_outcome
 from engine.errors import CaseError, ConflictError, StorageError
 from ui import auth, state
 from ui.plain import md
@@ -98,27 +98,28 @@ st.subheader(f"議題　{m.label}")
 if not repo.count_cases():
     st.info("まだケースがありません。「相談受付」で相談を受け付けると、会議で協議するケースがここに並びます。")
     st.stop()
-# Read-only view over every case; the few on the agenda are copied out.
-items = repo.read_cases(lambda cases: copy.deepcopy(agenda(pack, cases, meeting_id)))
+# Of each case on the agenda only what the table and the picker show, kept per shard until it
+# changes (ScopedRepository.agenda); the case chosen for the record is read on its own below.
+items = repo.agenda(meeting_id)
 if not items:
     st.info(f"{m.label}で協議を待っているケースはありません。")
     st.stop()
 
 
-def priority(case: dict) -> str:
-    p = case.get("decision", {}).get("priority", "normal")
+def priority(row: dict) -> str:
+    p = row["priority"]
     return f"🚨 {pack.label('priorities', p)}" if p == "urgent" else pack.label("priorities", p)
 
 
 st.dataframe([{
-    "ケース番号": c["id"],
-    "受付日": wareki(c.get("intake", {}).get("received_on"), western=False),
-    "優先度": priority(c),
-    "状態": pack.label("statuses", c.get("status", "")),
-    "支援プラン": "あり" if "plan" in c else "なし",
-    "事業": "、".join(p["name"] for p in c.get("decision", {}).get("programs", [])),
-} for c in items], hide_index=True, width="stretch", column_config={"ケース番号": st.column_config.TextColumn(width=150)})
-if m.get("agenda") == "cases_with_plan" and any("plan" not in c for c in items):
+    "ケース番号": row["id"],
+    "受付日": wareki(row["received_on"], western=False),
+    "優先度": priority(row),
+    "状態": pack.label("statuses", row["status"]),
+    "支援プラン": "あり" if row["plan"] else "なし",
+    "事業": row["programs"],
+} for row in items], hide_index=True, width="stretch", column_config={"ケース番号": st.column_config.TextColumn(width=150)})
+if m.get("agenda") == "cases_with_plan" and not all(row["plan"] for row in items):
     # The office's name is the pack's (configurable) text: shown as text, not markdown.
     st.text(f"支援プランが「なし」のケースは、会議の前に{pack.label('divisions', pack.info['city']['office'])}がプランを作成します。")
 
@@ -134,6 +135,14 @@ if case_id is None:
     st.caption("ケースを選ぶと、会議記録の入力欄が出ます。")
     st.stop()
 
+try:
+    case = repo.get_case(case_id)
+except AccessError:
+    case = None
+if case is None:
+    st.warning("このケースは見つからないか、見る権限がなくなりました。ページを読み込み直してください。")
+    st.stop()
+
 prefix = f"meeting_record.{meeting_id}.{case_id}"
 if f"{prefix}.meeting" not in st.session_state:
     # A freshly opened form: remember the revision staff are looking at, so a save
@@ -141,8 +150,8 @@ if f"{prefix}.meeting" not in st.session_state:
     held = previous_occurrence(pack, meeting_id, today, opened)
     st.session_state[f"{prefix}.meeting"] = meeting_id
     # The session being recorded if it was this week and after the case came in; else today.
-    st.session_state[f"{prefix}.held_on"] = record_date(by_id[case_id], held.date if held else None, today)
-    st.session_state[f"{prefix}.__revision"] = by_id[case_id]["revision"]
+    st.session_state[f"{prefix}.held_on"] = record_date(case, held.date if held else None, today)
+    st.session_state[f"{prefix}.__revision"] = case["revision"]
 
 errors = st.session_state.get(f"{prefix}.__errors", {})
 raw = render_form(pack, form.fields, prefix, errors)
