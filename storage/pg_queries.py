@@ -257,6 +257,13 @@ def todo_bodies(conn, pack: Any, access: Any, duties: Any) -> list[tuple[dict, b
     return visible_bodies(conn, pack, access, f"(({due}) OR referral_parties && %(parties)s::text[])", params)
 
 
+def agenda_bodies(conn, pack: Any, access: Any, meeting_id: str) -> list[tuple[dict, bool]]:
+    """(body, owned) of the visible cases whose routing that counts (confirmed, else recommended:
+    the ``meetings`` column) names ``meeting_id``: a superset of what workflow.agenda keeps, so it
+    runs unchanged on them instead of on every case."""
+    return visible_bodies(conn, pack, access, "meetings @> ARRAY[%(meeting)s]::text[]", {"meeting": meeting_id})
+
+
 def handoff_bodies(conn, pack: Any, access: Any, since: str) -> list[tuple[dict, bool]]:
     """(body, owned) of the visible cases with a referral pending, or a routing confirmed or changed
     on ``since`` or later (or on a day that is not text): what referrals' counts and

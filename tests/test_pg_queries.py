@@ -193,6 +193,22 @@ def test_todo_from_the_cases_sql_picks_equals_python_over_every_case(stores, use
 
 
 @pytest.mark.parametrize("user", USERS, ids=lambda u: u.id)
+def test_agenda_from_the_cases_sql_picks_equals_python_over_every_case(stores, user):
+    """会議 page's agenda: over the cases PostgreSQL picks (pg_queries.agenda_bodies), over each file
+    shard (kept), and over every visible case in one pass, the same rows in the same order."""
+    from engine.casework.workflow import agenda_rows
+    files, pg = stores
+    access = Access.of(PACK, user)
+    python, sql = ScopedRepository(files, PACK, access), ScopedRepository(pg, PACK, access)
+    listed = 0
+    for meeting in PACK.meetings:
+        want = python.read_cases(lambda cases: agenda_rows(PACK, cases, meeting.id))
+        assert sql.agenda(meeting.id) == python.agenda(meeting.id) == want, meeting.id
+        listed += len(want)
+    assert listed or user.id == "trainee1"
+
+
+@pytest.mark.parametrize("user", USERS, ids=lambda u: u.id)
 def test_referral_counts_and_overrides_from_the_cases_sql_picks_equal_python(stores, user):
     """The dashboard's つなぎ counts and the overrides per rule (推薦を変えた回数) over the cases
     PostgreSQL reads (pg_queries.handoff_bodies) are those over every visible case."""

@@ -328,14 +328,15 @@ class ScopedRepository(Repository):
         return merged_todo(self._per_shard(view, "todo", today, days))
 
     def agenda(self, meeting_id: str) -> list[dict]:
-        """The 会議 page's agenda (workflow.agenda_rows) over the visible cases: from files one answer
-        per shard, kept until the shard changes, so a rerun of the page reads no case."""
+        """The 会議 page's agenda (workflow.agenda_rows) over the visible cases: on PostgreSQL from the
+        cases routed to the meeting (pg_queries.agenda_bodies), from files one answer per shard, kept
+        until the shard changes, so a rerun of the page reads no case."""
         from .workflow import agenda_rows, merged_agenda
 
         def view(cases: list[dict]) -> list[dict]:
             return agenda_rows(self._pack, cases, meeting_id)
         if hasattr(self._repo, "sql"):
-            return self.read_cases(view)
+            return self._read_picked(view, pg_queries.agenda_bodies, meeting_id)
         return merged_agenda(self._per_shard(view, "agenda", meeting_id))
 
     def read_handoffs(self, view: Callable[[list[dict]], Any], since: str) -> Any:
