@@ -25,7 +25,7 @@ from engine.errors import TsunaguError
 from engine.pack.model import Pack
 
 # How a case's agencies and meetings are read is shared with the PostgreSQL store's columns.
-from storage.case_fields import MASK, agencies_of, concerns_agency, routed_to  # noqa: E402
+from storage.case_fields import MASK, concerns_agency, routed_to  # noqa: E402
 
 
 class AccessError(TsunaguError):
