@@ -200,10 +200,10 @@ def save_case_as_scenario(data: Path, case_id: str, title: str, expect_confirmed
     """設定 > 公開's 「ケースをシナリオとして保存」 for ``case_id``; returns the page, the new file and the draft."""
     had = (stored(data)[1] or {}).get("sources") or {}
     at = page(PUBLISH)
-    assert at.selectbox[0].value is None and button(at, "シナリオとして保存").disabled
+    assert at.text_input(key="publish.scenario_case").value == "" and button(at, "シナリオとして保存").disabled
     at.session_state["intake.__saved"] = {"id": case_id}     # the case just taken on 相談受付 is offered first
     at.run()
-    assert at.selectbox[0].value == case_id
+    assert at.text_input(key="publish.scenario_case").value == case_id
     if expect_confirmed is not None:
         at.radio(key="publish.scenario_expect").set_value(expect_confirmed).run()
     at.text_input(key="publish.scenario_name").set_value(title)
@@ -288,3 +288,26 @@ def test_history_shows_versions_and_rolls_back_with_a_reason(data):
     assert "選んだ版の内容に戻しました" in texts(at, "success")
     assert "ロールバック" in at.dataframe[0].value["種類"][0]
     assert at.selectbox(key="history.version").value == back.id          # the box shows the new live version
+
+
+def test_the_scenario_picker_takes_a_case_number_and_reads_no_list_of_cases(data, monkeypatch):
+    """「ケースをシナリオとして保存」 asks for the case's number: the page reads no list of every case
+    on a rerun (on PostgreSQL that was every body of 100,000 cases each time), and a number that
+    names no case says so and saves nothing."""
+    from storage.tinydb_store import TinyDBRepository
+    prepare(data, lowered(), cases=4)
+    with open_repository(data) as repo:
+        case_id = repo.read_cases(lambda cs: cs[0]["id"])
+    whole_reads: list = []
+    for name in ("read_cases", "list_cases"):
+        real = getattr(TinyDBRepository, name)
+        monkeypatch.setattr(TinyDBRepository, name,
+                            lambda self, *a, _real=real, _name=name: whole_reads.append(_name) or _real(self, *a))
+    at = page(PUBLISH)
+    at.text_input(key="publish.scenario_case").set_value("C20991231-ffffff").run()
+    assert "その番号のケースは見つからないか" in texts(at, "error")
+    assert button(at, "シナリオとして保存").disabled
+    at.text_input(key="publish.scenario_case").set_value(f"  {case_id} ").run()     # spaces from a copy are dropped
+    assert not at.exception and "その番号のケースは見つからないか" not in texts(at, "error")
+    assert not button(at, "シナリオとして保存").disabled
+    assert whole_reads == []

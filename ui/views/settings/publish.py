@@ -5,6 +5,7 @@ One screen, top to bottom; each step stops the page when the next one cannot run
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from engine.casework.access import AccessError
 from engine.changes.impact import KEYS, change_labels, preview
 from engine.casework.handoff import KIND_LABELS, confirmed, item_label
 from engine.changes.scenario_edit import accept_results, scenario_file_name, scenario_text, unlike_confirmed
@@ -142,11 +143,25 @@ for result in failed:
                 st.rerun()
 
 with st.expander("ケースをシナリオとして保存"):
-    case_ids = repo.read_cases(lambda cs: [c["id"] for c in cs])
-    last = st.session_state.get("intake.__saved")
-    chosen = st.selectbox("シナリオにするケース", case_ids, placeholder="ケースを選んでください",
-                          index=case_ids.index(last["id"]) if last and last.get("id") in case_ids else None)
-    stored_case = (repo.get_case(chosen) or {}) if chosen else {}
+    # The case's number, not a list of every case: that read every stored case on each rerun of this
+    # page (100,000 bodies on PostgreSQL) and sent all their numbers to the browser.
+    last = str((st.session_state.get("intake.__saved") or {}).get("id") or "")
+    if last and st.session_state.get("publish.scenario_case.__offered") != last:
+        # The case just taken on 相談受付 is offered, once: a number typed after that stays.
+        st.session_state["publish.scenario_case.__offered"] = st.session_state["publish.scenario_case"] = last
+    chosen = st.text_input("シナリオにするケースの番号", key="publish.scenario_case",
+                           placeholder="例: C20261201-1a2b3c",
+                           help="ケース一覧・ケース詳細に出ている番号です。直前に受け付けたケースの番号は初めから入っています。"
+                           ).strip() or None
+    stored_case = {}
+    if chosen:
+        try:
+            stored_case = repo.get_case(chosen) or {}
+        except AccessError:
+            pass
+        if not stored_case:
+            st.error("その番号のケースは見つからないか、見る権限がありません。番号を確かめてください。")
+            chosen = None
     intake = without_personal(draft.intake.fields, stored_case.get("intake", {}))
     decision = problem = None
     if chosen:
