@@ -231,11 +231,13 @@ class TodoLists:
 
 def todo_lists(pack: Pack, cases: Iterable[Mapping], user_id: str, agency: str | None, today: dt.date,
                days: int = WEEK) -> TodoLists:
-    """``TodoLists`` over ``cases``: one pass, nothing copied (the referrals are the cases' own)."""
+    """``TodoLists`` over ``cases``: one pass; of the cases only the listed referrals are copied."""
     cases = [c for c in cases if is_mapping(c)]
     items = todo(pack, cases, user_id, agency, today, days)
-    inbox = [(str(c.get("id")), r) for c, r in refs.inbox(cases, agency)]
-    sent = [(str(c.get("id")), r) for c, r in refs.sent(cases, agency, user_id)]
+    # Copies of the referrals (a few hundred at most): the answer is kept and read outside the
+    # store's lock, and a save edits the stored records in place.
+    inbox = [(str(c.get("id")), dict(r)) for c, r in refs.inbox(cases, agency)]
+    sent = [(str(c.get("id")), dict(r)) for c, r in refs.sent(cases, agency, user_id)]
     named = {t.case_id for t in items} | {cid for cid, _ in inbox} | {cid for cid, _ in sent}
     names = {}
     for case in cases:
