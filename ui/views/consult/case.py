@@ -26,6 +26,10 @@ from ui.decision_view import show_decision
 from ui.form_view import issue_text, jsonable, prefill, render_form
 from ui.handoff_view import confirm_form, pending_for, referral_rows, side_by_side
 
+# Arrived: the lists that sent staff here keep asking to come until this page has run (a rerun that
+# interrupted the switch would otherwise leave them on the list with nothing opened).
+for _flag in ("cases.go", "todo.go"):
+    st.session_state.pop(_flag, None)
 pack, repo = state.pack(), auth.repo()
 actor = st.session_state.get("user", "staff")
 case_id = st.query_params.get("id") or st.session_state.get("case_id")

@@ -53,7 +53,7 @@ def open_case() -> None:
         st.session_state["cases.go"] = True
 
 
-if st.session_state.pop("cases.go", False):
+if st.session_state.get("cases.go"):              # cleared by ケース詳細 once it runs
     st.switch_page("views/consult/case.py")
 
 

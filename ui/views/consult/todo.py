@@ -32,7 +32,7 @@ def open_case(key: str) -> None:
         st.session_state["todo.go"] = True
 
 
-if st.session_state.pop("todo.go", False):
+if st.session_state.get("todo.go"):              # cleared by ケース詳細 once it runs
     st.switch_page("views/consult/case.py")
 
 overdue = sum(t.overdue for t in items)
