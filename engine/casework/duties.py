@@ -213,7 +213,12 @@ def todo(pack: Pack, cases: Iterable[Mapping], user_id: str, agency: str | None,
             elif _sent_by(ref, user_id, agency) and refs.is_overdue(ref, today):
                 out.append(Todo(cid, f"{pack.label('agencies', str(ref.get('agency')))}が期限までに受理していません（連絡する）",
                                 rdue, True, "follow_up"))
-    return sorted(out, key=lambda t: (not t.overdue, t.due, t.case_id))
+    return sorted(out, key=_todo_order)
+
+
+def _todo_order(item: Todo) -> tuple:
+    """The most urgent first; also for joining lists made apart (``merged_todo``)."""
+    return not item.overdue, item.due, item.case_id
 
 
 @dataclass(frozen=True)
@@ -254,10 +259,9 @@ def merged_todo(parts: Iterable[TodoLists]) -> TodoLists:
     stable sort keeps the cases' order among equals)."""
     parts = list(parts)
     return TodoLists(
-        tuple(sorted((t for p in parts for t in p.items), key=lambda t: (not t.overdue, t.due, t.case_id))),
-        tuple(sorted((x for p in parts for x in p.inbox), key=lambda cr: (str(cr[1].get("due") or ""), cr[0]))),
-        tuple(sorted((x for p in parts for x in p.sent), key=lambda cr: (str(cr[1].get("sent_on") or ""), cr[0]),
-                     reverse=True)),
+        tuple(sorted((t for p in parts for t in p.items), key=_todo_order)),
+        tuple(sorted((x for p in parts for x in p.inbox), key=lambda cr: refs.inbox_order(*cr))),
+        tuple(sorted((x for p in parts for x in p.sent), key=lambda cr: refs.sent_order(*cr), reverse=True)),
         {k: v for p in parts for k, v in p.names.items()})
 
 

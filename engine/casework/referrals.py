@@ -95,20 +95,30 @@ def is_overdue(ref: Mapping, today: dt.date) -> bool:
     return ref.get("state") == "pending" and bool(due) and due < today.isoformat()
 
 
+def inbox_order(case_id: str, ref: Mapping) -> tuple[str, str]:
+    """The inbox's sort key (oldest due first), also for joining inboxes made apart."""
+    return str(ref.get("due") or ""), case_id
+
+
+def sent_order(case_id: str, ref: Mapping) -> tuple[str, str]:
+    """The sent list's sort key (sorted newest first), also for joining lists made apart."""
+    return str(ref.get("sent_on") or ""), case_id
+
+
 def inbox(cases: Iterable[Mapping], agency_id: str | None) -> list[tuple[Mapping, dict]]:
     """(case, referral) pending at ``agency_id``, the oldest due first: 受付待ちのつなぎ."""
     if not agency_id:
         return []
     found = [(c, r) for c in cases if is_mapping(c) for r in referrals_of(c)
              if r.get("agency") == agency_id and r.get("state") == "pending"]
-    return sorted(found, key=lambda cr: (str(cr[1].get("due") or ""), str(cr[0].get("id"))))
+    return sorted(found, key=lambda cr: inbox_order(str(cr[0].get("id")), cr[1]))
 
 
 def sent(cases: Iterable[Mapping], agency_id: str | None, user_id: str) -> list[tuple[Mapping, dict]]:
     """(case, referral) sent by this user or their agency, newest first: the sender's list."""
     found = [(c, r) for c in cases if is_mapping(c) for r in referrals_of(c)
              if r.get("sent_by") == user_id or (agency_id and r.get("from_agency") == agency_id)]
-    return sorted(found, key=lambda cr: (str(cr[1].get("sent_on") or ""), str(cr[0].get("id"))), reverse=True)
+    return sorted(found, key=lambda cr: sent_order(str(cr[0].get("id")), cr[1]), reverse=True)
 
 
 def overdue_count(cases: Iterable[Mapping], today: dt.date) -> int:
