@@ -8,7 +8,8 @@ lock in the file stores is a lock the database holds, so two app processes are s
 - a case's revision check and write, and its events' numbering: a transaction-scoped
   advisory lock on the case id (it also covers a case that does not exist yet);
 - config versions' saving order and a meta compare-and-set: advisory locks likewise;
-- the audit chain's head: a row lock on ``audit_head`` (storage/pg_audit.py).
+- the audit chain's heads: a row lock on one of the ``audit_head`` lanes, one that no other
+  transaction holds (storage/pg_audit.py).
 
 Cases are JSONB plus real columns (status, 受付日, area, priority, decision ids, who took it,
 a folded name for search) that ``columns()`` fills at every save, so the case list and the
@@ -229,10 +230,10 @@ class PostgresRepository(Repository):
                               audit: PendingEntry | None = None) -> dict:
         """One transaction: the case, its events and its audit entry (see ``_audited``).
 
-        Pipelined, because eight staff taking intakes at once queue on the audit chain's head:
-        the case lock and the reads go in one round trip, the case, its events and the head's lock
-        in the next, the audit entry in the last, so the head is held for one round trip and the
-        commit rather than for every statement of the change.
+        Pipelined, so that a lane of the audit chain (pg_audit.py) is held briefly: the case lock
+        and the reads go in one round trip, the case, its events and the lane's lock in the next,
+        the audit entry in the last, so the lane is held for one round trip and the commit rather
+        than for every statement of the change.
         """
         records.require_dict(case, "ケース")
         given = records.case_id_of(case)

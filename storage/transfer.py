@@ -76,7 +76,7 @@ def read_database(url: str) -> Snapshot:
             snap.tables["versions"] = [r[0] for r in conn.execute("SELECT body FROM versions ORDER BY saved_seq")]
             snap.tables["meta"] = [{"key": k, "value": v} for k, v in conn.execute("SELECT key, value FROM meta ORDER BY key")]
             snap.tables["users"] = [r[0] for r in conn.execute("SELECT body FROM users ORDER BY id")]
-            snap.tables["audit"] = [r[0] for r in conn.execute("SELECT body FROM audit ORDER BY seq")]
+            snap.tables["audit"] = [r[0] for r in conn.execute("SELECT body FROM audit ORDER BY pos")]
     finally:
         db.release()
     return snap
@@ -93,6 +93,7 @@ def write_database(url: str, snap: Snapshot, replace: bool = False) -> None:
     ``replace``, which empties it first, in the same transaction.
     """
     from storage.audit import GENESIS
+    from storage.pg_audit import LANES
     from storage.pg_database import Database
     from storage.postgres_store import copy_new_cases, jsonb
     db = Database.open(url)
@@ -119,11 +120,18 @@ def write_database(url: str, snap: Snapshot, replace: bool = False) -> None:
                 cur.executemany("INSERT INTO meta (key, value) VALUES (%s, %s)",
                                 [(m["key"], jsonb(m["value"])) for m in t["meta"]])
                 cur.executemany("INSERT INTO users (id, body) VALUES (%s, %s)", [(u["id"], jsonb(u)) for u in t["users"]])
-                with cur.copy("COPY audit (seq, body) FROM STDIN") as copy:
-                    for entry in t["audit"]:
-                        copy.write_row((entry["seq"], jsonb(entry)))
-                last = t["audit"][-1] if t["audit"] else {"seq": 0, "hash": GENESIS}
-                cur.execute("INSERT INTO audit_head (seq, hash) VALUES (%s, %s)", (last["seq"], last["hash"]))
+                # Entries keep their lane (pg_audit.py; a folder's log is lane 0) and their order;
+                # each lane's head is its last entry, and the lanes without entries start empty.
+                heads = {lane: (0, GENESIS) for lane in range(LANES)}
+                with cur.copy("COPY audit (lane, seq, pos, body) FROM STDIN") as copy:
+                    for pos, entry in enumerate(t["audit"], 1):
+                        lane = entry.get("lane", 0)
+                        copy.write_row((lane, entry["seq"], pos, jsonb(entry)))
+                        heads[lane] = (entry["seq"], entry["hash"])
+                cur.execute("SELECT setval('audit_pos_seq', %s, false)", (len(t["audit"]) + 1,))
+                cur.executemany("INSERT INTO audit_head (lane, seq, hash) VALUES (%s, %s, %s) "
+                                "ON CONFLICT (lane) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash",
+                                [(lane, seq, digest) for lane, (seq, digest) in sorted(heads.items())])
     except StorageError:
         raise
     except Exception as err:

@@ -168,3 +168,28 @@ def test_restore_refuses_a_broken_or_tampered_archive(pg_url, tmp_path, capsys):
     assert "件数が目録" in capsys.readouterr().err
     assert cli(["restore", str(tmp_path / "pg.tar.gz")]) == 2
     assert "--data" in capsys.readouterr().err
+
+
+def test_restore_brings_back_every_audit_lane_and_its_head(pg_url, tmp_path):
+    """Entries written side by side in two lanes (storage/pg_audit.py) come back in the order they
+    were written, each lane still verifies, and the lanes carry on from their restored heads."""
+    log = open_audit(pg_url)
+    log.append("u_admin", "login")
+    other = psycopg.connect(pg_url)                     # another instance holds lane 0 for a moment
+    other.execute("SELECT lane FROM audit_head WHERE lane = 0 FOR UPDATE")
+    beside = log.append("u_admin", "case_view", case_id="C1")
+    other.rollback()
+    log.append("u_admin", "case_view", case_id="C2")
+    assert cli(["backup", "--database", pg_url, "--out", str(tmp_path / "lanes.tar.gz")]) == 0
+    written = list(log.entries())
+    log.append("u_admin", "logout")                     # after the backup: gone again with --force
+    assert cli(["restore", str(tmp_path / "lanes.tar.gz"), "--database", pg_url, "--force"]) == 0
+    assert list(log.entries()) == written and log.verify().ok
+    other.execute("SELECT lane FROM audit_head WHERE lane = 0 FOR UPDATE")
+    again = log.append("u_admin", "case_view", case_id="C3")
+    other.close()
+    assert (again["lane"], again["seq"], again["prev"]) == (1, 2, beside["hash"])
+    assert [e.get("lane", 0) for e in log.entries()] == [0, 1, 0, 1]
+    verdict = log.verify()
+    assert verdict.ok and verdict.entries == 4, verdict.message
+    log.close()

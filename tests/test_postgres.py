@@ -180,6 +180,91 @@ def test_audit_chain_in_the_database_detects_edits_and_cut_tails(pg_url):
     log.close()
 
 
+def _hold_lanes(pg_url: str, lanes) -> list:
+    """Other app instances in the middle of a change: each holds one audit lane's head."""
+    held = []
+    for lane in lanes:
+        conn = psycopg.connect(pg_url)
+        assert conn.execute("SELECT lane FROM audit_head WHERE lane = %s FOR UPDATE", (lane,)).fetchone() == (lane,)
+        held.append(conn)
+    return held
+
+
+def test_a_change_made_while_another_holds_the_audit_head_writes_the_next_lane(pg_url):
+    from storage.audit import GENESIS
+    log = open_audit(pg_url)
+    log.append("u_admin", "login")
+    other = _hold_lanes(pg_url, [0])[0]                 # another instance's change, not yet committed
+    beside = log.append("u_admin", "case_view", case_id="C1")
+    other.rollback()
+    after = log.append("u_admin", "case_view", case_id="C2")
+    assert (beside["lane"], beside["seq"], beside["prev"]) == (1, 1, GENESIS)     # lane 1's first entry
+    assert "lane" not in after and after["seq"] == 2                              # back on lane 0
+    assert [(e.get("lane", 0), e["seq"]) for e in log.entries()] == [(0, 1), (1, 1), (0, 2)]   # as written
+    verdict = log.verify()
+    assert verdict.ok and verdict.entries == 3, verdict.message
+    with psycopg.connect(pg_url) as conn:              # edited in lane 1: the lane is named
+        conn.execute("UPDATE audit SET body = jsonb_set(body, '{actor}', '\"intruder\"') WHERE lane = 1")
+    verdict = log.verify()
+    assert not verdict.ok and "系列 2" in verdict.message and "書き換えられています" in verdict.message
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("UPDATE audit SET body = jsonb_set(body, '{actor}', '\"u_admin\"') WHERE lane = 1")
+    assert log.verify().ok
+    with psycopg.connect(pg_url) as conn:              # moved into lane 0, as if it had been written there
+        conn.execute("UPDATE audit SET lane = 0, seq = 3 WHERE lane = 1")
+    assert not log.verify().ok
+    with psycopg.connect(pg_url) as conn:              # gone from lane 1 altogether: lane 1's head remembers it
+        conn.execute("DELETE FROM audit WHERE seq = 3")
+    verdict = log.verify()
+    assert not verdict.ok and "系列 2" in verdict.message and "末尾" in verdict.message
+    log.close()
+
+
+def test_when_every_lane_is_held_an_append_waits_for_lane_zero(pg_url):
+    from storage.pg_audit import LANES
+    log = open_audit(pg_url)
+    log.append("u_admin", "login")
+    held = _hold_lanes(pg_url, range(LANES))
+    done, got = threading.Event(), []
+    thread = threading.Thread(target=lambda: (got.append(log.append("u_admin", "case_view", case_id="C1")), done.set()))
+    thread.start()
+    try:
+        assert not done.wait(0.5)                      # waiting, not failing and not writing a 17th chain
+        held[0].rollback()
+        assert done.wait(30)
+    finally:
+        for conn in held:
+            conn.close()
+        thread.join()
+    assert "lane" not in got[0] and got[0]["seq"] == 2
+    assert log.verify().ok and log.verify().entries == 2
+    log.close()
+
+
+def test_an_audit_chain_from_before_the_lanes_carries_on_in_lane_zero(pg_url):
+    """A database an older app left at schema 9 (one head row) with entries in it: the upgrade keeps
+    them valid, and the next entries continue their chain."""
+    from storage.audit import GENESIS, entry_hash
+    from storage.keys import audit_key
+    from tests.test_pg_queries import left_at
+    key, prev, entries = audit_key(create=True), GENESIS, []
+    for seq in (1, 2, 3):
+        entry = {"seq": seq, "at": "2026-11-01T00:00:00+00:00", "actor": "u_admin", "action": "login", "prev": prev}
+        entry["hash"] = prev = entry_hash(entry, key)
+        entries.append(entry)
+    with psycopg.connect(pg_url) as conn:
+        left_at(conn, 9)
+        for entry in entries:
+            conn.execute("INSERT INTO audit (seq, body) VALUES (%s, %s)", (entry["seq"], psycopg.types.json.Jsonb(entry)))
+        conn.execute("INSERT INTO audit_head (seq, hash) VALUES (3, %s)", (prev,))
+    log = open_audit(pg_url)                           # upgrades to the lanes
+    assert log.verify().ok and log.verify().entries == 3
+    added = log.append("u_admin", "case_view", case_id="C1")
+    assert (added["seq"], added["prev"], "lane" in added) == (4, prev, False)
+    assert [e["seq"] for e in log.entries()] == [1, 2, 3, 4] and log.verify().ok
+    log.close()
+
+
 def test_audit_appends_from_two_processes_form_one_chain(pg_url):
     code = ("import sys; sys.path.insert(0, %r)\n"
             "from storage import open_audit\n"
@@ -300,3 +385,23 @@ def test_the_cli_manages_users_and_audit_on_the_database(pg_url, monkeypatch, ca
         assert repo.count_cases() == 5
     assert not (tmp_path / "unused").exists()
     assert os.environ["TSUNAGU_DATABASE_URL"] == pg_url
+
+
+def test_the_audit_page_numbers_entries_of_every_lane_in_the_order_written(pg_url, data, monkeypatch):
+    """連番 on the 監査ログ page is one number per entry, in the order written, though two entries
+    are the first of their lanes (each chain numbers its own)."""
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("TSUNAGU_DATABASE_URL", pg_url)
+    log = open_audit(pg_url)
+    log.append("test_admin", "login")
+    other = _hold_lanes(pg_url, [0])[0]
+    log.append("test_admin", "case_view", case_id="C20261101-000001")
+    other.rollback()
+    log.append("test_admin", "logout")
+    at = AppTest.from_file(str(ROOT / "ui" / "views" / "admin" / "audit.py"), default_timeout=10).run()
+    assert not at.exception and at.success[0].value == "監査ログ 3 件はすべて正しくつながっています"
+    table = at.dataframe[0].value
+    assert list(table["連番"]) == [3, 2, 1]                                # newest first
+    assert list(table["何を"]) == ["ログアウト", "ケースの閲覧", "ログイン"]
+    other.close()
+    log.close()

@@ -32,13 +32,15 @@ actions = middle.multiselect("何を", sorted({e["action"] for e in entries}), f
                              placeholder="すべて", select_all=False, wrap=True)
 case_id = right.text_input("ケース番号")
 since = st.date_input("この日から", value=None, min_value=dt.date(2020, 1, 1))
-rows = [e for e in reversed(entries)
+# 連番 is the place in the order entries were written: the chain's own number on one chain, and
+# still one number per entry where PostgreSQL writes several chains side by side (pg_audit.py).
+rows = [(n, e) for n, e in reversed(list(enumerate(entries, 1)))
         if (not actors or e["actor"] in actors) and (not actions or e["action"] in actions)
         and (not case_id or e.get("case_id") == case_id.strip()) and (not since or e["at"][:10] >= since.isoformat())]
 st.caption(f"{len(rows)} 件（全 {len(entries)} 件）")
-table = [{"連番": e["seq"], "日時": wareki_time(e["at"]), "だれが": e["actor"],
+table = [{"連番": n, "日時": wareki_time(e["at"]), "だれが": e["actor"],
           "何を": ACTIONS.get(e["action"], e["action"]), "ケース": e.get("case_id", ""),
-          "対象": e.get("target", e.get("version", ""))} for e in rows]
+          "対象": e.get("target", e.get("version", ""))} for n, e in rows]
 st.dataframe(table, hide_index=True, width="stretch")
 
 
