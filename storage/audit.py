@@ -305,7 +305,7 @@ def check_chain(entries: Iterator[dict], key: bytes, read_head) -> Verdict:
         return Verdict(False, count + 1, count + 1, f"{count + 1}件目が読めません（壊れているか書き換えられています）")
     head = read_head()
     if head is None:
-        return Verdict(False, count, count + 1, f"記録は {count} 件ありますが、最後の記録の控え（head.json）がありません（削除された可能性）")
+        return Verdict(False, count, count + 1, f"記録は {count} 件ありますが、最後の記録の控えがありません（削除された可能性）")
     seq, digest = head
     if (seq, digest) != (count, prev):
         return Verdict(False, count, min(seq, count) + 1,

@@ -217,6 +217,12 @@ def test_a_change_made_while_another_holds_the_audit_head_writes_the_next_lane(p
         conn.execute("DELETE FROM audit WHERE seq = 3")
     verdict = log.verify()
     assert not verdict.ok and "系列 2" in verdict.message and "末尾" in verdict.message
+    with psycopg.connect(pg_url) as conn:              # lane 0's head row gone: said without a file's name
+        conn.execute("DELETE FROM audit WHERE lane = 1")
+        conn.execute("UPDATE audit_head SET seq = 0, hash = %s WHERE lane = 1", (GENESIS,))
+        conn.execute("DELETE FROM audit_head WHERE lane = 0")
+    verdict = log.verify()
+    assert not verdict.ok and verdict.message == "記録は 2 件ありますが、最後の記録の控えがありません（削除された可能性）"
     log.close()
 
 
