@@ -78,7 +78,7 @@ class PgAuditLog(AuditLog):
 
     def verify(self) -> Verdict:
         """Every lane's chain checked on one snapshot: an append from another instance meanwhile
-        is not a break. A break names its lane when more than one has entries."""
+        is not a break. A break names its lane (系列 n) once a lane other than the first is in use."""
         with self.db.transaction() as conn:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             rows = conn.execute("SELECT lane, seq, body FROM audit ORDER BY lane, seq").fetchall()

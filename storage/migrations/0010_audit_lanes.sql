@@ -7,7 +7,8 @@
 -- was (each entry's MAC covers its lane, its number in the lane and the MAC before it; each lane's
 -- head catches a cut tail). pos keeps the order entries were written in, across lanes, for the
 -- 監査ログ page and the backup.
--- Existing entries and the existing head become lane 0, unchanged: their MACs stay valid.
+-- Existing entries and the existing head become lane 0, unchanged: their MACs stay valid. Giving
+-- them their pos rewrites each audit row once, at this upgrade only.
 
 ALTER TABLE audit_head DROP CONSTRAINT audit_head_pkey;
 ALTER TABLE audit_head DROP COLUMN one;
