@@ -235,6 +235,15 @@ class ScopedRepository(Repository):
                 self._viewed.add(case_id)
         return case
 
+    def reachable_case(self, case_id: str) -> dict | None:
+        """``get_case``, with None both for a case that does not exist and for one the user may not
+        see (the refusal is still audited): pages answer both with the same words, so a refusal
+        does not confirm that a case number exists."""
+        try:
+            return self.get_case(case_id)
+        except AccessError:
+            return None
+
     def read_cases(self, view: Callable[[list[dict]], Any]) -> Any:
         return self._repo.read_cases(lambda cases: view(self._seen(cases)))
 

@@ -4,7 +4,6 @@ resources and timeline."""
 import pandas as pd
 import streamlit as st
 
-from engine.casework.access import AccessError
 from engine.casework.duties import next_due
 from engine.casework.handoff import answer_case, confirm_case, reassign_case
 from engine.casework.referrals import owner_of
@@ -37,10 +36,7 @@ st.title("ケース詳細")
 if not case_id:
     st.info("「ケース一覧」からケースを選んでください。")
     st.stop()
-try:
-    case = repo.get_case(case_id)
-except AccessError:
-    case = None
+case = repo.reachable_case(case_id)
 if case is None:                # the same words either way: a refusal must not confirm that an id exists
     st.error("このケースは見つからないか、見る権限がありません。ケース一覧から開き直してください。")
     st.stop()

@@ -3,7 +3,6 @@ import datetime as dt
 
 import streamlit as st
 
-from engine.casework.access import AccessError
 from engine.casework.calendar import (
     WEEKDAY_JA,
     CalendarError,
@@ -135,10 +134,7 @@ if case_id is None:
     st.caption("ケースを選ぶと、会議記録の入力欄が出ます。")
     st.stop()
 
-try:
-    case = repo.get_case(case_id)
-except AccessError:
-    case = None
+case = repo.reachable_case(case_id)
 if case is None:
     st.warning("このケースは見つからないか、見る権限がなくなりました。ページを読み込み直してください。")
     st.stop()

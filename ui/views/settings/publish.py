@@ -5,7 +5,6 @@ One screen, top to bottom; each step stops the page when the next one cannot run
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from engine.casework.access import AccessError
 from engine.changes.impact import KEYS, change_labels, preview
 from engine.casework.handoff import KIND_LABELS, confirmed, item_label
 from engine.changes.scenario_edit import accept_results, scenario_file_name, scenario_text, unlike_confirmed
@@ -155,10 +154,7 @@ with st.expander("ケースをシナリオとして保存"):
                            ).strip() or None
     stored_case = {}
     if chosen:
-        try:
-            stored_case = repo.get_case(chosen) or {}
-        except AccessError:
-            pass
+        stored_case = repo.reachable_case(chosen) or {}
         if not stored_case:
             st.error("その番号のケースは見つからないか、見る権限がありません。番号を確かめてください。")
             chosen = None
